@@ -35,7 +35,7 @@
 //! edit it by hand.
 
 pub use graph_odata::{
-    AdditionalData, ODataValue, Patch, Selectable, edm, polymorphic, read_fields,
+    AdditionalData, ODataValue, Patch, Selectable, edm, polymorphic, read_fields, write_fields,
 };
 
 mod macros;

@@ -9,7 +9,8 @@
 //!   from "clear it".
 //! - [`Selectable`]: the link from a model to its generated `$select` field enum.
 //! - [`read_fields`] and [`polymorphic`]: how generated structs and `AnyX` enums are read
-//!   from JSON in one pass, keeping unknown properties in [`AdditionalData`].
+//!   from JSON in one pass, keeping unknown properties in [`AdditionalData`];
+//!   [`write_fields`]: how generated structs are written back.
 //!
 //! Applications use these through `graph-api`, which re-exports them.
 //!
@@ -39,6 +40,7 @@ mod patch;
 
 pub mod polymorphic;
 pub mod read_fields;
+pub mod write_fields;
 
 pub use patch::Patch;
 

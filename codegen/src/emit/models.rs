@@ -254,28 +254,19 @@ fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
         );
     }
     s.push_str(&cfg);
-    s.push_str("#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]\n");
-    s.push_str("#[serde(rename_all = \"camelCase\")]\n");
+    s.push_str("#[derive(Clone, Debug, Default, PartialEq)]\n");
     let _ = writeln!(s, "pub struct {name} {{");
     for f in &fields {
         s.push_str(&f.doc);
         s.push_str(&f.cfg);
-        let rename = if names::serde_camel(&f.rust) != f.wire {
-            format!("rename = {:?}, ", f.wire)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            s,
-            "#[serde({rename}skip_serializing_if = \"crate::Patch::is_unset\")]\npub {}: crate::Patch<{}>,",
-            f.rust, f.ty
-        );
+        let _ = writeln!(s, "pub {}: crate::Patch<{}>,", f.rust, f.ty);
     }
     s.push_str(
         "/// Properties this version of the SDK does not know and instance annotations\n\
          /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.\n\
-         #[serde(flatten)]\npub additional_data: crate::AdditionalData,\n}\n\n",
+         pub additional_data: crate::AdditionalData,\n}\n\n",
     );
+    s.push_str(&emit_write_fields(&name, &fields, &cfg));
     s.push_str(&emit_read_fields(&name, &def.fqn, &fields, &cfg));
     if def.kind == Kind::Entity {
         s.push_str(&emit_select(ctx, t, &fields, &cfg));
@@ -283,6 +274,34 @@ fn emit_struct(ctx: &mut Ctx<'_>, t: usize) -> String {
     if ctx.is_poly(t) {
         s.push_str(&emit_any(ctx, t));
     }
+    s
+}
+
+/// `Serialize` through `crate::write_fields`: one call per property (wire name), in order.
+fn emit_write_fields(name: &str, fields: &[Field], cfg: &str) -> String {
+    let mut s = String::new();
+    s.push_str(cfg);
+    let binding = if fields.is_empty() {
+        "let writer"
+    } else if fields.iter().all(|f| !f.cfg.is_empty()) {
+        "#[allow(unused_mut)] // every property may be compiled out\nlet mut writer"
+    } else {
+        "let mut writer"
+    };
+    let _ = writeln!(
+        s,
+        "impl serde::Serialize for {name} {{\n\
+         fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {{\n\
+         {binding} = crate::write_fields::FieldWriter::new(serializer)?;"
+    );
+    for f in fields {
+        let _ = writeln!(
+            s,
+            "{}writer.field({:?}, &self.{})?;",
+            f.cfg, f.wire, f.rust
+        );
+    }
+    s.push_str("writer.end(&self.additional_data)\n}\n}\n\n");
     s
 }
 

@@ -118,55 +118,61 @@ pub struct EventTentativelyAcceptBody {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Building {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// The `resourceLinks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_links: crate::Patch<Vec<crate::models::ResourceLink>>,
     /// The `wifiState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_state: crate::Patch<crate::models::PlaceFeatureEnablement>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// The `map` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub map: crate::Patch<Box<crate::models::BuildingMap>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Building {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("resourceLinks", &self.resource_links)?;
+        writer.field("wifiState", &self.wifi_state)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.field("map", &self.map)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -235,28 +241,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BuildingMap {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `footprints` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub footprints: crate::Patch<Vec<crate::models::FootprintMap>>,
     /// The `levels` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub levels: crate::Patch<Vec<crate::models::LevelMap>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for BuildingMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("footprints", &self.footprints)?;
+        writer.field("levels", &self.levels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -307,89 +319,109 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Calendar {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represent the online meeting service providers that can be used to create online meetings in this
     /// calendar. Possible values are: unknown, skypeForBusiness, skypeForConsumer, teamsForBusiness.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_online_meeting_providers:
         crate::Patch<Vec<crate::models::OnlineMeetingProviderType>>,
     /// true if the user can write to the calendar, false otherwise. This property is true for the user
     /// who created the calendar. This property is also true for a user who has been shared a calendar
     /// and granted write access.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub can_edit: crate::Patch<bool>,
     /// true if the user has the permission to share the calendar, false otherwise. Only the user who
     /// created the calendar can share it.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub can_share: crate::Patch<bool>,
     /// true if the user can read calendar items that have been marked private, false otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub can_view_private_items: crate::Patch<bool>,
     /// Identifies the version of the calendar object. Every time the calendar is changed, changeKey
     /// changes as well. This allows Exchange to apply changes to the correct version of the object.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// Specifies the color theme to distinguish the calendar from other calendars in a UI. The property
     /// values are: auto, lightBlue, lightGreen, lightOrange, lightGray, lightYellow, lightTeal,
     /// lightPink, lightBrown, lightRed, maxColor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<crate::models::CalendarColor>,
     /// The default online meeting provider for meetings sent from this calendar. Possible values are:
     /// unknown, skypeForBusiness, skypeForConsumer, teamsForBusiness.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_online_meeting_provider: crate::Patch<crate::models::OnlineMeetingProviderType>,
     /// The calendar color, expressed in a hex color code of three hexadecimal values, each ranging from
     /// 00 to FF and representing the red, green, or blue components of the color in the RGB color space.
     /// If the user has never explicitly set a color for the calendar, this property is empty. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hex_color: crate::Patch<String>,
     /// true if this is the default calendar where new events are created by default, false otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default_calendar: crate::Patch<bool>,
     /// Indicates whether this user calendar can be deleted from the user mailbox.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_removable: crate::Patch<bool>,
     /// Indicates whether this user calendar supports tracking of meeting responses. Only meeting invites
     /// sent from users' primary calendars support tracking of meeting responses.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_tallying_responses: crate::Patch<bool>,
     /// The calendar name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// If set, this represents the user who created or added the calendar. For a calendar that the user
     /// created or added, the owner property is set to the user. For a calendar shared with the user, the
     /// owner property is set to the person who shared that calendar with the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The permissions of the users with whom the calendar is shared.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_permissions: crate::Patch<Vec<crate::models::CalendarPermission>>,
     /// The calendar view for the calendar. Navigation property. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_view: crate::Patch<Vec<crate::models::Event>>,
     /// The events in the calendar. Navigation property. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub events: crate::Patch<Vec<crate::models::Event>>,
     /// The collection of multi-value extended properties defined for the calendar. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the calendar. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Calendar {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "allowedOnlineMeetingProviders",
+            &self.allowed_online_meeting_providers,
+        )?;
+        writer.field("canEdit", &self.can_edit)?;
+        writer.field("canShare", &self.can_share)?;
+        writer.field("canViewPrivateItems", &self.can_view_private_items)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("color", &self.color)?;
+        writer.field(
+            "defaultOnlineMeetingProvider",
+            &self.default_online_meeting_provider,
+        )?;
+        writer.field("hexColor", &self.hex_color)?;
+        writer.field("isDefaultCalendar", &self.is_default_calendar)?;
+        writer.field("isRemovable", &self.is_removable)?;
+        writer.field("isTallyingResponses", &self.is_tallying_responses)?;
+        writer.field("name", &self.name)?;
+        writer.field("owner", &self.owner)?;
+        writer.field("calendarPermissions", &self.calendar_permissions)?;
+        writer.field("calendarView", &self.calendar_view)?;
+        writer.field("events", &self.events)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -476,30 +508,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CalendarGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifies the version of the calendar group. Every time the calendar group is changed, ChangeKey
     /// changes as well. This allows Exchange to apply changes to the correct version of the object.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The class identifier. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class_id: crate::Patch<crate::edm::Guid>,
     /// The group name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The calendars in the calendar group. Navigation property. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendars: crate::Patch<Vec<crate::models::Calendar>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for CalendarGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("classId", &self.class_id)?;
+        writer.field("name", &self.name)?;
+        writer.field("calendars", &self.calendars)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -550,38 +588,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CalendarPermission {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// List of allowed sharing or delegating permission levels for the calendar. Possible values are:
     /// none, freeBusyRead, limitedRead, read, write, delegateWithoutPrivateEventAccess,
     /// delegateWithPrivateEventAccess, custom.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_roles: crate::Patch<Vec<crate::models::CalendarRoleType>>,
     /// Represents a sharee or delegate who has access to the calendar. For the 'My Organization' sharee,
     /// the address property is null. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// True if the user in context (sharee or delegate) is inside the same organization as the calendar
     /// owner.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_inside_organization: crate::Patch<bool>,
     /// True if the user can be removed from the list of sharees or delegates for the specified calendar,
     /// false otherwise. The 'My organization' user determines the permissions other people within your
     /// organization have to the given calendar. You cannot remove 'My organization' as a sharee to a
     /// calendar.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_removable: crate::Patch<bool>,
     /// Current permission level of the calendar sharee or delegate.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::CalendarRoleType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for CalendarPermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("allowedRoles", &self.allowed_roles)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("isInsideOrganization", &self.is_inside_organization)?;
+        writer.field("isRemovable", &self.is_removable)?;
+        writer.field("role", &self.role)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -632,22 +676,28 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.checkInClaim` entity type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CheckInClaim {
     /// The `calendarEventId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_event_id: crate::Patch<String>,
     /// The `checkInMethod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_in_method: crate::Patch<crate::models::CheckInMethod>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for CheckInClaim {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("calendarEventId", &self.calendar_event_id)?;
+        writer.field("checkInMethod", &self.check_in_method)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -694,61 +744,67 @@ crate::macros::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Desk {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// The `displayDeviceName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_device_name: crate::Patch<String>,
     /// The `heightAdjustableState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub height_adjustable_state: crate::Patch<crate::models::PlaceFeatureEnablement>,
     /// The `mailboxDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_details: crate::Patch<Box<crate::models::MailboxDetails>>,
     /// The `mode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mode: crate::Patch<Box<crate::models::AnyPlaceMode>>,
     /// The `servicePlans` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plans: crate::Patch<Vec<crate::models::PlaceServicePlanInfo>>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Desk {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("displayDeviceName", &self.display_device_name)?;
+        writer.field("heightAdjustableState", &self.height_adjustable_state)?;
+        writer.field("mailboxDetails", &self.mailbox_details)?;
+        writer.field("mode", &self.mode)?;
+        writer.field("servicePlans", &self.service_plans)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -821,176 +877,195 @@ crate::macros::select_fields! {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Event {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// true if the meeting organizer allows invitees to propose a new time when responding; otherwise,
     /// false. Optional. Default is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_new_time_proposals: crate::Patch<bool>,
     /// The collection of attendees for the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendees: crate::Patch<Vec<crate::models::Attendee>>,
     /// The body of the message associated with the event. It can be in HTML or text format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The preview of the message associated with the event. It is in text format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
     /// The `cancelledOccurrences` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cancelled_occurrences: crate::Patch<Vec<String>>,
     /// The date, time, and time zone that the event ends. By default, the end time is in UTC.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Set to true if the event has attachments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// When set to true, each attendee only sees themselves in the meeting request and meeting Tracking
     /// list. Default is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_attendees: crate::Patch<bool>,
     /// A unique identifier for an event across calendars. This ID is different for each occurrence in a
     /// recurring series. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub i_cal_u_id: crate::Patch<String>,
     /// The `importance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// The `isAllDay` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
     /// The `isCancelled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_cancelled: crate::Patch<bool>,
     /// The `isDraft` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_draft: crate::Patch<bool>,
     /// The `isOnlineMeeting` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_online_meeting: crate::Patch<bool>,
     /// The `isOrganizer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organizer: crate::Patch<bool>,
     /// The `isReminderOn` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reminder_on: crate::Patch<bool>,
     /// The `location` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `locations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Vec<crate::models::AnyLocation>>,
     /// The `onlineMeeting` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting: crate::Patch<Box<crate::models::OnlineMeetingInfo>>,
     /// The `onlineMeetingProvider` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting_provider: crate::Patch<crate::models::OnlineMeetingProviderType>,
     /// The `onlineMeetingUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting_url: crate::Patch<String>,
     /// The `organizer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organizer: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `originalEndTimeZone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_end_time_zone: crate::Patch<String>,
     /// The `originalStart` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_start: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `originalStartTimeZone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_start_time_zone: crate::Patch<String>,
     /// The `recurrence` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `reminderMinutesBeforeStart` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminder_minutes_before_start: crate::Patch<i32>,
     /// The `responseRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_requested: crate::Patch<bool>,
     /// The `responseStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_status: crate::Patch<Box<crate::models::ResponseStatus>>,
     /// The `sensitivity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity: crate::Patch<crate::models::Sensitivity>,
     /// The `seriesMasterId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub series_master_id: crate::Patch<String>,
     /// The `showAs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_as: crate::Patch<crate::models::FreeBusyStatus>,
     /// The `start` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `transactionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transaction_id: crate::Patch<String>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::EventType>,
     /// The `webLink` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The collection of FileAttachment, ItemAttachment, and referenceAttachment attachments for the
     /// event. Navigation property. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The calendar that contains the event. Navigation property. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The `exceptionOccurrences` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exception_occurrences: crate::Patch<Vec<crate::models::Event>>,
     /// The collection of open extensions defined for the event. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The occurrences of a recurring series, if the event is a series master. This property includes
     /// occurrences that are part of the recurrence pattern, and exceptions that have been modified, but
     /// does not include occurrences that have been cancelled from the series. Navigation property.
     /// Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub instances: crate::Patch<Vec<crate::models::Event>>,
     /// The collection of multi-value extended properties defined for the event. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the event. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("allowNewTimeProposals", &self.allow_new_time_proposals)?;
+        writer.field("attendees", &self.attendees)?;
+        writer.field("body", &self.body)?;
+        writer.field("bodyPreview", &self.body_preview)?;
+        writer.field("cancelledOccurrences", &self.cancelled_occurrences)?;
+        writer.field("end", &self.end)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("hideAttendees", &self.hide_attendees)?;
+        writer.field("iCalUId", &self.i_cal_u_id)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("isAllDay", &self.is_all_day)?;
+        writer.field("isCancelled", &self.is_cancelled)?;
+        writer.field("isDraft", &self.is_draft)?;
+        writer.field("isOnlineMeeting", &self.is_online_meeting)?;
+        writer.field("isOrganizer", &self.is_organizer)?;
+        writer.field("isReminderOn", &self.is_reminder_on)?;
+        writer.field("location", &self.location)?;
+        writer.field("locations", &self.locations)?;
+        writer.field("onlineMeeting", &self.online_meeting)?;
+        writer.field("onlineMeetingProvider", &self.online_meeting_provider)?;
+        writer.field("onlineMeetingUrl", &self.online_meeting_url)?;
+        writer.field("organizer", &self.organizer)?;
+        writer.field("originalEndTimeZone", &self.original_end_time_zone)?;
+        writer.field("originalStart", &self.original_start)?;
+        writer.field("originalStartTimeZone", &self.original_start_time_zone)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field(
+            "reminderMinutesBeforeStart",
+            &self.reminder_minutes_before_start,
+        )?;
+        writer.field("responseRequested", &self.response_requested)?;
+        writer.field("responseStatus", &self.response_status)?;
+        writer.field("sensitivity", &self.sensitivity)?;
+        writer.field("seriesMasterId", &self.series_master_id)?;
+        writer.field("showAs", &self.show_as)?;
+        writer.field("start", &self.start)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("transactionId", &self.transaction_id)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("webLink", &self.web_link)?;
+        #[cfg(feature = "mail")]
+        writer.field("attachments", &self.attachments)?;
+        writer.field("calendar", &self.calendar)?;
+        writer.field("exceptionOccurrences", &self.exception_occurrences)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field("instances", &self.instances)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1135,22 +1210,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FixtureMap {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for FixtureMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1197,49 +1278,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Floor {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// The `sortOrder` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort_order: crate::Patch<i32>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Floor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("sortOrder", &self.sort_order)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1304,19 +1391,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FootprintMap {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for FootprintMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1361,31 +1454,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LevelMap {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `fixtures` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fixtures: crate::Patch<Vec<crate::models::FixtureMap>>,
     /// The `sections` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sections: crate::Patch<Vec<crate::models::SectionMap>>,
     /// The `units` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub units: crate::Patch<Vec<crate::models::UnitMap>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for LevelMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("fixtures", &self.fixtures)?;
+        writer.field("sections", &self.sections)?;
+        writer.field("units", &self.units)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1438,46 +1537,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Place {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Place {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1610,79 +1715,85 @@ impl crate::polymorphic::Polymorphic for AnyPlace {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Room {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// Specifies the name of the audio device in the room.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_device_name: crate::Patch<String>,
     /// Type of room. Possible values are standard, and reserved.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub booking_type: crate::Patch<crate::models::BookingType>,
     /// Specifies the building name or building number that the room is in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub building: crate::Patch<String>,
     /// Specifies the capacity of the room.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// Specifies the name of the display device in the room.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_device_name: crate::Patch<String>,
     /// Email address of the room.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// Specifies a descriptive label for the floor, for example, P.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub floor_label: crate::Patch<String>,
     /// Specifies the floor number that the room is on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub floor_number: crate::Patch<i32>,
     /// Specifies a nickname for the room, for example, 'conf room'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub nickname: crate::Patch<String>,
     /// The `teamsEnabledState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_enabled_state: crate::Patch<crate::models::PlaceFeatureEnablement>,
     /// Specifies the name of the video device in the room.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_device_name: crate::Patch<String>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Room {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("audioDeviceName", &self.audio_device_name)?;
+        writer.field("bookingType", &self.booking_type)?;
+        writer.field("building", &self.building)?;
+        writer.field("capacity", &self.capacity)?;
+        writer.field("displayDeviceName", &self.display_device_name)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("floorLabel", &self.floor_label)?;
+        writer.field("floorNumber", &self.floor_number)?;
+        writer.field("nickname", &self.nickname)?;
+        writer.field("teamsEnabledState", &self.teams_enabled_state)?;
+        writer.field("videoDeviceName", &self.video_device_name)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1767,55 +1878,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoomList {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// The email address of the room list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// The `rooms` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rooms: crate::Patch<Vec<crate::models::Room>>,
     /// The `workspaces` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workspaces: crate::Patch<Vec<crate::models::Workspace>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for RoomList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.field("rooms", &self.rooms)?;
+        writer.field("workspaces", &self.workspaces)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1884,46 +2001,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Section {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Section {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -1986,22 +2109,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SectionMap {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for SectionMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2048,22 +2177,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseMapFeature` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnitMap {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for UnitMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2110,61 +2245,67 @@ crate::macros::select_fields! {
 ///
 /// Derived from `place` < `entity`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Workspace {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The name associated with the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the place location in latitude, longitude and (optionally) altitude coordinates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geo_coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The `isWheelChairAccessible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_wheel_chair_accessible: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `parentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// The phone number of the place.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// The `capacity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// The `displayDeviceName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_device_name: crate::Patch<String>,
     /// The `emailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// The `mode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mode: crate::Patch<Box<crate::models::AnyPlaceMode>>,
     /// The `nickname` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub nickname: crate::Patch<String>,
     /// The `checkIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_ins: crate::Patch<Vec<crate::models::CheckInClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for Workspace {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("geoCoordinates", &self.geo_coordinates)?;
+        writer.field("isWheelChairAccessible", &self.is_wheel_chair_accessible)?;
+        writer.field("label", &self.label)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("capacity", &self.capacity)?;
+        writer.field("displayDeviceName", &self.display_device_name)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("mode", &self.mode)?;
+        writer.field("nickname", &self.nickname)?;
+        writer.field("checkIns", &self.check_ins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2237,19 +2378,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssignedPlaceMode {
     /// The `assignedUserEmailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_user_email_address: crate::Patch<String>,
     /// The `assignedUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for AssignedPlaceMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "assignedUserEmailAddress",
+            &self.assigned_user_email_address,
+        )?;
+        writer.field("assignedUserId", &self.assigned_user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2285,13 +2435,19 @@ impl crate::read_fields::ReadFields for AssignedPlaceMode {
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DropInPlaceMode {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for DropInPlaceMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2321,19 +2477,25 @@ impl crate::read_fields::ReadFields for DropInPlaceMode {
 
 /// The `microsoft.graph.freeBusyError` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FreeBusyError {
     /// Describes the error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The response code from querying for the availability of the user, distribution list, or resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_code: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for FreeBusyError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("message", &self.message)?;
+        writer.field("responseCode", &self.response_code)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2367,16 +2529,22 @@ impl crate::read_fields::ReadFields for FreeBusyError {
 
 /// The `microsoft.graph.importBuildingMapSetting` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportBuildingMapSetting {
     /// The `isDryRun` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_dry_run: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for ImportBuildingMapSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDryRun", &self.is_dry_run)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2409,19 +2577,28 @@ impl crate::read_fields::ReadFields for ImportBuildingMapSetting {
 
 /// The `microsoft.graph.mailboxDetails` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxDetails {
     /// The `emailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// The `externalDirectoryObjectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_directory_object_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for MailboxDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field(
+            "externalDirectoryObjectId",
+            &self.external_directory_object_id,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2455,32 +2632,38 @@ impl crate::read_fields::ReadFields for MailboxDetails {
 
 /// The `microsoft.graph.onlineMeetingInfo` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnlineMeetingInfo {
     /// The ID of the conference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conference_id: crate::Patch<String>,
     /// The external link that launches the online meeting. This is a URL that clients will launch into a
     /// browser and will redirect the user to join the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_url: crate::Patch<String>,
     /// All of the phone numbers associated with this conference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phones: crate::Patch<Vec<crate::models::Phone>>,
     /// The pre-formatted quickdial for this call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quick_dial: crate::Patch<String>,
     /// The toll free numbers that can be used to join the conference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub toll_free_numbers: crate::Patch<Vec<String>>,
     /// The toll number that can be used to join the conference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub toll_number: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for OnlineMeetingInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("conferenceId", &self.conference_id)?;
+        writer.field("joinUrl", &self.join_url)?;
+        writer.field("phones", &self.phones)?;
+        writer.field("quickDial", &self.quick_dial)?;
+        writer.field("tollFreeNumbers", &self.toll_free_numbers)?;
+        writer.field("tollNumber", &self.toll_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2518,13 +2701,19 @@ impl crate::read_fields::ReadFields for OnlineMeetingInfo {
 
 /// The `microsoft.graph.placeMode` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlaceMode {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for PlaceMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2621,16 +2810,22 @@ impl crate::polymorphic::Polymorphic for AnyPlaceMode {
 
 /// The `microsoft.graph.placeServicePlanInfo` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlaceServicePlanInfo {
     /// The `servicePlanId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plan_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for PlaceServicePlanInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("servicePlanId", &self.service_plan_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2665,13 +2860,19 @@ impl crate::read_fields::ReadFields for PlaceServicePlanInfo {
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReservablePlaceMode {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for ReservablePlaceMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2701,22 +2902,28 @@ impl crate::read_fields::ReadFields for ReservablePlaceMode {
 
 /// The `microsoft.graph.resourceLink` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceLink {
     /// The `linkType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub link_type: crate::Patch<crate::models::ResourceLinkType>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for ResourceLink {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("linkType", &self.link_type)?;
+        writer.field("name", &self.name)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2751,33 +2958,39 @@ impl crate::read_fields::ReadFields for ResourceLink {
 
 /// The `microsoft.graph.scheduleInformation` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScheduleInformation {
     /// Represents a merged view of availability of all the items in scheduleItems. The view consists of
     /// time slots. Availability during each time slot is indicated with: 0= free, 1= tentative, 2= busy,
     /// 3= out of office, 4= working elsewhere.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_view: crate::Patch<String>,
     /// Error information from attempting to get the availability of the user, distribution list, or
     /// resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::FreeBusyError>>,
     /// An SMTP address of the user, distribution list, or resource, identifying an instance of
     /// scheduleInformation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_id: crate::Patch<String>,
     /// Contains the items that describe the availability of the user or resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_items: crate::Patch<Vec<crate::models::ScheduleItem>>,
     /// The days of the week and hours in a specific time zone that the user works. These are set as part
     /// of the user's mailboxSettings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub working_hours: crate::Patch<Box<crate::models::WorkingHours>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for ScheduleInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("availabilityView", &self.availability_view)?;
+        writer.field("error", &self.error)?;
+        writer.field("scheduleId", &self.schedule_id)?;
+        writer.field("scheduleItems", &self.schedule_items)?;
+        writer.field("workingHours", &self.working_hours)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2814,33 +3027,39 @@ impl crate::read_fields::ReadFields for ScheduleInformation {
 
 /// The `microsoft.graph.scheduleItem` complex type.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScheduleItem {
     /// The date, time, and time zone that the corresponding event ends.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The sensitivity of the corresponding event. True if the event is marked private, false otherwise.
     /// Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_private: crate::Patch<bool>,
     /// The location where the corresponding event is held or attended from. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<String>,
     /// The date, time, and time zone that the corresponding event starts.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The availability status of the user or resource during the corresponding event. The possible
     /// values are: free, tentative, busy, oof, workingElsewhere, unknown.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::FreeBusyStatus>,
     /// The corresponding event's subject line. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for ScheduleItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("end", &self.end)?;
+        writer.field("isPrivate", &self.is_private)?;
+        writer.field("location", &self.location)?;
+        writer.field("start", &self.start)?;
+        writer.field("status", &self.status)?;
+        writer.field("subject", &self.subject)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]
@@ -2880,16 +3099,22 @@ impl crate::read_fields::ReadFields for ScheduleItem {
 ///
 /// Derived from `placeMode`; inherited properties are included.
 #[cfg(feature = "calendar")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnavailablePlaceMode {
     /// The `reason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "calendar")]
+impl serde::Serialize for UnavailablePlaceMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("reason", &self.reason)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "calendar")]

@@ -5,68 +5,68 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// UTC time when the last user left the call. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Meeting URL associated to the call. May not be available for a peerToPeer call record type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// UTC time when the call record was created. The DatetimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// List of all the modalities used in the call. Possible values are: unknown, audio, video,
     /// videoBasedScreenSharing, data, screenSharing, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modalities: crate::Patch<Vec<crate::models::call_records::Modality>>,
     /// The organizing party's identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of distinct identities involved in the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
     /// UTC time when the first user joined the call. The DatetimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the type of the call. Possible values are: unknown, groupCall, peerToPeer,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::call_records::CallType>,
     /// Monotonically increasing version of the call record. Higher version call records with the same id
     /// includes additional data compared to the lower version.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<i64>,
     /// The `organizer_v2` navigation property (present when expanded).
-    #[serde(
-        rename = "organizer_v2",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub organizer_v2: crate::Patch<Box<crate::models::call_records::Organizer>>,
     /// The `participants_v2` navigation property (present when expanded).
-    #[serde(
-        rename = "participants_v2",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub participants_v2: crate::Patch<Vec<crate::models::call_records::Participant>>,
     /// List of sessions involved in the call. Peer-to-peer calls typically only have one session,
     /// whereas group calls typically have at least one session per participant. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sessions: crate::Patch<Vec<crate::models::call_records::Session>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CallRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("joinWebUrl", &self.join_web_url)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("modalities", &self.modalities)?;
+        writer.field("organizer", &self.organizer)?;
+        writer.field("participants", &self.participants)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("version", &self.version)?;
+        writer.field("organizer_v2", &self.organizer_v2)?;
+        writer.field("participants_v2", &self.participants_v2)?;
+        writer.field("sessions", &self.sessions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -133,23 +133,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `participantBase` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Organizer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `administrativeUnitInfos` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administrative_unit_infos:
         crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Organizer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("administrativeUnitInfos", &self.administrative_unit_infos)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -196,23 +202,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `participantBase` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Participant {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `administrativeUnitInfos` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administrative_unit_infos:
         crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Participant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("administrativeUnitInfos", &self.administrative_unit_infos)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -259,23 +271,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParticipantBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `administrativeUnitInfos` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administrative_unit_infos:
         crate::Patch<Vec<crate::models::call_records::AdministrativeUnitInfo>>,
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ParticipantBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("administrativeUnitInfos", &self.administrative_unit_infos)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -379,38 +397,44 @@ impl crate::polymorphic::Polymorphic for AnyParticipantBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Segment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Endpoint that answered this segment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callee: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// Endpoint that initiated this segment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// UTC time when the segment ended. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Failure information associated with the segment if it failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failure_info: crate::Patch<Box<crate::models::call_records::FailureInfo>>,
     /// Media associated with this segment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media: crate::Patch<Vec<crate::models::call_records::Media>>,
     /// UTC time when the segment started. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Segment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("callee", &self.callee)?;
+        writer.field("caller", &self.caller)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("failureInfo", &self.failure_info)?;
+        writer.field("media", &self.media)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -465,45 +489,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Session {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Endpoint that answered the session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callee: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// Endpoint that initiated the session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller: crate::Patch<Box<crate::models::call_records::AnyEndpoint>>,
     /// UTC time when the last user left the session. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Failure information associated with the session if the session failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failure_info: crate::Patch<Box<crate::models::call_records::FailureInfo>>,
     /// The `isTest` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_test: crate::Patch<bool>,
     /// List of modalities present in the session. Possible values are: unknown, audio, video,
     /// videoBasedScreenSharing, data, screenSharing, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modalities: crate::Patch<Vec<crate::models::call_records::Modality>>,
     /// UTC time when the first user joined the session. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The list of segments involved in the session. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub segments: crate::Patch<Vec<crate::models::call_records::Segment>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Session {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("callee", &self.callee)?;
+        writer.field("caller", &self.caller)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("failureInfo", &self.failure_info)?;
+        writer.field("isTest", &self.is_test)?;
+        writer.field("modalities", &self.modalities)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("segments", &self.segments)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -560,16 +590,22 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.callRecords.administrativeUnitInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdministrativeUnitInfo {
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for AdministrativeUnitInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -604,39 +640,42 @@ impl crate::read_fields::ReadFields for AdministrativeUnitInfo {
 ///
 /// Derived from `userAgent`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClientUserAgent {
     /// Identifies the version of application software used by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_version: crate::Patch<String>,
     /// User-agent header value reported by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_value: crate::Patch<String>,
     /// The unique identifier of the Azure AD application used by this endpoint.
-    #[serde(
-        rename = "azureADAppId",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub azure_ad_app_id: crate::Patch<String>,
     /// Immutable resource identifier of the Azure Communication Service associated with this endpoint
     /// based on Communication Services APIs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub communication_service_id: crate::Patch<String>,
     /// Identifies the platform used by this endpoint. Possible values are: unknown, windows, macOS, iOS,
     /// android, web, ipPhone, roomSystem, surfaceHub, holoLens, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platform: crate::Patch<crate::models::call_records::ClientPlatform>,
     /// Identifies the family of application software used by this endpoint. Possible values are:
     /// unknown, teams, skypeForBusiness, lync, unknownFutureValue, azureCommunicationServices. Note that
     /// you must use the Prefer: include-unknown-enum-members request header to get the following
     /// value(s) in this evolvable enum: azureCommunicationServices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub product_family: crate::Patch<crate::models::call_records::ProductFamily>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ClientUserAgent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applicationVersion", &self.application_version)?;
+        writer.field("headerValue", &self.header_value)?;
+        writer.field("azureADAppId", &self.azure_ad_app_id)?;
+        writer.field("communicationServiceId", &self.communication_service_id)?;
+        writer.field("platform", &self.platform)?;
+        writer.field("productFamily", &self.product_family)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -674,86 +713,116 @@ impl crate::read_fields::ReadFields for ClientUserAgent {
 
 /// The `microsoft.graph.callRecords.deviceInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceInfo {
     /// Name of the capture device driver used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capture_device_driver: crate::Patch<String>,
     /// Name of the capture device used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capture_device_name: crate::Patch<String>,
     /// Fraction of the call that the media endpoint detected the capture device was not working
     /// properly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capture_not_functioning_event_ratio: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that the media endpoint detected the CPU resources available were
     /// insufficient and caused poor quality of the audio sent and received.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cpu_insufficent_event_ratio: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that the media endpoint detected clipping in the captured audio that caused
     /// poor quality of the audio being sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_clipping_event_ratio: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that the media endpoint detected glitches or gaps in the audio played or
     /// captured that caused poor quality of the audio being sent or received.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_glitch_event_ratio: crate::Patch<crate::edm::Double>,
     /// Number of times during the call that the media endpoint detected howling or screeching audio.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub howling_event_count: crate::Patch<i32>,
     /// The root mean square (RMS) of the incoming signal of up to the first 30 seconds of the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initial_signal_level_root_mean_square: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that the media endpoint detected low speech level that caused poor quality
     /// of the audio being sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub low_speech_level_event_ratio: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that the media endpoint detected low speech to noise level that caused poor
     /// quality of the audio being sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub low_speech_to_noise_event_ratio: crate::Patch<crate::edm::Double>,
     /// Glitches per 5 minute interval for the media endpoint's microphone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mic_glitch_rate: crate::Patch<crate::edm::Double>,
     /// Average energy level of received audio for audio classified as mono noise or left channel of
     /// stereo noise by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_noise_level: crate::Patch<i32>,
     /// Average energy level of received audio for audio classified as mono speech, or left channel of
     /// stereo speech by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_signal_level: crate::Patch<i32>,
     /// Name of the render device driver used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub render_device_driver: crate::Patch<String>,
     /// Name of the render device used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub render_device_name: crate::Patch<String>,
     /// Fraction of the call that media endpoint detected device render is muted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub render_mute_event_ratio: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that the media endpoint detected the render device was not working properly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub render_not_functioning_event_ratio: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that media endpoint detected device render volume is set to 0.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub render_zero_volume_event_ratio: crate::Patch<crate::edm::Double>,
     /// Average energy level of sent audio for audio classified as mono noise or left channel of stereo
     /// noise by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_noise_level: crate::Patch<i32>,
     /// Average energy level of sent audio for audio classified as mono speech, or left channel of stereo
     /// speech by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_signal_level: crate::Patch<i32>,
     /// Glitches per 5 minute internal for the media endpoint's loudspeaker.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub speaker_glitch_rate: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for DeviceInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("captureDeviceDriver", &self.capture_device_driver)?;
+        writer.field("captureDeviceName", &self.capture_device_name)?;
+        writer.field(
+            "captureNotFunctioningEventRatio",
+            &self.capture_not_functioning_event_ratio,
+        )?;
+        writer.field(
+            "cpuInsufficentEventRatio",
+            &self.cpu_insufficent_event_ratio,
+        )?;
+        writer.field(
+            "deviceClippingEventRatio",
+            &self.device_clipping_event_ratio,
+        )?;
+        writer.field("deviceGlitchEventRatio", &self.device_glitch_event_ratio)?;
+        writer.field("howlingEventCount", &self.howling_event_count)?;
+        writer.field(
+            "initialSignalLevelRootMeanSquare",
+            &self.initial_signal_level_root_mean_square,
+        )?;
+        writer.field(
+            "lowSpeechLevelEventRatio",
+            &self.low_speech_level_event_ratio,
+        )?;
+        writer.field(
+            "lowSpeechToNoiseEventRatio",
+            &self.low_speech_to_noise_event_ratio,
+        )?;
+        writer.field("micGlitchRate", &self.mic_glitch_rate)?;
+        writer.field("receivedNoiseLevel", &self.received_noise_level)?;
+        writer.field("receivedSignalLevel", &self.received_signal_level)?;
+        writer.field("renderDeviceDriver", &self.render_device_driver)?;
+        writer.field("renderDeviceName", &self.render_device_name)?;
+        writer.field("renderMuteEventRatio", &self.render_mute_event_ratio)?;
+        writer.field(
+            "renderNotFunctioningEventRatio",
+            &self.render_not_functioning_event_ratio,
+        )?;
+        writer.field(
+            "renderZeroVolumeEventRatio",
+            &self.render_zero_volume_event_ratio,
+        )?;
+        writer.field("sentNoiseLevel", &self.sent_noise_level)?;
+        writer.field("sentSignalLevel", &self.sent_signal_level)?;
+        writer.field("speakerGlitchRate", &self.speaker_glitch_rate)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -816,77 +885,86 @@ impl crate::read_fields::ReadFields for DeviceInfo {
 
 /// The `microsoft.graph.callRecords.directRoutingLogRow` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirectRoutingLogRow {
     /// Number of the user or bot who received the call. E.164 format, but may include additional data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callee_number: crate::Patch<String>,
     /// In addition to the SIP codes, Microsoft has own subcodes that indicate the specific issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_end_sub_reason: crate::Patch<i32>,
     /// Number of the user or bot who made the call. E.164 format, but may include additional data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller_number: crate::Patch<String>,
     /// Call type and direction.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_type: crate::Patch<String>,
     /// Identifier for the call that you can use when calling Microsoft Support. GUID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// Duration of the call in seconds.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<i32>,
     /// Only exists for successful (fully established) calls. Time when call ended.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Only exists for failed (not fully established) calls.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failure_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The code with which the call ended, RFC 3261.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub final_sip_code: crate::Patch<i32>,
     /// Description of the SIP code and Microsoft subcode.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub final_sip_code_phrase: crate::Patch<String>,
     /// Unique call identifier. GUID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// When the initial invite was sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invite_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates if the trunk was enabled for media bypass or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_bypass_enabled: crate::Patch<bool>,
     /// The datacenter used for media path in non-bypass call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_path_location: crate::Patch<String>,
     /// The datacenter used for signaling for both bypass and non-bypass calls.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub signaling_location: crate::Patch<String>,
     /// Call start time.For failed and unanswered calls, this can be equal to invite or failure time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Success or attempt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_call: crate::Patch<bool>,
     /// Fully qualified domain name of the session border controller.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trunk_fully_qualified_domain_name: crate::Patch<String>,
     /// Display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_display_name: crate::Patch<String>,
     /// Calling user's ID in Graph. This and other user info will be null/empty for bot call types. GUID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// UserPrincipalName (sign-in name) in Azure Active Directory. This is usually the same as user's
     /// SIP Address, and can be same as user's e-mail address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for DirectRoutingLogRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("calleeNumber", &self.callee_number)?;
+        writer.field("callEndSubReason", &self.call_end_sub_reason)?;
+        writer.field("callerNumber", &self.caller_number)?;
+        writer.field("callType", &self.call_type)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("failureDateTime", &self.failure_date_time)?;
+        writer.field("finalSipCode", &self.final_sip_code)?;
+        writer.field("finalSipCodePhrase", &self.final_sip_code_phrase)?;
+        writer.field("id", &self.id)?;
+        writer.field("inviteDateTime", &self.invite_date_time)?;
+        writer.field("mediaBypassEnabled", &self.media_bypass_enabled)?;
+        writer.field("mediaPathLocation", &self.media_path_location)?;
+        writer.field("signalingLocation", &self.signaling_location)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("successfulCall", &self.successful_call)?;
+        writer.field(
+            "trunkFullyQualifiedDomainName",
+            &self.trunk_fully_qualified_domain_name,
+        )?;
+        writer.field("userDisplayName", &self.user_display_name)?;
+        writer.field("userId", &self.user_id)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -941,16 +1019,22 @@ impl crate::read_fields::ReadFields for DirectRoutingLogRow {
 
 /// The `microsoft.graph.callRecords.endpoint` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Endpoint {
     /// User-agent reported by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("userAgent", &self.user_agent)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1040,20 +1124,26 @@ impl crate::polymorphic::Polymorphic for AnyEndpoint {
 
 /// The `microsoft.graph.callRecords.failureInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FailureInfo {
     /// Classification of why a call or portion of a call failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<String>,
     /// The stage when the failure occurred. Possible values are: unknown, callSetup, midcall,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stage: crate::Patch<crate::models::call_records::FailureStage>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for FailureInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("reason", &self.reason)?;
+        writer.field("stage", &self.stage)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1087,13 +1177,19 @@ impl crate::read_fields::ReadFields for FailureInfo {
 
 /// The `microsoft.graph.callRecords.feedbackTokenSet` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FeedbackTokenSet {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for FeedbackTokenSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1123,31 +1219,37 @@ impl crate::read_fields::ReadFields for FeedbackTokenSet {
 
 /// The `microsoft.graph.callRecords.media` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Media {
     /// Device information associated with the callee endpoint of this media.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callee_device: crate::Patch<Box<crate::models::call_records::DeviceInfo>>,
     /// Network information associated with the callee endpoint of this media.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callee_network: crate::Patch<Box<crate::models::call_records::NetworkInfo>>,
     /// Device information associated with the caller endpoint of this media.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller_device: crate::Patch<Box<crate::models::call_records::DeviceInfo>>,
     /// Network information associated with the caller endpoint of this media.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller_network: crate::Patch<Box<crate::models::call_records::NetworkInfo>>,
     /// How the media was identified during media negotiation stage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// Network streams associated with this media.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub streams: crate::Patch<Vec<crate::models::call_records::MediaStream>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Media {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("calleeDevice", &self.callee_device)?;
+        writer.field("calleeNetwork", &self.callee_network)?;
+        writer.field("callerDevice", &self.caller_device)?;
+        writer.field("callerNetwork", &self.caller_network)?;
+        writer.field("label", &self.label)?;
+        writer.field("streams", &self.streams)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1185,129 +1287,162 @@ impl crate::read_fields::ReadFields for Media {
 
 /// The `microsoft.graph.callRecords.mediaStream` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MediaStream {
     /// Codec name used to encode audio for transmission on the network. Possible values are: unknown,
     /// invalid, cn, pcma, pcmu, amrWide, g722, g7221, g7221c, g729, multiChannelAudio, muchv2, opus,
     /// satin, satinFullband, rtAudio8, rtAudio16, silk, silkNarrow, silkWide, siren, xmsRTA,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_codec: crate::Patch<crate::models::call_records::AudioCodec>,
     /// Average Network Mean Opinion Score degradation for stream. Represents how much the network loss
     /// and jitter has impacted the quality of received audio.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_audio_degradation: crate::Patch<crate::edm::Double>,
     /// Average jitter for the stream computed as specified in \[RFC 3550\]\[\], denoted in \[ISO
     /// 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_audio_network_jitter: crate::Patch<crate::edm::Duration>,
     /// Average estimated bandwidth available between two endpoints in bits per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_bandwidth_estimate: crate::Patch<i64>,
     /// The `averageFreezeDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_freeze_duration: crate::Patch<crate::edm::Duration>,
     /// Average jitter for the stream computed as specified in \[RFC 3550\]\[\], denoted in \[ISO
     /// 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_jitter: crate::Patch<crate::edm::Duration>,
     /// Average packet loss rate for stream.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_packet_loss_rate: crate::Patch<crate::edm::Double>,
     /// Ratio of the number of audio frames with samples generated by packet loss concealment to the
     /// total number of audio frames.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_ratio_of_concealed_samples: crate::Patch<crate::edm::Double>,
     /// Average frames per second received for all video streams computed over the duration of the
     /// session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_received_frame_rate: crate::Patch<crate::edm::Double>,
     /// Average network propagation round-trip time computed as specified in \[RFC 3550\]\[\], denoted in
     /// \[ISO 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_round_trip_time: crate::Patch<crate::edm::Duration>,
     /// Average percentage of video frames lost as displayed to the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_video_frame_loss_percentage: crate::Patch<crate::edm::Double>,
     /// Average frames per second received for a video stream, computed over the duration of the session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_video_frame_rate: crate::Patch<crate::edm::Double>,
     /// Average fraction of packets lost, as specified in \[RFC 3550\]\[\], computed over the duration of
     /// the session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_video_packet_loss_rate: crate::Patch<crate::edm::Double>,
     /// UTC time when the stream ended. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isAudioForwardErrorCorrectionUsed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_audio_forward_error_correction_used: crate::Patch<bool>,
     /// Fraction of the call where frame rate is less than 7.5 frames per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub low_frame_rate_ratio: crate::Patch<crate::edm::Double>,
     /// Fraction of the call that the client is running less than 70% expected video processing
     /// capability.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub low_video_processing_capability_ratio: crate::Patch<crate::edm::Double>,
     /// Maximum of audio network jitter computed over each of the 20 second windows during the session,
     /// denoted in \[ISO 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the
     /// duration designator, 'T' is the time designator, and 'S' is the second designator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_audio_network_jitter: crate::Patch<crate::edm::Duration>,
     /// Maximum jitter for the stream computed as specified in RFC 3550, denoted in \[ISO 8601\]\[\]
     /// format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration designator, 'T' is
     /// the time designator, and 'S' is the second designator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_jitter: crate::Patch<crate::edm::Duration>,
     /// Maximum packet loss rate for the stream.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_packet_loss_rate: crate::Patch<crate::edm::Double>,
     /// Maximum ratio of packets concealed by the healer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_ratio_of_concealed_samples: crate::Patch<crate::edm::Double>,
     /// Maximum network propagation round-trip time computed as specified in \[RFC 3550\]\[\], denoted in
     /// \[ISO 8601\]\[\] format. For example, 1 second is denoted as 'PT1S', where 'P' is the duration
     /// designator, 'T' is the time designator, and 'S' is the second designator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_round_trip_time: crate::Patch<crate::edm::Duration>,
     /// Packet count for the stream.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub packet_utilization: crate::Patch<i64>,
     /// Packet loss rate after FEC has been applied aggregated across all video streams and codecs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_forward_error_correction_packet_loss_rate: crate::Patch<crate::edm::Double>,
     /// The `rmsFreezeDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rms_freeze_duration: crate::Patch<crate::edm::Duration>,
     /// UTC time when the stream started. The DateTimeOffset type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the direction of the media stream. Possible values are: callerToCallee, calleeToCaller.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stream_direction: crate::Patch<crate::models::call_records::MediaStreamDirection>,
     /// Unique identifier for the stream.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stream_id: crate::Patch<String>,
     /// Codec name used to encode video for transmission on the network. Possible values are: unknown,
     /// invalid, av1, h263, h264, h264s, h264uc, h265, rtvc1, rtVideo, xrtvc1, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_codec: crate::Patch<crate::models::call_records::VideoCodec>,
     /// True if the media stream bypassed the Mediation Server and went straight between client and PSTN
     /// Gateway/PBX, false otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub was_media_bypassed: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MediaStream {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("audioCodec", &self.audio_codec)?;
+        writer.field("averageAudioDegradation", &self.average_audio_degradation)?;
+        writer.field(
+            "averageAudioNetworkJitter",
+            &self.average_audio_network_jitter,
+        )?;
+        writer.field("averageBandwidthEstimate", &self.average_bandwidth_estimate)?;
+        writer.field("averageFreezeDuration", &self.average_freeze_duration)?;
+        writer.field("averageJitter", &self.average_jitter)?;
+        writer.field("averagePacketLossRate", &self.average_packet_loss_rate)?;
+        writer.field(
+            "averageRatioOfConcealedSamples",
+            &self.average_ratio_of_concealed_samples,
+        )?;
+        writer.field(
+            "averageReceivedFrameRate",
+            &self.average_received_frame_rate,
+        )?;
+        writer.field("averageRoundTripTime", &self.average_round_trip_time)?;
+        writer.field(
+            "averageVideoFrameLossPercentage",
+            &self.average_video_frame_loss_percentage,
+        )?;
+        writer.field("averageVideoFrameRate", &self.average_video_frame_rate)?;
+        writer.field(
+            "averageVideoPacketLossRate",
+            &self.average_video_packet_loss_rate,
+        )?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field(
+            "isAudioForwardErrorCorrectionUsed",
+            &self.is_audio_forward_error_correction_used,
+        )?;
+        writer.field("lowFrameRateRatio", &self.low_frame_rate_ratio)?;
+        writer.field(
+            "lowVideoProcessingCapabilityRatio",
+            &self.low_video_processing_capability_ratio,
+        )?;
+        writer.field("maxAudioNetworkJitter", &self.max_audio_network_jitter)?;
+        writer.field("maxJitter", &self.max_jitter)?;
+        writer.field("maxPacketLossRate", &self.max_packet_loss_rate)?;
+        writer.field(
+            "maxRatioOfConcealedSamples",
+            &self.max_ratio_of_concealed_samples,
+        )?;
+        writer.field("maxRoundTripTime", &self.max_round_trip_time)?;
+        writer.field("packetUtilization", &self.packet_utilization)?;
+        writer.field(
+            "postForwardErrorCorrectionPacketLossRate",
+            &self.post_forward_error_correction_packet_loss_rate,
+        )?;
+        writer.field("rmsFreezeDuration", &self.rms_freeze_duration)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("streamDirection", &self.stream_direction)?;
+        writer.field("streamId", &self.stream_id)?;
+        writer.field("videoCodec", &self.video_codec)?;
+        writer.field("wasMediaBypassed", &self.was_media_bypassed)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1383,110 +1518,119 @@ impl crate::read_fields::ReadFields for MediaStream {
 
 /// The `microsoft.graph.callRecords.networkInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkInfo {
     /// Fraction of the call that the media endpoint detected the available bandwidth or bandwidth policy
     /// was low enough to cause poor quality of the audio sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bandwidth_low_event_ratio: crate::Patch<crate::edm::Double>,
     /// The wireless LAN basic service set identifier of the media endpoint used to connect to the
     /// network.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub basic_service_set_identifier: crate::Patch<String>,
     /// Type of network used by the media endpoint. Possible values are: unknown, wired, wifi, mobile,
     /// tunnel, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connection_type: crate::Patch<crate::models::call_records::NetworkConnectionType>,
     /// Fraction of the call that the media endpoint detected the network delay was significant enough to
     /// impact the ability to have real-time two-way communication.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delay_event_ratio: crate::Patch<crate::edm::Double>,
     /// DNS suffix associated with the network adapter of the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dns_suffix: crate::Patch<String>,
     /// IP address of the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ip_address: crate::Patch<String>,
     /// Link speed in bits per second reported by the network adapter used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub link_speed: crate::Patch<i64>,
     /// The media access control (MAC) address of the media endpoint's network device.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mac_address: crate::Patch<String>,
     /// Network protocol used for the transmission of stream. Possible values are: unknown, udp, tcp,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub network_transport_protocol:
         crate::Patch<crate::models::call_records::NetworkTransportProtocol>,
     /// Network port number used by media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub port: crate::Patch<i32>,
     /// Fraction of the call that the media endpoint detected the network was causing poor quality of the
     /// audio received.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_quality_event_ratio: crate::Patch<crate::edm::Double>,
     /// IP address of the media endpoint as seen by the media relay server. This is typically the public
     /// internet IP address associated to the endpoint.
-    #[serde(
-        rename = "reflexiveIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub reflexive_ip_address: crate::Patch<String>,
     /// IP address of the media relay server allocated by the media endpoint.
-    #[serde(
-        rename = "relayIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub relay_ip_address: crate::Patch<String>,
     /// Network port number allocated on the media relay server by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relay_port: crate::Patch<i32>,
     /// Fraction of the call that the media endpoint detected the network was causing poor quality of the
     /// audio sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_quality_event_ratio: crate::Patch<crate::edm::Double>,
     /// Subnet used for media stream by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subnet: crate::Patch<String>,
     /// List of network trace route hops collected for this media stream.*
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trace_route_hops: crate::Patch<Vec<crate::models::call_records::TraceRouteHop>>,
     /// WiFi band used by the media endpoint. Possible values are: unknown, frequency24GHz,
     /// frequency50GHz, frequency60GHz, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_band: crate::Patch<crate::models::call_records::WifiBand>,
     /// Estimated remaining battery charge in percentage reported by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_battery_charge: crate::Patch<i32>,
     /// WiFi channel used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_channel: crate::Patch<i32>,
     /// Name of the Microsoft WiFi driver used by the media endpoint. Value may be localized based on the
     /// language used by endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_microsoft_driver: crate::Patch<String>,
     /// Version of the Microsoft WiFi driver used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_microsoft_driver_version: crate::Patch<String>,
     /// Type of WiFi radio used by the media endpoint. Possible values are: unknown, wifi80211a,
     /// wifi80211b, wifi80211g, wifi80211n, wifi80211ac, wifi80211ax, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_radio_type: crate::Patch<crate::models::call_records::WifiRadioType>,
     /// WiFi signal strength in percentage reported by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_signal_strength: crate::Patch<i32>,
     /// Name of the WiFi driver used by the media endpoint. Value may be localized based on the language
     /// used by endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_vendor_driver: crate::Patch<String>,
     /// Version of the WiFi driver used by the media endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wifi_vendor_driver_version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for NetworkInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("bandwidthLowEventRatio", &self.bandwidth_low_event_ratio)?;
+        writer.field(
+            "basicServiceSetIdentifier",
+            &self.basic_service_set_identifier,
+        )?;
+        writer.field("connectionType", &self.connection_type)?;
+        writer.field("delayEventRatio", &self.delay_event_ratio)?;
+        writer.field("dnsSuffix", &self.dns_suffix)?;
+        writer.field("ipAddress", &self.ip_address)?;
+        writer.field("linkSpeed", &self.link_speed)?;
+        writer.field("macAddress", &self.mac_address)?;
+        writer.field("networkTransportProtocol", &self.network_transport_protocol)?;
+        writer.field("port", &self.port)?;
+        writer.field(
+            "receivedQualityEventRatio",
+            &self.received_quality_event_ratio,
+        )?;
+        writer.field("reflexiveIPAddress", &self.reflexive_ip_address)?;
+        writer.field("relayIPAddress", &self.relay_ip_address)?;
+        writer.field("relayPort", &self.relay_port)?;
+        writer.field("sentQualityEventRatio", &self.sent_quality_event_ratio)?;
+        writer.field("subnet", &self.subnet)?;
+        writer.field("traceRouteHops", &self.trace_route_hops)?;
+        writer.field("wifiBand", &self.wifi_band)?;
+        writer.field("wifiBatteryCharge", &self.wifi_battery_charge)?;
+        writer.field("wifiChannel", &self.wifi_channel)?;
+        writer.field("wifiMicrosoftDriver", &self.wifi_microsoft_driver)?;
+        writer.field(
+            "wifiMicrosoftDriverVersion",
+            &self.wifi_microsoft_driver_version,
+        )?;
+        writer.field("wifiRadioType", &self.wifi_radio_type)?;
+        writer.field("wifiSignalStrength", &self.wifi_signal_strength)?;
+        writer.field("wifiVendorDriver", &self.wifi_vendor_driver)?;
+        writer.field("wifiVendorDriverVersion", &self.wifi_vendor_driver_version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1548,37 +1692,43 @@ impl crate::read_fields::ReadFields for NetworkInfo {
 ///
 /// Derived from `endpoint`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParticipantEndpoint {
     /// User-agent reported by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
     /// The `associatedIdentity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub associated_identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `cpuCoresCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cpu_cores_count: crate::Patch<i32>,
     /// The `cpuName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cpu_name: crate::Patch<String>,
     /// The `cpuProcessorSpeedInMhz` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cpu_processor_speed_in_mhz: crate::Patch<i32>,
     /// The feedback provided by the user of this endpoint about the quality of the session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feedback: crate::Patch<Box<crate::models::call_records::UserFeedback>>,
     /// Identity associated with the endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ParticipantEndpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("userAgent", &self.user_agent)?;
+        writer.field("associatedIdentity", &self.associated_identity)?;
+        writer.field("cpuCoresCount", &self.cpu_cores_count)?;
+        writer.field("cpuName", &self.cpu_name)?;
+        writer.field("cpuProcessorSpeedInMhz", &self.cpu_processor_speed_in_mhz)?;
+        writer.field("feedback", &self.feedback)?;
+        writer.field("identity", &self.identity)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1618,90 +1768,96 @@ impl crate::read_fields::ReadFields for ParticipantEndpoint {
 
 /// The `microsoft.graph.callRecords.pstnCallLogRow` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PstnCallLogRow {
     /// The source of the call duration data. If the call uses a third-party telecommunications operator
     /// via the Operator Connect Program, the operator may provide their own call duration data. In this
     /// case, the property value is operator. Otherwise, the value is microsoft.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_duration_source: crate::Patch<crate::models::call_records::PstnCallDurationSource>,
     /// Number dialed in E.164 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callee_number: crate::Patch<String>,
     /// Number that received the call for inbound calls or the number dialed for outbound calls. E.164
     /// format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller_number: crate::Patch<String>,
     /// Call identifier. Not guaranteed to be unique.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// Whether the call was a PSTN outbound or inbound call and the type of call such as a call placed
     /// by a user or an audio conference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_type: crate::Patch<String>,
     /// Amount of money or cost of the call that is charged to your account.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub charge: crate::Patch<crate::edm::Double>,
     /// ID of the audio conference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conference_id: crate::Patch<String>,
     /// Connection fee price.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connection_charge: crate::Patch<crate::edm::Double>,
     /// Type of currency used to calculate the cost of the call. For details, see (ISO 4217.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub currency: crate::Patch<String>,
     /// Whether the call was domestic (within a country or region) or international (outside a country or
     /// region) based on the user's location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_context: crate::Patch<String>,
     /// Country or region dialed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_name: crate::Patch<String>,
     /// How long the call was connected, in seconds.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<i32>,
     /// Call end time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Unique call identifier. GUID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// User's phone number type, such as a service of toll-free number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inventory_type: crate::Patch<String>,
     /// The license used for the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub license_capability: crate::Patch<String>,
     /// The telecommunications operator which provided PSTN services for this call. This may be
     /// Microsoft, or it may be a third-party operator via the Operator Connect Program.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator: crate::Patch<String>,
     /// Call start time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Country code of the tenant. For details, see ISO 3166-1 alpha-2.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_country_code: crate::Patch<String>,
     /// Country code of the user. For details, see ISO 3166-1 alpha-2.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage_country_code: crate::Patch<String>,
     /// Display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_display_name: crate::Patch<String>,
     /// Calling user's ID in Graph. GUID. This and other user info will be null/empty for bot call types
     /// (ucap_in, ucap_out).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// The user principal name (sign-in name) in Azure Active Directory. This is usually the same as the
     /// user's SIP address, and can be same as the user's e-mail address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for PstnCallLogRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("callDurationSource", &self.call_duration_source)?;
+        writer.field("calleeNumber", &self.callee_number)?;
+        writer.field("callerNumber", &self.caller_number)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field("callType", &self.call_type)?;
+        writer.field("charge", &self.charge)?;
+        writer.field("conferenceId", &self.conference_id)?;
+        writer.field("connectionCharge", &self.connection_charge)?;
+        writer.field("currency", &self.currency)?;
+        writer.field("destinationContext", &self.destination_context)?;
+        writer.field("destinationName", &self.destination_name)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("id", &self.id)?;
+        writer.field("inventoryType", &self.inventory_type)?;
+        writer.field("licenseCapability", &self.license_capability)?;
+        writer.field("operator", &self.operator)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("tenantCountryCode", &self.tenant_country_code)?;
+        writer.field("usageCountryCode", &self.usage_country_code)?;
+        writer.field("userDisplayName", &self.user_display_name)?;
+        writer.field("userId", &self.user_id)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1758,16 +1914,22 @@ impl crate::read_fields::ReadFields for PstnCallLogRow {
 ///
 /// Derived from `endpoint`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceEndpoint {
     /// User-agent reported by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_agent: crate::Patch<Box<crate::models::call_records::AnyUserAgent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ServiceEndpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("userAgent", &self.user_agent)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1802,14 +1964,11 @@ impl crate::read_fields::ReadFields for ServiceEndpoint {
 ///
 /// Derived from `userAgent`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceUserAgent {
     /// Identifies the version of application software used by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_version: crate::Patch<String>,
     /// User-agent header value reported by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_value: crate::Patch<String>,
     /// Identifies the role of the service used by this endpoint. Possible values are: unknown,
     /// customBot, skypeForBusinessMicrosoftTeamsGateway, skypeForBusinessAudioVideoMcu,
@@ -1819,12 +1978,21 @@ pub struct ServiceUserAgent {
     /// audioTeleconferencerController, skypeForBusinessUnifiedCommunicationApplicationPlatform,
     /// responseGroupServiceAnnouncementService, gateway, skypeTranslator, skypeForBusinessAttendant,
     /// responseGroupService, voicemail, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::call_records::ServiceRole>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ServiceUserAgent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applicationVersion", &self.application_version)?;
+        writer.field("headerValue", &self.header_value)?;
+        writer.field("role", &self.role)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1859,24 +2027,30 @@ impl crate::read_fields::ReadFields for ServiceUserAgent {
 
 /// The `microsoft.graph.callRecords.traceRouteHop` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TraceRouteHop {
     /// The network path count of this hop that was used to compute the RTT.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hop_count: crate::Patch<i32>,
     /// IP address used for this hop in the network trace.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ip_address: crate::Patch<String>,
     /// The time from when the trace route packet was sent from the client to this hop and back to the
     /// client, denoted in \[ISO 8601\]\[\] format. For example, 1 second is denoted as PT1S, where P is
     /// the duration designator, T is the time designator, and S is the second designator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub round_trip_time: crate::Patch<crate::edm::Duration>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for TraceRouteHop {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hopCount", &self.hop_count)?;
+        writer.field("ipAddress", &self.ip_address)?;
+        writer.field("roundTripTime", &self.round_trip_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1911,19 +2085,25 @@ impl crate::read_fields::ReadFields for TraceRouteHop {
 
 /// The `microsoft.graph.callRecords.userAgent` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAgent {
     /// Identifies the version of application software used by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_version: crate::Patch<String>,
     /// User-agent header value reported by this endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for UserAgent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applicationVersion", &self.application_version)?;
+        writer.field("headerValue", &self.header_value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2014,25 +2194,31 @@ impl crate::polymorphic::Polymorphic for AnyUserAgent {
 
 /// The `microsoft.graph.callRecords.userFeedback` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserFeedback {
     /// The rating provided by the user of this endpoint about the quality of this Session. Possible
     /// values are: notRated, bad, poor, fair, good, excellent, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rating: crate::Patch<crate::models::call_records::UserFeedbackRating>,
     /// The feedback text provided by the user of this endpoint for the session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// The set of feedback tokens provided by the user of this endpoint for the session. This is a set
     /// of Boolean properties. The property names should not be relied upon since they may change
     /// depending on what tokens are offered to the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tokens: crate::Patch<Box<crate::models::call_records::FeedbackTokenSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for UserFeedback {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("rating", &self.rating)?;
+        writer.field("text", &self.text)?;
+        writer.field("tokens", &self.tokens)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2087,25 +2273,49 @@ impl crate::read_fields::ReadFields for UserFeedback {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `userPrincipalName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for UserIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(

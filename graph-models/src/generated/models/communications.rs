@@ -400,25 +400,31 @@ pub struct CallUpdateRecordingStatusBody {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLargeGalleryViewOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for AddLargeGalleryViewOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -467,25 +473,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AudioRoutingGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `receivers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub receivers: crate::Patch<Vec<String>>,
     /// The `routingMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub routing_mode: crate::Patch<crate::models::RoutingMode>,
     /// The `sources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sources: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for AudioRoutingGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("receivers", &self.receivers)?;
+        writer.field("routingMode", &self.routing_mode)?;
+        writer.field("sources", &self.sources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -534,92 +546,98 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Call {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The callback URL on which callbacks will be delivered. Must be https.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callback_uri: crate::Patch<String>,
     /// A unique identifier for all the participant calls in a conference or a unique identifier for two
     /// participant calls in a P2P call. This needs to be copied over from
     /// Microsoft.Graph.Call.CallChainId.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_chain_id: crate::Patch<String>,
     /// Contains the optional features for the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_options: crate::Patch<Box<crate::models::AnyCallOptions>>,
     /// The routing information on how the call was retargeted. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_routes: crate::Patch<Vec<crate::models::CallRoute>>,
     /// The chat information. Required information for joining a meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The direction of the call. The possible value are incoming or outgoing. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub direction: crate::Patch<crate::models::CallDirection>,
     /// Call context associated with an incoming call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incoming_context: crate::Patch<Box<crate::models::IncomingContext>>,
     /// The media configuration. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_config: crate::Patch<Box<crate::models::AnyMediaConfig>>,
     /// Read-only. The call media state.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_state: crate::Patch<Box<crate::models::CallMediaState>>,
     /// The meeting information. Required information for meeting scenarios.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_info: crate::Patch<Box<crate::models::AnyMeetingInfo>>,
     /// The `myParticipantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub my_participant_id: crate::Patch<String>,
     /// The list of requested modalities. Possible values are: unknown, audio, video,
     /// videoBasedScreenSharing, data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requested_modalities: crate::Patch<Vec<crate::models::Modality>>,
     /// The result information. For example can hold termination reason. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// The originator of the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<Box<crate::models::ParticipantInfo>>,
     /// The call state. Possible values are: incoming, establishing, ringing, established, hold,
     /// transferring, transferAccepted, redirecting, terminating, terminated. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::CallState>,
     /// The subject of the conversation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The targets of the call. Required information for creating peer to peer call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub targets: crate::Patch<Vec<crate::models::InvitationParticipantInfo>>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `toneInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tone_info: crate::Patch<Box<crate::models::ToneInfo>>,
     /// The transcription information for the call. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transcription: crate::Patch<Box<crate::models::CallTranscriptionInfo>>,
     /// The `audioRoutingGroups` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_routing_groups: crate::Patch<Vec<crate::models::AudioRoutingGroup>>,
     /// The `contentSharingSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_sharing_sessions: crate::Patch<Vec<crate::models::ContentSharingSession>>,
     /// The `operations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::AnyCommsOperation>>,
     /// The `participants` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::Participant>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Call {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("callbackUri", &self.callback_uri)?;
+        writer.field("callChainId", &self.call_chain_id)?;
+        writer.field("callOptions", &self.call_options)?;
+        writer.field("callRoutes", &self.call_routes)?;
+        writer.field("chatInfo", &self.chat_info)?;
+        writer.field("direction", &self.direction)?;
+        writer.field("incomingContext", &self.incoming_context)?;
+        writer.field("mediaConfig", &self.media_config)?;
+        writer.field("mediaState", &self.media_state)?;
+        writer.field("meetingInfo", &self.meeting_info)?;
+        writer.field("myParticipantId", &self.my_participant_id)?;
+        writer.field("requestedModalities", &self.requested_modalities)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("source", &self.source)?;
+        writer.field("state", &self.state)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("targets", &self.targets)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("toneInfo", &self.tone_info)?;
+        writer.field("transcription", &self.transcription)?;
+        writer.field("audioRoutingGroups", &self.audio_routing_groups)?;
+        writer.field("contentSharingSessions", &self.content_sharing_sessions)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("participants", &self.participants)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -710,37 +728,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallRecording {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `callId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// The `contentCorrelationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_correlation_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `meetingId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_id: crate::Patch<String>,
     /// The `meetingOrganizer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `recordingContentUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_content_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CallRecording {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field("contentCorrelationId", &self.content_correlation_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("meetingId", &self.meeting_id)?;
+        writer.field("meetingOrganizer", &self.meeting_organizer)?;
+        writer.field("recordingContentUrl", &self.recording_content_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -797,37 +821,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallTranscript {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `callId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// The `contentCorrelationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_correlation_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `meetingId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_id: crate::Patch<String>,
     /// The `meetingOrganizer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `transcriptContentUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transcript_content_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CallTranscript {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field("contentCorrelationId", &self.content_correlation_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("meetingId", &self.meeting_id)?;
+        writer.field("meetingOrganizer", &self.meeting_organizer)?;
+        writer.field("transcriptContentUrl", &self.transcript_content_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -884,25 +914,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CancelMediaProcessingOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CancelMediaProcessingOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -949,33 +985,43 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.cloudCommunications` entity type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudCommunications {
     /// The `adhocCalls` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub adhoc_calls: crate::Patch<Vec<crate::models::AdhocCall>>,
     /// The `callRecords` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_records: crate::Patch<Vec<crate::models::call_records::CallRecord>>,
     /// The `calls` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calls: crate::Patch<Vec<crate::models::Call>>,
     /// The `onlineMeetingConversations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting_conversations:
         crate::Patch<Vec<crate::models::OnlineMeetingEngagementConversation>>,
     /// The `onlineMeetings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meetings: crate::Patch<Vec<crate::models::OnlineMeeting>>,
     /// The `presences` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presences: crate::Patch<Vec<crate::models::Presence>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CloudCommunications {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity")]
+        writer.field("adhocCalls", &self.adhoc_calls)?;
+        writer.field("callRecords", &self.call_records)?;
+        writer.field("calls", &self.calls)?;
+        writer.field(
+            "onlineMeetingConversations",
+            &self.online_meeting_conversations,
+        )?;
+        writer.field("onlineMeetings", &self.online_meetings)?;
+        writer.field("presences", &self.presences)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1028,25 +1074,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommsOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CommsOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1202,16 +1254,22 @@ impl crate::polymorphic::Polymorphic for AnyCommsOperation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentSharingSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ContentSharingSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1254,28 +1312,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InviteParticipantsOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// The participants to invite.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::InvitationParticipantInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for InviteParticipantsOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.field("participants", &self.participants)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1326,25 +1390,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MuteParticipantOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MuteParticipantOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1393,155 +1463,186 @@ crate::macros::select_fields! {
 ///
 /// Derived from `onlineMeetingBase` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnlineMeeting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `allowAttendeeToEnableCamera` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_attendee_to_enable_camera: crate::Patch<bool>,
     /// The `allowAttendeeToEnableMic` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_attendee_to_enable_mic: crate::Patch<bool>,
     /// The `allowBreakoutRooms` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_breakout_rooms: crate::Patch<bool>,
     /// The `allowCopyingAndSharingMeetingContent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_copying_and_sharing_meeting_content: crate::Patch<bool>,
     /// The `allowedLobbyAdmitters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_lobby_admitters: crate::Patch<crate::models::AllowedLobbyAdmitterRoles>,
     /// The `allowedPresenters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_presenters: crate::Patch<crate::models::OnlineMeetingPresenters>,
     /// The `allowLiveShare` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_live_share: crate::Patch<crate::models::MeetingLiveShareOptions>,
     /// The `allowMeetingChat` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_meeting_chat: crate::Patch<crate::models::MeetingChatMode>,
     /// The `allowParticipantsToChangeName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_participants_to_change_name: crate::Patch<bool>,
     /// The `allowPowerPointSharing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_power_point_sharing: crate::Patch<bool>,
     /// The `allowRecording` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_recording: crate::Patch<bool>,
     /// The `allowTeamworkReactions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_teamwork_reactions: crate::Patch<bool>,
     /// The `allowTranscription` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_transcription: crate::Patch<bool>,
     /// The `allowWhiteboard` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_whiteboard: crate::Patch<bool>,
     /// The `audioConferencing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
     /// The `chatInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The `chatRestrictions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
     /// The `cloudVideoInteropInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
     /// The `expiryDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isEndToEndEncryptionEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_end_to_end_encryption_enabled: crate::Patch<bool>,
     /// The `isEntryExitAnnounced` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_entry_exit_announced: crate::Patch<bool>,
     /// The `joinInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `joinMeetingIdSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
     /// The `joinWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The `lobbyBypassSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
     /// The `meetingOptionsWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_options_web_url: crate::Patch<String>,
     /// The `meetingSpokenLanguageTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_spoken_language_tag: crate::Patch<String>,
     /// The `meetingType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_type: crate::Patch<crate::models::OnlineMeetingType>,
     /// The `recordAutomatically` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_automatically: crate::Patch<bool>,
     /// The `sensitivityLabelAssignment` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_assignment:
         crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
     /// The `shareMeetingChatHistoryDefault` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_meeting_chat_history_default:
         crate::Patch<crate::models::MeetingChatHistoryDefaultMode>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `videoTeleconferenceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_teleconference_id: crate::Patch<String>,
     /// The `watermarkProtection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
     /// Settings related to a live event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub broadcast_settings: crate::Patch<Box<crate::models::BroadcastMeetingSettings>>,
     /// The meeting creation time in UTC. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The meeting end time in UTC.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `externalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// Indicates if this is a Teams live event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_broadcast: crate::Patch<bool>,
     /// The `meetingTemplateId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_template_id: crate::Patch<String>,
     /// The participants associated with the online meeting. This includes the organizer and the
     /// attendees.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Box<crate::models::MeetingParticipants>>,
     /// The meeting start time in UTC.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `attendanceReports` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendance_reports: crate::Patch<Vec<crate::models::MeetingAttendanceReport>>,
     /// The `recordings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recordings: crate::Patch<Vec<crate::models::CallRecording>>,
     /// The `transcripts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transcripts: crate::Patch<Vec<crate::models::CallTranscript>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for OnlineMeeting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "allowAttendeeToEnableCamera",
+            &self.allow_attendee_to_enable_camera,
+        )?;
+        writer.field(
+            "allowAttendeeToEnableMic",
+            &self.allow_attendee_to_enable_mic,
+        )?;
+        writer.field("allowBreakoutRooms", &self.allow_breakout_rooms)?;
+        writer.field(
+            "allowCopyingAndSharingMeetingContent",
+            &self.allow_copying_and_sharing_meeting_content,
+        )?;
+        writer.field("allowedLobbyAdmitters", &self.allowed_lobby_admitters)?;
+        writer.field("allowedPresenters", &self.allowed_presenters)?;
+        writer.field("allowLiveShare", &self.allow_live_share)?;
+        writer.field("allowMeetingChat", &self.allow_meeting_chat)?;
+        writer.field(
+            "allowParticipantsToChangeName",
+            &self.allow_participants_to_change_name,
+        )?;
+        writer.field("allowPowerPointSharing", &self.allow_power_point_sharing)?;
+        writer.field("allowRecording", &self.allow_recording)?;
+        writer.field("allowTeamworkReactions", &self.allow_teamwork_reactions)?;
+        writer.field("allowTranscription", &self.allow_transcription)?;
+        writer.field("allowWhiteboard", &self.allow_whiteboard)?;
+        writer.field("audioConferencing", &self.audio_conferencing)?;
+        writer.field("chatInfo", &self.chat_info)?;
+        writer.field("chatRestrictions", &self.chat_restrictions)?;
+        writer.field("cloudVideoInteropInfo", &self.cloud_video_interop_info)?;
+        writer.field("expiryDateTime", &self.expiry_date_time)?;
+        writer.field(
+            "isEndToEndEncryptionEnabled",
+            &self.is_end_to_end_encryption_enabled,
+        )?;
+        writer.field("isEntryExitAnnounced", &self.is_entry_exit_announced)?;
+        writer.field("joinInformation", &self.join_information)?;
+        writer.field("joinMeetingIdSettings", &self.join_meeting_id_settings)?;
+        writer.field("joinWebUrl", &self.join_web_url)?;
+        writer.field("lobbyBypassSettings", &self.lobby_bypass_settings)?;
+        writer.field("meetingOptionsWebUrl", &self.meeting_options_web_url)?;
+        writer.field(
+            "meetingSpokenLanguageTag",
+            &self.meeting_spoken_language_tag,
+        )?;
+        writer.field("meetingType", &self.meeting_type)?;
+        writer.field("recordAutomatically", &self.record_automatically)?;
+        writer.field(
+            "sensitivityLabelAssignment",
+            &self.sensitivity_label_assignment,
+        )?;
+        writer.field(
+            "shareMeetingChatHistoryDefault",
+            &self.share_meeting_chat_history_default,
+        )?;
+        writer.field("subject", &self.subject)?;
+        writer.field("videoTeleconferenceId", &self.video_teleconference_id)?;
+        writer.field("watermarkProtection", &self.watermark_protection)?;
+        writer.field("broadcastSettings", &self.broadcast_settings)?;
+        writer.field("creationDateTime", &self.creation_date_time)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("isBroadcast", &self.is_broadcast)?;
+        writer.field("meetingTemplateId", &self.meeting_template_id)?;
+        writer.field("participants", &self.participants)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        #[cfg(feature = "other")]
+        writer.field("attendanceReports", &self.attendance_reports)?;
+        writer.field("recordings", &self.recordings)?;
+        writer.field("transcripts", &self.transcripts)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1684,45 +1785,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `engagementConversation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnlineMeetingEngagementConversation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `creationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `starterId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub starter_id: crate::Patch<String>,
     /// The `moderationState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub moderation_state: crate::Patch<crate::models::EngagementConversationModerationState>,
     /// The `onlineMeetingId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting_id: crate::Patch<String>,
     /// The `organizer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organizer: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `upvoteCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upvote_count: crate::Patch<i32>,
     /// The `messages` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyEngagementConversationMessage>>,
     /// The `starter` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub starter: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
     /// The `onlineMeeting` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting: crate::Patch<Box<crate::models::OnlineMeeting>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for OnlineMeetingEngagementConversation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("creationMode", &self.creation_mode)?;
+        writer.field("starterId", &self.starter_id)?;
+        writer.field("moderationState", &self.moderation_state)?;
+        writer.field("onlineMeetingId", &self.online_meeting_id)?;
+        writer.field("organizer", &self.organizer)?;
+        writer.field("upvoteCount", &self.upvote_count)?;
+        #[cfg(feature = "other")]
+        writer.field("messages", &self.messages)?;
+        #[cfg(feature = "other")]
+        writer.field("starter", &self.starter)?;
+        writer.field("onlineMeeting", &self.online_meeting)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1783,43 +1892,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Participant {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Information about the participant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub info: crate::Patch<Box<crate::models::ParticipantInfo>>,
     /// true if the participant is in lobby.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_in_lobby: crate::Patch<bool>,
     /// true if the participant is muted (client or server muted).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_muted: crate::Patch<bool>,
     /// The list of media streams.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_streams: crate::Patch<Vec<crate::models::MediaStream>>,
     /// A blob of data provided by the participant in the roster.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata: crate::Patch<String>,
     /// Information about whether the participant has recording capability.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_info: crate::Patch<Box<crate::models::RecordingInfo>>,
     /// The `removedState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub removed_state: crate::Patch<Box<crate::models::RemovedState>>,
     /// The `restrictedExperience` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restricted_experience: crate::Patch<Box<crate::models::OnlineMeetingRestricted>>,
     /// The `rosterSequenceNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roster_sequence_number: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Participant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("info", &self.info)?;
+        writer.field("isInLobby", &self.is_in_lobby)?;
+        writer.field("isMuted", &self.is_muted)?;
+        writer.field("mediaStreams", &self.media_streams)?;
+        writer.field("metadata", &self.metadata)?;
+        writer.field("recordingInfo", &self.recording_info)?;
+        writer.field("removedState", &self.removed_state)?;
+        writer.field("restrictedExperience", &self.restricted_experience)?;
+        writer.field("rosterSequenceNumber", &self.roster_sequence_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1880,25 +1995,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlayPromptOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for PlayPromptOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -1947,37 +2068,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Presence {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The supplemental information to a user's availability. Possible values are Available, Away,
     /// BeRightBack, Busy, DoNotDisturb, InACall, InAConferenceCall, Inactive, InAMeeting, Offline,
     /// OffWork, OutOfOffice, PresenceUnknown, Presenting, UrgentInterruptionsOnly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity: crate::Patch<String>,
     /// The base presence information for a user. Possible values are Available, AvailableIdle, Away,
     /// BeRightBack, Busy, BusyIdle, DoNotDisturb, Offline, PresenceUnknown
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability: crate::Patch<String>,
     /// The `outOfOfficeSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub out_of_office_settings: crate::Patch<Box<crate::models::OutOfOfficeSettings>>,
     /// The `sequenceNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence_number: crate::Patch<String>,
     /// The `statusMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status_message: crate::Patch<Box<crate::models::PresenceStatusMessage>>,
     /// The `workLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub work_location: crate::Patch<Box<crate::models::UserWorkLocation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Presence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activity", &self.activity)?;
+        writer.field("availability", &self.availability)?;
+        writer.field("outOfOfficeSettings", &self.out_of_office_settings)?;
+        writer.field("sequenceNumber", &self.sequence_number)?;
+        writer.field("statusMessage", &self.status_message)?;
+        writer.field("workLocation", &self.work_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2032,31 +2159,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecordOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// The access token required to retrieve the recording.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_access_token: crate::Patch<String>,
     /// The location where the recording is located.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_location: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for RecordOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.field("recordingAccessToken", &self.recording_access_token)?;
+        writer.field("recordingLocation", &self.recording_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2109,28 +2242,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SendDtmfTonesOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// The `completionReason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_reason: crate::Patch<crate::models::SendDtmfCompletionReason>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for SendDtmfTonesOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.field("completionReason", &self.completion_reason)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2181,25 +2320,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StartHoldMusicOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for StartHoldMusicOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2248,25 +2393,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StopHoldMusicOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for StopHoldMusicOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2315,25 +2466,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubscribeToToneOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for SubscribeToToneOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2382,25 +2539,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnmuteParticipantOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for UnmuteParticipantOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2449,25 +2612,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `commsOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateRecordingStatusOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique Client Context string. Max limit is 256 chars.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_context: crate::Patch<String>,
     /// The result information. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_info: crate::Patch<Box<crate::models::ResultInfo>>,
     /// Possible values are: notStarted, running, completed, failed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for UpdateRecordingStatusOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientContext", &self.client_context)?;
+        writer.field("resultInfo", &self.result_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2516,16 +2685,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `mediaConfig`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppHostedMediaConfig {
     /// The media configuration blob generated by smart media agent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub blob: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for AppHostedMediaConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("blob", &self.blob)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2558,19 +2733,25 @@ impl crate::read_fields::ReadFields for AppHostedMediaConfig {
 
 /// The `microsoft.graph.attendeeNotificationInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttendeeNotificationInfo {
     /// The `phoneNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_number: crate::Patch<String>,
     /// The `timeZone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for AttendeeNotificationInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("phoneNumber", &self.phone_number)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2604,31 +2785,37 @@ impl crate::read_fields::ReadFields for AttendeeNotificationInfo {
 
 /// The `microsoft.graph.audioConferencing` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AudioConferencing {
     /// The conference id of the online meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conference_id: crate::Patch<String>,
     /// A URL to the externally-accessible web page that contains dial-in information.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dialin_url: crate::Patch<String>,
     /// The `tollFreeNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub toll_free_number: crate::Patch<String>,
     /// List of toll-free numbers that are displayed in the meeting invite.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub toll_free_numbers: crate::Patch<Vec<String>>,
     /// The `tollNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub toll_number: crate::Patch<String>,
     /// List of toll numbers that are displayed in the meeting invite.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub toll_numbers: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for AudioConferencing {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("conferenceId", &self.conference_id)?;
+        writer.field("dialinUrl", &self.dialin_url)?;
+        writer.field("tollFreeNumber", &self.toll_free_number)?;
+        writer.field("tollFreeNumbers", &self.toll_free_numbers)?;
+        writer.field("tollNumber", &self.toll_number)?;
+        writer.field("tollNumbers", &self.toll_numbers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -2666,22 +2853,28 @@ impl crate::read_fields::ReadFields for AudioConferencing {
 
 /// The `microsoft.graph.broadcastMeetingCaptionSettings` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BroadcastMeetingCaptionSettings {
     /// Indicates whether captions are enabled for this Teams live event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_caption_enabled: crate::Patch<bool>,
     /// The spoken language.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub spoken_language: crate::Patch<String>,
     /// The translation languages (choose up to 6).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub translation_languages: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for BroadcastMeetingCaptionSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isCaptionEnabled", &self.is_caption_enabled)?;
+        writer.field("spokenLanguage", &self.spoken_language)?;
+        writer.field("translationLanguages", &self.translation_languages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2716,31 +2909,40 @@ impl crate::read_fields::ReadFields for BroadcastMeetingCaptionSettings {
 
 /// The `microsoft.graph.broadcastMeetingSettings` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BroadcastMeetingSettings {
     /// Defines who can join the Teams live event. Possible values are listed in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_audience: crate::Patch<crate::models::BroadcastMeetingAudience>,
     /// Caption settings of a Teams live event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub captions: crate::Patch<Box<crate::models::BroadcastMeetingCaptionSettings>>,
     /// Indicates whether attendee report is enabled for this Teams live event. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_attendee_report_enabled: crate::Patch<bool>,
     /// Indicates whether Q&A is enabled for this Teams live event. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_question_and_answer_enabled: crate::Patch<bool>,
     /// Indicates whether recording is enabled for this Teams live event. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_recording_enabled: crate::Patch<bool>,
     /// Indicates whether video on demand is enabled for this Teams live event. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_video_on_demand_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for BroadcastMeetingSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedAudience", &self.allowed_audience)?;
+        writer.field("captions", &self.captions)?;
+        writer.field("isAttendeeReportEnabled", &self.is_attendee_report_enabled)?;
+        writer.field(
+            "isQuestionAndAnswerEnabled",
+            &self.is_question_and_answer_enabled,
+        )?;
+        writer.field("isRecordingEnabled", &self.is_recording_enabled)?;
+        writer.field("isVideoOnDemandEnabled", &self.is_video_on_demand_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2780,16 +2982,22 @@ impl crate::read_fields::ReadFields for BroadcastMeetingSettings {
 
 /// The `microsoft.graph.callMediaState` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallMediaState {
     /// The audio media state. Possible values are: active, inactive, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio: crate::Patch<crate::models::MediaState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CallMediaState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("audio", &self.audio)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2822,25 +3030,37 @@ impl crate::read_fields::ReadFields for CallMediaState {
 
 /// The `microsoft.graph.callOptions` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallOptions {
     /// Indicates whether to hide the app after the call is escalated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_bot_after_escalation: crate::Patch<bool>,
     /// Indicates whether content sharing notifications should be enabled for the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_content_sharing_notification_enabled: crate::Patch<bool>,
     /// The `isDeltaRosterEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delta_roster_enabled: crate::Patch<bool>,
     /// The `isInteractiveRosterEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_interactive_roster_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CallOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hideBotAfterEscalation", &self.hide_bot_after_escalation)?;
+        writer.field(
+            "isContentSharingNotificationEnabled",
+            &self.is_content_sharing_notification_enabled,
+        )?;
+        writer.field("isDeltaRosterEnabled", &self.is_delta_roster_enabled)?;
+        writer.field(
+            "isInteractiveRosterEnabled",
+            &self.is_interactive_roster_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2937,22 +3157,28 @@ impl crate::polymorphic::Polymorphic for AnyCallOptions {
 
 /// The `microsoft.graph.callRoute` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallRoute {
     /// The identity that was resolved to in the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#final: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The identity that was originally used in the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Possible values are: forwarded, lookup, selfFork.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub routing_type: crate::Patch<crate::models::RoutingType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CallRoute {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("final", &self.r#final)?;
+        writer.field("original", &self.original)?;
+        writer.field("routingType", &self.routing_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -2987,19 +3213,25 @@ impl crate::read_fields::ReadFields for CallRoute {
 
 /// The `microsoft.graph.callTranscriptionInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallTranscriptionInfo {
     /// The state modified time in UTC.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Possible values are: notStarted, active, inactive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::CallTranscriptionState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for CallTranscriptionInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3033,22 +3265,28 @@ impl crate::read_fields::ReadFields for CallTranscriptionInfo {
 
 /// The `microsoft.graph.chatInfo` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatInfo {
     /// The unique identifier of a message in a Microsoft Teams channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_id: crate::Patch<String>,
     /// The ID of the reply message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_chain_message_id: crate::Patch<String>,
     /// The unique identifier for a thread in Microsoft Teams.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thread_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for ChatInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("messageId", &self.message_id)?;
+        writer.field("replyChainMessageId", &self.reply_chain_message_id)?;
+        writer.field("threadId", &self.thread_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -3083,16 +3321,22 @@ impl crate::read_fields::ReadFields for ChatInfo {
 
 /// The `microsoft.graph.chatRestrictions` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatRestrictions {
     /// The `allowTextOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_text_only: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for ChatRestrictions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowTextOnly", &self.allow_text_only)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -3125,22 +3369,28 @@ impl crate::read_fields::ReadFields for ChatRestrictions {
 
 /// The `microsoft.graph.cloudVideoInteropInfo` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudVideoInteropInfo {
     /// The `moreInfoWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub more_info_web_url: crate::Patch<String>,
     /// The `tenantKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_key: crate::Patch<String>,
     /// The `videoTeleconferenceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_teleconference_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for CloudVideoInteropInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("moreInfoWebUrl", &self.more_info_web_url)?;
+        writer.field("tenantKey", &self.tenant_key)?;
+        writer.field("videoTeleconferenceId", &self.video_teleconference_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -3177,25 +3427,37 @@ impl crate::read_fields::ReadFields for CloudVideoInteropInfo {
 ///
 /// Derived from `callOptions`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IncomingCallOptions {
     /// Indicates whether to hide the app after the call is escalated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_bot_after_escalation: crate::Patch<bool>,
     /// Indicates whether content sharing notifications should be enabled for the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_content_sharing_notification_enabled: crate::Patch<bool>,
     /// The `isDeltaRosterEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delta_roster_enabled: crate::Patch<bool>,
     /// The `isInteractiveRosterEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_interactive_roster_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for IncomingCallOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hideBotAfterEscalation", &self.hide_bot_after_escalation)?;
+        writer.field(
+            "isContentSharingNotificationEnabled",
+            &self.is_content_sharing_notification_enabled,
+        )?;
+        writer.field("isDeltaRosterEnabled", &self.is_delta_roster_enabled)?;
+        writer.field(
+            "isInteractiveRosterEnabled",
+            &self.is_interactive_roster_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3235,25 +3497,31 @@ impl crate::read_fields::ReadFields for IncomingCallOptions {
 
 /// The `microsoft.graph.incomingContext` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IncomingContext {
     /// The ID of the participant that is under observation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub observed_participant_id: crate::Patch<String>,
     /// The identity that the call is happening on behalf of.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_behalf_of: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The ID of the participant that triggered the incoming call. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_participant_id: crate::Patch<String>,
     /// The identity that transferred the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transferor: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for IncomingContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("observedParticipantId", &self.observed_participant_id)?;
+        writer.field("onBehalfOf", &self.on_behalf_of)?;
+        writer.field("sourceParticipantId", &self.source_participant_id)?;
+        writer.field("transferor", &self.transferor)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3289,29 +3557,38 @@ impl crate::read_fields::ReadFields for IncomingContext {
 
 /// The `microsoft.graph.invitationParticipantInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InvitationParticipantInfo {
     /// Optional. Whether to hide the participant from the roster.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// The identitySet associated with this invitation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Optional. The ID of the target participant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participant_id: crate::Patch<String>,
     /// Optional. Whether to remove them from the main mixer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remove_from_default_audio_routing_group: crate::Patch<bool>,
     /// Optional. The call which the target identity is currently a part of. For peer-to-peer case, the
     /// call will be dropped once the participant is added successfully.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replaces_call_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for InvitationParticipantInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.field("identity", &self.identity)?;
+        writer.field("participantId", &self.participant_id)?;
+        writer.field(
+            "removeFromDefaultAudioRoutingGroup",
+            &self.remove_from_default_audio_routing_group,
+        )?;
+        writer.field("replacesCallId", &self.replaces_call_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3352,19 +3629,25 @@ impl crate::read_fields::ReadFields for InvitationParticipantInfo {
 ///
 /// Derived from `meetingInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct JoinMeetingIdMeetingInfo {
     /// The ID used to join the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_meeting_id: crate::Patch<String>,
     /// The passcode used to join the meeting. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passcode: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for JoinMeetingIdMeetingInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("joinMeetingId", &self.join_meeting_id)?;
+        writer.field("passcode", &self.passcode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3398,22 +3681,28 @@ impl crate::read_fields::ReadFields for JoinMeetingIdMeetingInfo {
 
 /// The `microsoft.graph.joinMeetingIdSettings` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct JoinMeetingIdSettings {
     /// Indicates whether a passcode is required to join a meeting when using joinMeetingId. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_passcode_required: crate::Patch<bool>,
     /// The meeting ID to be used to join a meeting. Optional. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_meeting_id: crate::Patch<String>,
     /// The passcode to join a meeting. Optional. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passcode: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for JoinMeetingIdSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isPasscodeRequired", &self.is_passcode_required)?;
+        writer.field("joinMeetingId", &self.join_meeting_id)?;
+        writer.field("passcode", &self.passcode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -3448,20 +3737,26 @@ impl crate::read_fields::ReadFields for JoinMeetingIdSettings {
 
 /// The `microsoft.graph.lobbyBypassSettings` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LobbyBypassSettings {
     /// Specifies whether or not to always let dial-in callers bypass the lobby. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_dial_in_bypass_enabled: crate::Patch<bool>,
     /// Specifies the type of participants that are automatically admitted into a meeting, bypassing the
     /// lobby. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<crate::models::LobbyBypassScope>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for LobbyBypassSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDialInBypassEnabled", &self.is_dial_in_bypass_enabled)?;
+        writer.field("scope", &self.scope)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -3495,13 +3790,19 @@ impl crate::read_fields::ReadFields for LobbyBypassSettings {
 
 /// The `microsoft.graph.mediaConfig` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MediaConfig {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MediaConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3588,21 +3889,27 @@ impl crate::polymorphic::Polymorphic for AnyMediaConfig {
 
 /// The `microsoft.graph.mediaInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MediaInfo {
     /// Optional. Used to uniquely identity the resource. If passed in, the prompt uri will be cached
     /// against this resourceId as a key.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// Path to the prompt that will be played. Currently supports only Wave file (.wav) format,
     /// single-channel, 16-bit samples with a 16,000 (16KHz) sampling rate.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MediaInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.field("uri", &self.uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3638,16 +3945,22 @@ impl crate::read_fields::ReadFields for MediaInfo {
 ///
 /// Derived from `prompt`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MediaPrompt {
     /// The media information
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_info: crate::Patch<Box<crate::models::MediaInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MediaPrompt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mediaInfo", &self.media_info)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3680,28 +3993,34 @@ impl crate::read_fields::ReadFields for MediaPrompt {
 
 /// The `microsoft.graph.mediaStream` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MediaStream {
     /// The direction. The possible values are inactive, sendOnly, receiveOnly, sendReceive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub direction: crate::Patch<crate::models::MediaDirection>,
     /// The media stream label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The media type. The possible value are unknown, audio, video, videoBasedScreenSharing, data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_type: crate::Patch<crate::models::Modality>,
     /// If the media is muted by the server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub server_muted: crate::Patch<bool>,
     /// The source ID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MediaStream {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("direction", &self.direction)?;
+        writer.field("label", &self.label)?;
+        writer.field("mediaType", &self.media_type)?;
+        writer.field("serverMuted", &self.server_muted)?;
+        writer.field("sourceId", &self.source_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3738,13 +4057,19 @@ impl crate::read_fields::ReadFields for MediaStream {
 
 /// The `microsoft.graph.meetingInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingInfo {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MeetingInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3836,22 +4161,28 @@ impl crate::polymorphic::Polymorphic for AnyMeetingInfo {
 
 /// The `microsoft.graph.meetingParticipantInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingParticipantInfo {
     /// Identity information of the participant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Specifies the participant's role in the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::OnlineMeetingRole>,
     /// User principal name of the participant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upn: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MeetingParticipantInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identity", &self.identity)?;
+        writer.field("role", &self.role)?;
+        writer.field("upn", &self.upn)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3938,19 +4269,25 @@ impl crate::polymorphic::Polymorphic for AnyMeetingParticipantInfo {
 
 /// The `microsoft.graph.meetingParticipants` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingParticipants {
     /// The `attendees` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendees: crate::Patch<Vec<crate::models::AnyMeetingParticipantInfo>>,
     /// The `organizer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organizer: crate::Patch<Box<crate::models::AnyMeetingParticipantInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for MeetingParticipants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attendees", &self.attendees)?;
+        writer.field("organizer", &self.organizer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -3984,21 +4321,27 @@ impl crate::read_fields::ReadFields for MeetingParticipants {
 
 /// The `microsoft.graph.onlineMeetingRestricted` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnlineMeetingRestricted {
     /// The `contentSharingDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_sharing_disabled:
         crate::Patch<crate::edm::Flags<crate::models::OnlineMeetingContentSharingDisabledReason>>,
     /// The `videoDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_disabled:
         crate::Patch<crate::edm::Flags<crate::models::OnlineMeetingVideoDisabledReason>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for OnlineMeetingRestricted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentSharingDisabled", &self.content_sharing_disabled)?;
+        writer.field("videoDisabled", &self.video_disabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4032,16 +4375,22 @@ impl crate::read_fields::ReadFields for OnlineMeetingRestricted {
 
 /// The `microsoft.graph.onlineMeetingSensitivityLabelAssignment` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnlineMeetingSensitivityLabelAssignment {
     /// The `sensitivityLabelId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for OnlineMeetingSensitivityLabelAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -4076,16 +4425,22 @@ impl crate::read_fields::ReadFields for OnlineMeetingSensitivityLabelAssignment 
 ///
 /// Derived from `meetingInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizerMeetingInfo {
     /// The organizer Azure Active Directory identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for OrganizerMeetingInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("organizer", &self.organizer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4120,25 +4475,37 @@ impl crate::read_fields::ReadFields for OrganizerMeetingInfo {
 ///
 /// Derived from `callOptions`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutgoingCallOptions {
     /// Indicates whether to hide the app after the call is escalated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_bot_after_escalation: crate::Patch<bool>,
     /// Indicates whether content sharing notifications should be enabled for the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_content_sharing_notification_enabled: crate::Patch<bool>,
     /// The `isDeltaRosterEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delta_roster_enabled: crate::Patch<bool>,
     /// The `isInteractiveRosterEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_interactive_roster_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for OutgoingCallOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hideBotAfterEscalation", &self.hide_bot_after_escalation)?;
+        writer.field(
+            "isContentSharingNotificationEnabled",
+            &self.is_content_sharing_notification_enabled,
+        )?;
+        writer.field("isDeltaRosterEnabled", &self.is_delta_roster_enabled)?;
+        writer.field(
+            "isInteractiveRosterEnabled",
+            &self.is_interactive_roster_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4178,19 +4545,25 @@ impl crate::read_fields::ReadFields for OutgoingCallOptions {
 
 /// The `microsoft.graph.outOfOfficeSettings` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutOfOfficeSettings {
     /// The `isOutOfOffice` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_out_of_office: crate::Patch<bool>,
     /// The `message` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for OutOfOfficeSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isOutOfOffice", &self.is_out_of_office)?;
+        writer.field("message", &self.message)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4224,34 +4597,40 @@ impl crate::read_fields::ReadFields for OutOfOfficeSettings {
 
 /// The `microsoft.graph.participantInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParticipantInfo {
     /// The ISO 3166-1 Alpha-2 country code of the participant's best estimated physical location at the
     /// start of the call. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country_code: crate::Patch<String>,
     /// The type of endpoint the participant is using. Possible values are: default, skypeForBusiness, or
     /// skypeForBusinessVoipPhone. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_type: crate::Patch<crate::models::EndpointType>,
     /// The identitySet associated with this participant. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The language culture string. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_id: crate::Patch<String>,
     /// The participant ID of the participant. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participant_id: crate::Patch<String>,
     /// The home region of the participant. This can be a country, a continent, or a larger geographic
     /// region. This does not change based on the participant's current physical location. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub region: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ParticipantInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("countryCode", &self.country_code)?;
+        writer.field("endpointType", &self.endpoint_type)?;
+        writer.field("identity", &self.identity)?;
+        writer.field("languageId", &self.language_id)?;
+        writer.field("participantId", &self.participant_id)?;
+        writer.field("region", &self.region)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4289,22 +4668,28 @@ impl crate::read_fields::ReadFields for ParticipantInfo {
 
 /// The `microsoft.graph.presenceStatusMessage` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PresenceStatusMessage {
     /// The `expiryDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiry_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `message` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `publishedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for PresenceStatusMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expiryDateTime", &self.expiry_date_time)?;
+        writer.field("message", &self.message)?;
+        writer.field("publishedDateTime", &self.published_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4339,13 +4724,19 @@ impl crate::read_fields::ReadFields for PresenceStatusMessage {
 
 /// The `microsoft.graph.prompt` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prompt {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for Prompt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4427,19 +4818,25 @@ impl crate::polymorphic::Polymorphic for AnyPrompt {
 
 /// The `microsoft.graph.recordingInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecordingInfo {
     /// The identities of the recording initiator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Possible values are: unknown, notRecording, recording, or failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_status: crate::Patch<crate::models::RecordingStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for RecordingInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("recordingStatus", &self.recording_status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4473,16 +4870,22 @@ impl crate::read_fields::ReadFields for RecordingInfo {
 
 /// The `microsoft.graph.removedState` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemovedState {
     /// The `reason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for RemovedState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("reason", &self.reason)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4515,22 +4918,28 @@ impl crate::read_fields::ReadFields for RemovedState {
 
 /// The `microsoft.graph.resultInfo` complex type.
 #[cfg(any(feature = "communications", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResultInfo {
     /// The result code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<i32>,
     /// The message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The result sub-code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subcode: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "security"))]
+impl serde::Serialize for ResultInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("message", &self.message)?;
+        writer.field("subcode", &self.subcode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "security"))]
@@ -4567,16 +4976,22 @@ impl crate::read_fields::ReadFields for ResultInfo {
 ///
 /// Derived from `mediaConfig`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceHostedMediaConfig {
     /// The list of media to pre-fetch.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pre_fetch_media: crate::Patch<Vec<crate::models::MediaInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ServiceHostedMediaConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("preFetchMedia", &self.pre_fetch_media)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4611,86 +5026,110 @@ impl crate::read_fields::ReadFields for ServiceHostedMediaConfig {
 ///
 /// Derived from `teleconferenceDeviceMediaQuality`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeleconferenceDeviceAudioQuality {
     /// The average inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
     /// modalities, channel indexes will be 1, 2, and 3.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_index: crate::Patch<i32>,
     /// The total number of the inbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_packets: crate::Patch<i64>,
     /// the local IP address for the media session.
-    #[serde(
-        rename = "localIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub local_ip_address: crate::Patch<String>,
     /// The local media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub local_port: crate::Patch<i32>,
     /// The maximum inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
     /// the summation of all of the durations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_duration: crate::Patch<crate::edm::Duration>,
     /// The network link speed in bytes
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub network_link_speed_in_bytes: crate::Patch<i64>,
     /// The total number of the outbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outbound_packets: crate::Patch<i64>,
     /// The remote IP address for the media session.
-    #[serde(
-        rename = "remoteIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub remote_ip_address: crate::Patch<String>,
     /// The remote media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_port: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for TeleconferenceDeviceAudioQuality {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
+        writer.field(
+            "averageInboundPacketLossRateInPercentage",
+            &self.average_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageInboundRoundTripDelay",
+            &self.average_inbound_round_trip_delay,
+        )?;
+        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
+        writer.field(
+            "averageOutboundPacketLossRateInPercentage",
+            &self.average_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageOutboundRoundTripDelay",
+            &self.average_outbound_round_trip_delay,
+        )?;
+        writer.field("channelIndex", &self.channel_index)?;
+        writer.field("inboundPackets", &self.inbound_packets)?;
+        writer.field("localIPAddress", &self.local_ip_address)?;
+        writer.field("localPort", &self.local_port)?;
+        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
+        writer.field(
+            "maximumInboundPacketLossRateInPercentage",
+            &self.maximum_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumInboundRoundTripDelay",
+            &self.maximum_inbound_round_trip_delay,
+        )?;
+        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
+        writer.field(
+            "maximumOutboundPacketLossRateInPercentage",
+            &self.maximum_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumOutboundRoundTripDelay",
+            &self.maximum_outbound_round_trip_delay,
+        )?;
+        writer.field("mediaDuration", &self.media_duration)?;
+        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
+        writer.field("outboundPackets", &self.outbound_packets)?;
+        writer.field("remoteIPAddress", &self.remote_ip_address)?;
+        writer.field("remotePort", &self.remote_port)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4759,86 +5198,110 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceAudioQuality {
 
 /// The `microsoft.graph.teleconferenceDeviceMediaQuality` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeleconferenceDeviceMediaQuality {
     /// The average inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
     /// modalities, channel indexes will be 1, 2, and 3.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_index: crate::Patch<i32>,
     /// The total number of the inbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_packets: crate::Patch<i64>,
     /// the local IP address for the media session.
-    #[serde(
-        rename = "localIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub local_ip_address: crate::Patch<String>,
     /// The local media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub local_port: crate::Patch<i32>,
     /// The maximum inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
     /// the summation of all of the durations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_duration: crate::Patch<crate::edm::Duration>,
     /// The network link speed in bytes
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub network_link_speed_in_bytes: crate::Patch<i64>,
     /// The total number of the outbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outbound_packets: crate::Patch<i64>,
     /// The remote IP address for the media session.
-    #[serde(
-        rename = "remoteIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub remote_ip_address: crate::Patch<String>,
     /// The remote media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_port: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for TeleconferenceDeviceMediaQuality {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
+        writer.field(
+            "averageInboundPacketLossRateInPercentage",
+            &self.average_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageInboundRoundTripDelay",
+            &self.average_inbound_round_trip_delay,
+        )?;
+        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
+        writer.field(
+            "averageOutboundPacketLossRateInPercentage",
+            &self.average_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageOutboundRoundTripDelay",
+            &self.average_outbound_round_trip_delay,
+        )?;
+        writer.field("channelIndex", &self.channel_index)?;
+        writer.field("inboundPackets", &self.inbound_packets)?;
+        writer.field("localIPAddress", &self.local_ip_address)?;
+        writer.field("localPort", &self.local_port)?;
+        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
+        writer.field(
+            "maximumInboundPacketLossRateInPercentage",
+            &self.maximum_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumInboundRoundTripDelay",
+            &self.maximum_inbound_round_trip_delay,
+        )?;
+        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
+        writer.field(
+            "maximumOutboundPacketLossRateInPercentage",
+            &self.maximum_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumOutboundRoundTripDelay",
+            &self.maximum_outbound_round_trip_delay,
+        )?;
+        writer.field("mediaDuration", &self.media_duration)?;
+        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
+        writer.field("outboundPackets", &self.outbound_packets)?;
+        writer.field("remoteIPAddress", &self.remote_ip_address)?;
+        writer.field("remotePort", &self.remote_port)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -4971,48 +5434,63 @@ impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceMediaQuality {
 
 /// The `microsoft.graph.teleconferenceDeviceQuality` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeleconferenceDeviceQuality {
     /// A unique identifier for all the participant calls in a conference or a unique identifier for two
     /// participant calls in P2P call. This needs to be copied over from
     /// Microsoft.Graph.Call.CallChainId.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_chain_id: crate::Patch<crate::edm::Guid>,
     /// A geo-region where the service is deployed, such as ProdNoam.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_service_deployment_environment: crate::Patch<String>,
     /// A unique deployment identifier assigned by Azure.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_service_deployment_id: crate::Patch<String>,
     /// The Azure deployed cloud service instance name, such as FrontEnd_IN_3.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_service_instance_name: crate::Patch<String>,
     /// The Azure deployed cloud service name, such as contoso.cloudapp.net.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_service_name: crate::Patch<String>,
     /// Any additional description, such as VTC Bldg 30/21.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_description: crate::Patch<String>,
     /// The user media agent name, such as Cisco SX80.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_name: crate::Patch<String>,
     /// A unique identifier for a specific media leg of a participant in a conference. One participant
     /// can have multiple media leg identifiers if retargeting happens. CVI partner assigns this value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_leg_id: crate::Patch<crate::edm::Guid>,
     /// The list of media qualities in a media session (call), such as audio quality, video quality,
     /// and/or screen sharing quality.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_quality_list: crate::Patch<Vec<crate::models::AnyTeleconferenceDeviceMediaQuality>>,
     /// A unique identifier for a specific participant in a conference. The CVI partner needs to copy
     /// over Call.MyParticipantId to this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participant_id: crate::Patch<crate::edm::Guid>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for TeleconferenceDeviceQuality {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("callChainId", &self.call_chain_id)?;
+        writer.field(
+            "cloudServiceDeploymentEnvironment",
+            &self.cloud_service_deployment_environment,
+        )?;
+        writer.field(
+            "cloudServiceDeploymentId",
+            &self.cloud_service_deployment_id,
+        )?;
+        writer.field(
+            "cloudServiceInstanceName",
+            &self.cloud_service_instance_name,
+        )?;
+        writer.field("cloudServiceName", &self.cloud_service_name)?;
+        writer.field("deviceDescription", &self.device_description)?;
+        writer.field("deviceName", &self.device_name)?;
+        writer.field("mediaLegId", &self.media_leg_id)?;
+        writer.field("mediaQualityList", &self.media_quality_list)?;
+        writer.field("participantId", &self.participant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5058,98 +5536,125 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceQuality {
 ///
 /// Derived from `teleconferenceDeviceVideoQuality` < `teleconferenceDeviceMediaQuality`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeleconferenceDeviceScreenSharingQuality {
     /// The average inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
     /// modalities, channel indexes will be 1, 2, and 3.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_index: crate::Patch<i32>,
     /// The total number of the inbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_packets: crate::Patch<i64>,
     /// the local IP address for the media session.
-    #[serde(
-        rename = "localIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub local_ip_address: crate::Patch<String>,
     /// The local media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub local_port: crate::Patch<i32>,
     /// The maximum inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
     /// the summation of all of the durations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_duration: crate::Patch<crate::edm::Duration>,
     /// The network link speed in bytes
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub network_link_speed_in_bytes: crate::Patch<i64>,
     /// The total number of the outbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outbound_packets: crate::Patch<i64>,
     /// The remote IP address for the media session.
-    #[serde(
-        rename = "remoteIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub remote_ip_address: crate::Patch<String>,
     /// The remote media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_port: crate::Patch<i32>,
     /// The average inbound stream video bit rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_bit_rate: crate::Patch<crate::edm::Double>,
     /// The average inbound stream video frame rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_frame_rate: crate::Patch<crate::edm::Double>,
     /// The average outbound stream video bit rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_bit_rate: crate::Patch<crate::edm::Double>,
     /// The average outbound stream video frame rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_frame_rate: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for TeleconferenceDeviceScreenSharingQuality {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
+        writer.field(
+            "averageInboundPacketLossRateInPercentage",
+            &self.average_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageInboundRoundTripDelay",
+            &self.average_inbound_round_trip_delay,
+        )?;
+        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
+        writer.field(
+            "averageOutboundPacketLossRateInPercentage",
+            &self.average_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageOutboundRoundTripDelay",
+            &self.average_outbound_round_trip_delay,
+        )?;
+        writer.field("channelIndex", &self.channel_index)?;
+        writer.field("inboundPackets", &self.inbound_packets)?;
+        writer.field("localIPAddress", &self.local_ip_address)?;
+        writer.field("localPort", &self.local_port)?;
+        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
+        writer.field(
+            "maximumInboundPacketLossRateInPercentage",
+            &self.maximum_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumInboundRoundTripDelay",
+            &self.maximum_inbound_round_trip_delay,
+        )?;
+        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
+        writer.field(
+            "maximumOutboundPacketLossRateInPercentage",
+            &self.maximum_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumOutboundRoundTripDelay",
+            &self.maximum_outbound_round_trip_delay,
+        )?;
+        writer.field("mediaDuration", &self.media_duration)?;
+        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
+        writer.field("outboundPackets", &self.outbound_packets)?;
+        writer.field("remoteIPAddress", &self.remote_ip_address)?;
+        writer.field("remotePort", &self.remote_port)?;
+        writer.field("averageInboundBitRate", &self.average_inbound_bit_rate)?;
+        writer.field("averageInboundFrameRate", &self.average_inbound_frame_rate)?;
+        writer.field("averageOutboundBitRate", &self.average_outbound_bit_rate)?;
+        writer.field(
+            "averageOutboundFrameRate",
+            &self.average_outbound_frame_rate,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5224,98 +5729,125 @@ impl crate::read_fields::ReadFields for TeleconferenceDeviceScreenSharingQuality
 ///
 /// Derived from `teleconferenceDeviceMediaQuality`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeleconferenceDeviceVideoQuality {
     /// The average inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The average outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The average outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The channel index of media. Indexing begins with 1. If a media session contains 3 video
     /// modalities, channel indexes will be 1, 2, and 3.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_index: crate::Patch<i32>,
     /// The total number of the inbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_packets: crate::Patch<i64>,
     /// the local IP address for the media session.
-    #[serde(
-        rename = "localIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub local_ip_address: crate::Patch<String>,
     /// The local media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub local_port: crate::Patch<i32>,
     /// The maximum inbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum inbound stream packet loss rate in percentage (0-100). For example, 0.01 means 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum inbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_inbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream network jitter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_jitter: crate::Patch<crate::edm::Duration>,
     /// The maximum outbound stream packet loss rate in percentage (0-100). For example, 0.01 means
     /// 0.01%.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_packet_loss_rate_in_percentage: crate::Patch<crate::edm::Double>,
     /// The maximum outbound stream network round trip delay.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_outbound_round_trip_delay: crate::Patch<crate::edm::Duration>,
     /// The total modality duration. If the media enabled and disabled multiple times, MediaDuration will
     /// the summation of all of the durations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_duration: crate::Patch<crate::edm::Duration>,
     /// The network link speed in bytes
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub network_link_speed_in_bytes: crate::Patch<i64>,
     /// The total number of the outbound packets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outbound_packets: crate::Patch<i64>,
     /// The remote IP address for the media session.
-    #[serde(
-        rename = "remoteIPAddress",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub remote_ip_address: crate::Patch<String>,
     /// The remote media port.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_port: crate::Patch<i32>,
     /// The average inbound stream video bit rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_bit_rate: crate::Patch<crate::edm::Double>,
     /// The average inbound stream video frame rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_inbound_frame_rate: crate::Patch<crate::edm::Double>,
     /// The average outbound stream video bit rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_bit_rate: crate::Patch<crate::edm::Double>,
     /// The average outbound stream video frame rate per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_outbound_frame_rate: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for TeleconferenceDeviceVideoQuality {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("averageInboundJitter", &self.average_inbound_jitter)?;
+        writer.field(
+            "averageInboundPacketLossRateInPercentage",
+            &self.average_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageInboundRoundTripDelay",
+            &self.average_inbound_round_trip_delay,
+        )?;
+        writer.field("averageOutboundJitter", &self.average_outbound_jitter)?;
+        writer.field(
+            "averageOutboundPacketLossRateInPercentage",
+            &self.average_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "averageOutboundRoundTripDelay",
+            &self.average_outbound_round_trip_delay,
+        )?;
+        writer.field("channelIndex", &self.channel_index)?;
+        writer.field("inboundPackets", &self.inbound_packets)?;
+        writer.field("localIPAddress", &self.local_ip_address)?;
+        writer.field("localPort", &self.local_port)?;
+        writer.field("maximumInboundJitter", &self.maximum_inbound_jitter)?;
+        writer.field(
+            "maximumInboundPacketLossRateInPercentage",
+            &self.maximum_inbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumInboundRoundTripDelay",
+            &self.maximum_inbound_round_trip_delay,
+        )?;
+        writer.field("maximumOutboundJitter", &self.maximum_outbound_jitter)?;
+        writer.field(
+            "maximumOutboundPacketLossRateInPercentage",
+            &self.maximum_outbound_packet_loss_rate_in_percentage,
+        )?;
+        writer.field(
+            "maximumOutboundRoundTripDelay",
+            &self.maximum_outbound_round_trip_delay,
+        )?;
+        writer.field("mediaDuration", &self.media_duration)?;
+        writer.field("networkLinkSpeedInBytes", &self.network_link_speed_in_bytes)?;
+        writer.field("outboundPackets", &self.outbound_packets)?;
+        writer.field("remoteIPAddress", &self.remote_ip_address)?;
+        writer.field("remotePort", &self.remote_port)?;
+        writer.field("averageInboundBitRate", &self.average_inbound_bit_rate)?;
+        writer.field("averageInboundFrameRate", &self.average_inbound_frame_rate)?;
+        writer.field("averageOutboundBitRate", &self.average_outbound_bit_rate)?;
+        writer.field(
+            "averageOutboundFrameRate",
+            &self.average_outbound_frame_rate,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5444,16 +5976,22 @@ impl crate::polymorphic::Polymorphic for AnyTeleconferenceDeviceVideoQuality {
 ///
 /// Derived from `meetingInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TokenMeetingInfo {
     /// The token used to join the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for TokenMeetingInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("token", &self.token)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5486,20 +6024,26 @@ impl crate::read_fields::ReadFields for TokenMeetingInfo {
 
 /// The `microsoft.graph.toneInfo` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ToneInfo {
     /// An incremental identifier used for ordering DTMF events.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence_id: crate::Patch<i64>,
     /// Possible values are: tone0, tone1, tone2, tone3, tone4, tone5, tone6, tone7, tone8, tone9, star,
     /// pound, a, b, c, d, flash.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tone: crate::Patch<crate::models::Tone>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for ToneInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("sequenceId", &self.sequence_id)?;
+        writer.field("tone", &self.tone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5533,22 +6077,28 @@ impl crate::read_fields::ReadFields for ToneInfo {
 
 /// The `microsoft.graph.userWorkLocation` complex type.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserWorkLocation {
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `source` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<crate::models::WorkLocationSource>,
     /// The `workLocationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub work_location_type: crate::Patch<crate::models::WorkLocationType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for UserWorkLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("source", &self.source)?;
+        writer.field("workLocationType", &self.work_location_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5583,31 +6133,37 @@ impl crate::read_fields::ReadFields for UserWorkLocation {
 
 /// The `microsoft.graph.virtualEventPresenterDetails` complex type.
 #[cfg(any(feature = "communications", feature = "solutions"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventPresenterDetails {
     /// The `bio` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bio: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `company` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub company: crate::Patch<String>,
     /// The `jobTitle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_title: crate::Patch<String>,
     /// The `linkedInProfileWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub linked_in_profile_web_url: crate::Patch<String>,
     /// The `personalSiteWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub personal_site_web_url: crate::Patch<String>,
     /// The `twitterProfileWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub twitter_profile_web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions"))]
+impl serde::Serialize for VirtualEventPresenterDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("bio", &self.bio)?;
+        writer.field("company", &self.company)?;
+        writer.field("jobTitle", &self.job_title)?;
+        writer.field("linkedInProfileWebUrl", &self.linked_in_profile_web_url)?;
+        writer.field("personalSiteWebUrl", &self.personal_site_web_url)?;
+        writer.field("twitterProfileWebUrl", &self.twitter_profile_web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions"))]
@@ -5647,25 +6203,31 @@ impl crate::read_fields::ReadFields for VirtualEventPresenterDetails {
 ///
 /// Derived from `meetingParticipantInfo`; inherited properties are included.
 #[cfg(feature = "communications")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventPresenterInfo {
     /// Identity information of the participant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Specifies the participant's role in the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::OnlineMeetingRole>,
     /// User principal name of the participant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upn: crate::Patch<String>,
     /// The `presenterDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presenter_details: crate::Patch<Box<crate::models::VirtualEventPresenterDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "communications")]
+impl serde::Serialize for VirtualEventPresenterInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identity", &self.identity)?;
+        writer.field("role", &self.role)?;
+        writer.field("upn", &self.upn)?;
+        writer.field("presenterDetails", &self.presenter_details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "communications")]
@@ -5701,19 +6263,28 @@ impl crate::read_fields::ReadFields for VirtualEventPresenterInfo {
 
 /// The `microsoft.graph.watermarkProtectionValues` complex type.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WatermarkProtectionValues {
     /// Indicates whether to apply a watermark to any shared content.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled_for_content_sharing: crate::Patch<bool>,
     /// Indicates whether to apply a watermark to everyone's video feed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled_for_video: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for WatermarkProtectionValues {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "isEnabledForContentSharing",
+            &self.is_enabled_for_content_sharing,
+        )?;
+        writer.field("isEnabledForVideo", &self.is_enabled_for_video)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]

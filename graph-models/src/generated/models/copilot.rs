@@ -30,16 +30,22 @@ pub struct CopilotRootRetrievalBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionHistory {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for AiInteractionHistory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -82,19 +88,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiOnlineMeeting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `aiInsights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ai_insights: crate::Patch<Vec<crate::models::CallAiInsight>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for AiOnlineMeeting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("aiInsights", &self.ai_insights)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -139,22 +151,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiUser {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `interactionHistory` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interaction_history: crate::Patch<Box<crate::models::AiInteractionHistory>>,
     /// The `onlineMeetings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meetings: crate::Patch<Vec<crate::models::AiOnlineMeeting>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for AiUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("interactionHistory", &self.interaction_history)?;
+        writer.field("onlineMeetings", &self.online_meetings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -201,37 +219,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallAiInsight {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `actionItems` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action_items: crate::Patch<Vec<crate::models::ActionItem>>,
     /// The `callId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// The `contentCorrelationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_correlation_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `meetingNotes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_notes: crate::Patch<Vec<crate::models::MeetingNote>>,
     /// The `viewpoint` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub viewpoint: crate::Patch<Box<crate::models::CallAiInsightViewPoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CallAiInsight {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("actionItems", &self.action_items)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field("contentCorrelationId", &self.content_correlation_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("meetingNotes", &self.meeting_notes)?;
+        writer.field("viewpoint", &self.viewpoint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -288,22 +312,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotAdmin {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `catalog` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalog: crate::Patch<Box<crate::models::CopilotAdminCatalog>>,
     /// The `settings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::CopilotAdminSetting>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CopilotAdmin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("catalog", &self.catalog)?;
+        writer.field("settings", &self.settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -350,19 +380,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotAdminCatalog {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `packages` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub packages: crate::Patch<Vec<crate::models::CopilotPackageDetail>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CopilotAdminCatalog {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("packages", &self.packages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -407,22 +443,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotAdminLimitedMode {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `isEnabledForGroup` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled_for_group: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CopilotAdminLimitedMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("isEnabledForGroup", &self.is_enabled_for_group)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -469,19 +511,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotAdminSetting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `limitedMode` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub limited_mode: crate::Patch<Box<crate::models::CopilotAdminLimitedMode>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CopilotAdminSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("limitedMode", &self.limited_mode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -526,91 +574,100 @@ crate::macros::select_fields! {
 ///
 /// Derived from `copilotPackage` < `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotPackageDetail {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `appId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// The `assetId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub asset_id: crate::Patch<String>,
     /// The `availableTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub available_to: crate::Patch<crate::models::PackageStatus>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `deployedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deployed_to: crate::Patch<crate::models::PackageStatus>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `elementTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub element_types: crate::Patch<Vec<String>>,
     /// The `isBlocked` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_blocked: crate::Patch<bool>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `manifestId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manifest_id: crate::Patch<String>,
     /// The `manifestVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manifest_version: crate::Patch<String>,
     /// The `ownerId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_id: crate::Patch<String>,
     /// The `platform` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platform: crate::Patch<String>,
     /// The `publisher` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publisher: crate::Patch<String>,
     /// The `shortDescription` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub short_description: crate::Patch<String>,
     /// The `supportedHosts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_hosts: crate::Patch<Vec<String>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::PackageType>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// The `acquireUsersAndGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub acquire_users_and_groups: crate::Patch<Vec<crate::models::PackageAccessEntity>>,
     /// The `allowedUsersAndGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_users_and_groups: crate::Patch<Vec<crate::models::PackageAccessEntity>>,
     /// The `categories` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// The `elementDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub element_details: crate::Patch<Vec<crate::models::PackageElementDetail>>,
     /// The `longDescription` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub long_description: crate::Patch<String>,
     /// The `sensitivity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity: crate::Patch<String>,
     /// The `sharedWithUsersAndGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_with_users_and_groups: crate::Patch<Vec<crate::models::PackageAccessEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CopilotPackageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("assetId", &self.asset_id)?;
+        writer.field("availableTo", &self.available_to)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deployedTo", &self.deployed_to)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("elementTypes", &self.element_types)?;
+        writer.field("isBlocked", &self.is_blocked)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("manifestId", &self.manifest_id)?;
+        writer.field("manifestVersion", &self.manifest_version)?;
+        writer.field("ownerId", &self.owner_id)?;
+        writer.field("platform", &self.platform)?;
+        writer.field("publisher", &self.publisher)?;
+        writer.field("shortDescription", &self.short_description)?;
+        writer.field("supportedHosts", &self.supported_hosts)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("version", &self.version)?;
+        writer.field("acquireUsersAndGroups", &self.acquire_users_and_groups)?;
+        writer.field("allowedUsersAndGroups", &self.allowed_users_and_groups)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("elementDetails", &self.element_details)?;
+        writer.field("longDescription", &self.long_description)?;
+        writer.field("sensitivity", &self.sensitivity)?;
+        writer.field(
+            "sharedWithUsersAndGroups",
+            &self.shared_with_users_and_groups,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -703,16 +760,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotReportRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CopilotReportRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -753,25 +816,31 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.copilotRoot` entity type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotRoot {
     /// The `admin` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub admin: crate::Patch<Box<crate::models::CopilotAdmin>>,
     /// The `interactionHistory` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interaction_history: crate::Patch<Box<crate::models::AiInteractionHistory>>,
     /// The `reports` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reports: crate::Patch<Box<crate::models::CopilotReportRoot>>,
     /// The `users` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Vec<crate::models::AiUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CopilotRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("admin", &self.admin)?;
+        writer.field("interactionHistory", &self.interaction_history)?;
+        writer.field("reports", &self.reports)?;
+        writer.field("users", &self.users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -818,22 +887,28 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.actionItem` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActionItem {
     /// The `ownerDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_display_name: crate::Patch<String>,
     /// The `text` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for ActionItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("ownerDisplayName", &self.owner_display_name)?;
+        writer.field("text", &self.text)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -868,16 +943,22 @@ impl crate::read_fields::ReadFields for ActionItem {
 
 /// The `microsoft.graph.callAiInsightViewPoint` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallAiInsightViewPoint {
     /// The `mentionEvents` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mention_events: crate::Patch<Vec<crate::models::MentionEvent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for CallAiInsightViewPoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mentionEvents", &self.mention_events)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -910,16 +991,22 @@ impl crate::read_fields::ReadFields for CallAiInsightViewPoint {
 
 /// The `microsoft.graph.connectionItem` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConnectionItem {
     /// The `connectionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connection_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for ConnectionItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("connectionId", &self.connection_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -952,16 +1039,22 @@ impl crate::read_fields::ReadFields for ConnectionItem {
 
 /// The `microsoft.graph.dataSourceConfiguration` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataSourceConfiguration {
     /// The `externalItem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_item: crate::Patch<Box<crate::models::ExternalItemConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for DataSourceConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("externalItem", &self.external_item)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -994,13 +1087,19 @@ impl crate::read_fields::ReadFields for DataSourceConfiguration {
 
 /// The `microsoft.graph.dictionaries` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dictionaries {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for Dictionaries {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1082,16 +1181,22 @@ impl crate::polymorphic::Polymorphic for AnyDictionaries {
 
 /// The `microsoft.graph.externalItemConfiguration` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalItemConfiguration {
     /// The `connections` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connections: crate::Patch<Vec<crate::models::ConnectionItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for ExternalItemConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("connections", &self.connections)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1124,22 +1229,28 @@ impl crate::read_fields::ReadFields for ExternalItemConfiguration {
 
 /// The `microsoft.graph.meetingNote` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingNote {
     /// The `subpoints` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subpoints: crate::Patch<Vec<crate::models::MeetingNoteSubpoint>>,
     /// The `text` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for MeetingNote {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("subpoints", &self.subpoints)?;
+        writer.field("text", &self.text)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1174,19 +1285,25 @@ impl crate::read_fields::ReadFields for MeetingNote {
 
 /// The `microsoft.graph.meetingNoteSubpoint` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingNoteSubpoint {
     /// The `text` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for MeetingNoteSubpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("text", &self.text)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1220,22 +1337,28 @@ impl crate::read_fields::ReadFields for MeetingNoteSubpoint {
 
 /// The `microsoft.graph.mentionEvent` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MentionEvent {
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `speaker` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub speaker: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `transcriptUtterance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transcript_utterance: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for MentionEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("speaker", &self.speaker)?;
+        writer.field("transcriptUtterance", &self.transcript_utterance)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1270,19 +1393,25 @@ impl crate::read_fields::ReadFields for MentionEvent {
 
 /// The `microsoft.graph.packageAccessEntity` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PackageAccessEntity {
     /// The `resourceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// The `resourceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<crate::models::AccessEntityType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for PackageAccessEntity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.field("resourceType", &self.resource_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1316,19 +1445,25 @@ impl crate::read_fields::ReadFields for PackageAccessEntity {
 
 /// The `microsoft.graph.packageElement` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PackageElement {
     /// The `definition` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<serde_json::Value>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for PackageElement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1362,19 +1497,25 @@ impl crate::read_fields::ReadFields for PackageElement {
 
 /// The `microsoft.graph.packageElementDetail` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PackageElementDetail {
     /// The `elements` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub elements: crate::Patch<Vec<crate::models::PackageElement>>,
     /// The `elementType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub element_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for PackageElementDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("elements", &self.elements)?;
+        writer.field("elementType", &self.element_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1408,19 +1549,25 @@ impl crate::read_fields::ReadFields for PackageElementDetail {
 
 /// The `microsoft.graph.retrievalExtract` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RetrievalExtract {
     /// The `relevanceScore` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relevance_score: crate::Patch<crate::edm::Double>,
     /// The `text` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for RetrievalExtract {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("relevanceScore", &self.relevance_score)?;
+        writer.field("text", &self.text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1454,28 +1601,34 @@ impl crate::read_fields::ReadFields for RetrievalExtract {
 
 /// The `microsoft.graph.retrievalHit` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RetrievalHit {
     /// The `extracts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extracts: crate::Patch<Vec<crate::models::RetrievalExtract>>,
     /// The `resourceMetadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_metadata: crate::Patch<Box<crate::models::SearchResourceMetadataDictionary>>,
     /// The `resourceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<crate::models::RetrievalEntityType>,
     /// The `sensitivityLabel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label: crate::Patch<Box<crate::models::SensitivityLabelInfo>>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for RetrievalHit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("extracts", &self.extracts)?;
+        writer.field("resourceMetadata", &self.resource_metadata)?;
+        writer.field("resourceType", &self.resource_type)?;
+        writer.field("sensitivityLabel", &self.sensitivity_label)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1512,16 +1665,22 @@ impl crate::read_fields::ReadFields for RetrievalHit {
 
 /// The `microsoft.graph.retrievalResponse` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RetrievalResponse {
     /// The `retrievalHits` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retrieval_hits: crate::Patch<Vec<crate::models::RetrievalHit>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for RetrievalResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("retrievalHits", &self.retrieval_hits)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1556,13 +1715,19 @@ impl crate::read_fields::ReadFields for RetrievalResponse {
 ///
 /// Derived from `dictionaries`; inherited properties are included.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchResourceMetadataDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for SearchResourceMetadataDictionary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]
@@ -1592,28 +1757,34 @@ impl crate::read_fields::ReadFields for SearchResourceMetadataDictionary {
 
 /// The `microsoft.graph.sensitivityLabelInfo` complex type.
 #[cfg(feature = "copilot")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SensitivityLabelInfo {
     /// The `color` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `priority` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// The `sensitivityLabelId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_id: crate::Patch<String>,
     /// The `tooltip` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tooltip: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "copilot")]
+impl serde::Serialize for SensitivityLabelInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("color", &self.color)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
+        writer.field("tooltip", &self.tooltip)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "copilot")]

@@ -5,19 +5,25 @@
 ///
 /// Derived from `accessReviewContextDataBase` < `data`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewContextData {
     /// The `reviewDefinitionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_definition_id: crate::Patch<String>,
     /// The `reviewInstanceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_instance_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewContextData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("reviewDefinitionId", &self.review_definition_id)?;
+        writer.field("reviewInstanceId", &self.review_instance_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -54,19 +60,25 @@ impl crate::read_fields::ReadFields for AccessReviewContextData {
 ///
 /// Derived from `data`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewContextDataBase {
     /// The `reviewDefinitionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_definition_id: crate::Patch<String>,
     /// The `reviewInstanceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_instance_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewContextDataBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("reviewDefinitionId", &self.review_definition_id)?;
+        writer.field("reviewInstanceId", &self.review_instance_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -174,19 +186,25 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewContextDataBase {
 ///
 /// Derived from `accessReviewContextDataBase` < `data`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplyDecisionContextData {
     /// The `reviewDefinitionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_definition_id: crate::Patch<String>,
     /// The `reviewInstanceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_instance_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ApplyDecisionContextData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("reviewDefinitionId", &self.review_definition_id)?;
+        writer.field("reviewInstanceId", &self.review_instance_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -221,13 +239,19 @@ impl crate::read_fields::ReadFields for ApplyDecisionContextData {
 
 /// The `microsoft.graph.customDataProvidedResourcePayloads.data` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Data {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Data {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]

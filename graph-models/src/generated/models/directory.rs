@@ -138,41 +138,48 @@ pub struct ServiceUpdateMessageCollectionUnfavoriteBody {
 
 /// The `microsoft.graph.admin` entity type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Admin {
     /// The `configurationManagement` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration_management: crate::Patch<Box<crate::models::ConfigurationManagement>>,
     /// A container for Microsoft Edge resources. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub edge: crate::Patch<Box<crate::models::Edge>>,
     /// The `exchange` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exchange: crate::Patch<Box<crate::models::ExchangeAdmin>>,
     /// The `microsoft365Apps` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub microsoft365_apps: crate::Patch<Box<crate::models::AdminMicrosoft365Apps>>,
     /// The `people` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub people: crate::Patch<Box<crate::models::PeopleAdminSettings>>,
     /// The `reportSettings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub report_settings: crate::Patch<Box<crate::models::AdminReportSettings>>,
     /// A container for service communications resources. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_announcement: crate::Patch<Box<crate::models::ServiceAnnouncement>>,
     /// The `sharepoint` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharepoint: crate::Patch<Box<crate::models::Sharepoint>>,
     /// The `teams` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams: crate::Patch<Box<crate::models::teams_administration::TeamsAdminRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Admin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("configurationManagement", &self.configuration_management)?;
+        writer.field("edge", &self.edge)?;
+        writer.field("exchange", &self.exchange)?;
+        writer.field("microsoft365Apps", &self.microsoft365_apps)?;
+        writer.field("people", &self.people)?;
+        writer.field("reportSettings", &self.report_settings)?;
+        writer.field("serviceAnnouncement", &self.service_announcement)?;
+        writer.field("sharepoint", &self.sharepoint)?;
+        #[cfg(feature = "teams")]
+        writer.field("teams", &self.teams)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -231,19 +238,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminMicrosoft365Apps {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `installationOptions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub installation_options: crate::Patch<Box<crate::models::M365AppsInstallationOptions>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for AdminMicrosoft365Apps {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("installationOptions", &self.installation_options)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -288,19 +301,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminReportSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayConcealedNames` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_concealed_names: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for AdminReportSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayConcealedNames", &self.display_concealed_names)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -345,19 +364,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllowedValue {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isActive` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_active: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for AllowedValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isActive", &self.is_active)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -402,63 +427,75 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The list of categories for the application. Supported values can be: Collaboration, Business
     /// Management, Consumer, Content management, CRM, Data services, Developer services, E-commerce,
     /// Education, ERP, Finance, Health, Human resources, IT infrastructure, Mail, Management, Marketing,
     /// Media, Productivity, Project management, Telecommunications, Tools, Travel, and Web design &
     /// hosting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// The `deprecationDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deprecation_date: crate::Patch<crate::edm::Date>,
     /// A description of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The name of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpoints` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoints: crate::Patch<Vec<String>>,
     /// The home page URL of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_page_url: crate::Patch<String>,
     /// The `isEntraIntegrated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_entra_integrated: crate::Patch<bool>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The URL to get the logo for this application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logo_url: crate::Patch<String>,
     /// The name of the publisher for this application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publisher: crate::Patch<String>,
     /// The `riskFactors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_factors: crate::Patch<Box<crate::models::ApplicationRiskFactors>>,
     /// The `riskScore` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_score: crate::Patch<Box<crate::models::ApplicationRiskScore>>,
     /// The list of provisioning modes supported by this application. The only valid value is sync.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_provisioning_types: crate::Patch<Vec<String>>,
     /// The list of single sign-on modes supported by this application. The supported values are oidc,
     /// password, saml, and notSupported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_single_sign_on_modes: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("deprecationDate", &self.deprecation_date)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpoints", &self.endpoints)?;
+        writer.field("homePageUrl", &self.home_page_url)?;
+        writer.field("isEntraIntegrated", &self.is_entra_integrated)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("logoUrl", &self.logo_url)?;
+        writer.field("publisher", &self.publisher)?;
+        writer.field("riskFactors", &self.risk_factors)?;
+        writer.field("riskScore", &self.risk_score)?;
+        writer.field(
+            "supportedProvisioningTypes",
+            &self.supported_provisioning_types,
+        )?;
+        writer.field(
+            "supportedSingleSignOnModes",
+            &self.supported_single_sign_on_modes,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -531,22 +568,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeSet {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `maxAttributesPerSet` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_attributes_per_set: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for AttributeSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("maxAttributesPerSet", &self.max_attributes_per_set)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -593,54 +636,60 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrowserSharedCookie {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The comment for the shared cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment: crate::Patch<String>,
     /// The date and time when the shared cookie was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time when the shared cookie was deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The history of modifications applied to the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub history: crate::Patch<Vec<crate::models::BrowserSharedCookieHistory>>,
     /// Controls whether a cookie is a host-only or domain cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub host_only: crate::Patch<bool>,
     /// The URL of the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub host_or_domain: crate::Patch<String>,
     /// The user who last modified the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the cookie was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The path of the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub path: crate::Patch<String>,
     /// Specifies how the cookies are shared between Microsoft Edge and Internet Explorer. The possible
     /// values are: microsoftEdge, internetExplorer11, both, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_environment: crate::Patch<crate::models::BrowserSharedCookieSourceEnvironment>,
     /// The status of the cookie. The possible values are: published, pendingAdd, pendingEdit,
     /// pendingDelete, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BrowserSharedCookieStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for BrowserSharedCookie {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("comment", &self.comment)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("history", &self.history)?;
+        writer.field("hostOnly", &self.host_only)?;
+        writer.field("hostOrDomain", &self.host_or_domain)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("path", &self.path)?;
+        writer.field("sourceEnvironment", &self.source_environment)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -707,47 +756,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrowserSite {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Controls the behavior of redirected sites. If true, indicates that the site will open in Internet
     /// Explorer 11 or Microsoft Edge even if the site is navigated to as part of a HTTP or meta refresh
     /// redirection chain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_redirect: crate::Patch<bool>,
     /// The comment for the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment: crate::Patch<String>,
     /// Controls what compatibility setting is used for specific sites or domains. The possible values
     /// are: default, internetExplorer8Enterprise, internetExplorer7Enterprise, internetExplorer11,
     /// internetExplorer10, internetExplorer9, internetExplorer8, internetExplorer7, internetExplorer5,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compatibility_mode: crate::Patch<crate::models::BrowserSiteCompatibilityMode>,
     /// The date and time when the site was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time when the site was deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The history of modifications applied to the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub history: crate::Patch<Vec<crate::models::BrowserSiteHistory>>,
     /// The user who last modified the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the site was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The merge type of the site. The possible values are: noMerge, default, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub merge_type: crate::Patch<crate::models::BrowserSiteMergeType>,
     /// Indicates the status of the site. The possible values are: published, pendingAdd, pendingEdit,
     /// pendingDelete, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BrowserSiteStatus>,
     /// The target environment that the site should open in. The possible values are:
     /// internetExplorerMode, internetExplorer11, microsoftEdge, configurable, none,
@@ -755,15 +792,33 @@ pub struct BrowserSite {
     /// site in the Internet Explorer 11 (IE11) desktop application. Following the retirement of IE11 on
     /// June 15, 2022, the internetExplorer11 option will no longer open an IE11 window and will instead
     /// behave the same as the internetExplorerMode option.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_environment: crate::Patch<crate::models::BrowserSiteTargetEnvironment>,
     /// The URL of the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for BrowserSite {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("allowRedirect", &self.allow_redirect)?;
+        writer.field("comment", &self.comment)?;
+        writer.field("compatibilityMode", &self.compatibility_mode)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("history", &self.history)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("mergeType", &self.merge_type)?;
+        writer.field("status", &self.status)?;
+        writer.field("targetEnvironment", &self.target_environment)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -830,47 +885,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrowserSiteList {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The description of the site list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The name of the site list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The user who last modified the site list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the site list was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The user who published the site list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the site list was published.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The current revision of the site list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub revision: crate::Patch<String>,
     /// The current status of the site list. The possible values are: draft, published, pending,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BrowserSiteListStatus>,
     /// A collection of shared cookies defined for the site list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_cookies: crate::Patch<Vec<crate::models::BrowserSharedCookie>>,
     /// A collection of sites defined for the site list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sites: crate::Patch<Vec<crate::models::BrowserSite>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for BrowserSiteList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("publishedBy", &self.published_by)?;
+        writer.field("publishedDateTime", &self.published_date_time)?;
+        writer.field("revision", &self.revision)?;
+        writer.field("status", &self.status)?;
+        writer.field("sharedCookies", &self.shared_cookies)?;
+        writer.field("sites", &self.sites)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -933,52 +994,58 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CompanySubscription {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `commerceSubscriptionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub commerce_subscription_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isTrial` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_trial: crate::Patch<bool>,
     /// The `nextLifecycleDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_lifecycle_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `ownerId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_id: crate::Patch<String>,
     /// The `ownerTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_tenant_id: crate::Patch<String>,
     /// The `ownerType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_type: crate::Patch<String>,
     /// The `serviceStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_status: crate::Patch<Vec<crate::models::ServicePlanInfo>>,
     /// The `skuId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_id: crate::Patch<String>,
     /// The `skuPartNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_part_number: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `totalLicenses` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_licenses: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for CompanySubscription {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("commerceSubscriptionId", &self.commerce_subscription_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("isTrial", &self.is_trial)?;
+        writer.field("nextLifecycleDateTime", &self.next_lifecycle_date_time)?;
+        writer.field("ownerId", &self.owner_id)?;
+        writer.field("ownerTenantId", &self.owner_tenant_id)?;
+        writer.field("ownerType", &self.owner_type)?;
+        writer.field("serviceStatus", &self.service_status)?;
+        writer.field("skuId", &self.sku_id)?;
+        writer.field("skuPartNumber", &self.sku_part_number)?;
+        writer.field("status", &self.status)?;
+        writer.field("totalLicenses", &self.total_licenses)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1045,28 +1112,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigurationBaseline {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `parameters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parameters: crate::Patch<Vec<crate::models::BaselineParameter>>,
     /// The `resources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::BaselineResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ConfigurationBaseline {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("parameters", &self.parameters)?;
+        writer.field("resources", &self.resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1117,40 +1190,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigurationDrift {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `baselineResourceDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub baseline_resource_display_name: crate::Patch<String>,
     /// The `driftedProperties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drifted_properties: crate::Patch<Vec<crate::models::DriftedProperty>>,
     /// The `firstReportedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub first_reported_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `monitorId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub monitor_id: crate::Patch<String>,
     /// The `resourceInstanceIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_instance_identifier: crate::Patch<Box<crate::models::OpenComplexDictionaryType>>,
     /// The `resourceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::DriftStatus>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ConfigurationDrift {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "baselineResourceDisplayName",
+            &self.baseline_resource_display_name,
+        )?;
+        writer.field("driftedProperties", &self.drifted_properties)?;
+        writer.field("firstReportedDateTime", &self.first_reported_date_time)?;
+        writer.field("monitorId", &self.monitor_id)?;
+        writer.field(
+            "resourceInstanceIdentifier",
+            &self.resource_instance_identifier,
+        )?;
+        writer.field("resourceType", &self.resource_type)?;
+        writer.field("status", &self.status)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1211,32 +1296,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigurationManagement {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `configurationDrifts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration_drifts: crate::Patch<Vec<crate::models::ConfigurationDrift>>,
     /// The `configurationMonitoringResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration_monitoring_results:
         crate::Patch<Vec<crate::models::ConfigurationMonitoringResult>>,
     /// The `configurationMonitors` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration_monitors: crate::Patch<Vec<crate::models::ConfigurationMonitor>>,
     /// The `configurationSnapshotJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration_snapshot_jobs: crate::Patch<Vec<crate::models::ConfigurationSnapshotJob>>,
     /// The `configurationSnapshots` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration_snapshots: crate::Patch<Vec<crate::models::ConfigurationBaseline>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ConfigurationManagement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("configurationDrifts", &self.configuration_drifts)?;
+        writer.field(
+            "configurationMonitoringResults",
+            &self.configuration_monitoring_results,
+        )?;
+        writer.field("configurationMonitors", &self.configuration_monitors)?;
+        writer.field(
+            "configurationSnapshotJobs",
+            &self.configuration_snapshot_jobs,
+        )?;
+        writer.field("configurationSnapshots", &self.configuration_snapshots)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1291,55 +1388,64 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigurationMonitor {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `inactivationReason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inactivation_reason: crate::Patch<String>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `mode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mode: crate::Patch<crate::models::MonitorMode>,
     /// The `monitorRunFrequencyInHours` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub monitor_run_frequency_in_hours: crate::Patch<i32>,
     /// The `parameters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parameters: crate::Patch<Box<crate::models::OpenComplexDictionaryType>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::MonitorStatus>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `baseline` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub baseline: crate::Patch<Box<crate::models::ConfigurationBaseline>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ConfigurationMonitor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("inactivationReason", &self.inactivation_reason)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("mode", &self.mode)?;
+        writer.field(
+            "monitorRunFrequencyInHours",
+            &self.monitor_run_frequency_in_hours,
+        )?;
+        writer.field("parameters", &self.parameters)?;
+        writer.field("status", &self.status)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("baseline", &self.baseline)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1410,37 +1516,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigurationMonitoringResult {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `driftsCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drifts_count: crate::Patch<i32>,
     /// The `errorDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_details: crate::Patch<Vec<crate::models::ErrorDetail>>,
     /// The `monitorId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub monitor_id: crate::Patch<String>,
     /// The `runCompletionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub run_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `runInitiationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub run_initiation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `runStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub run_status: crate::Patch<crate::models::MonitorRunStatus>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ConfigurationMonitoringResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("driftsCount", &self.drifts_count)?;
+        writer.field("errorDetails", &self.error_details)?;
+        writer.field("monitorId", &self.monitor_id)?;
+        writer.field("runCompletionDateTime", &self.run_completion_date_time)?;
+        writer.field("runInitiationDateTime", &self.run_initiation_date_time)?;
+        writer.field("runStatus", &self.run_status)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1497,46 +1609,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConfigurationSnapshotJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `errorDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_details: crate::Patch<Vec<String>>,
     /// The `resourceLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
     /// The `resources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<String>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::SnapshotJobStatus>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ConfigurationSnapshotJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("errorDetails", &self.error_details)?;
+        writer.field("resourceLocation", &self.resource_location)?;
+        writer.field("resources", &self.resources)?;
+        writer.field("status", &self.status)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1599,37 +1717,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Contract {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Type of contract. Possible values are: SyndicationPartner, BreadthPartner, ResellerPartner. See
     /// more in the table below.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contract_type: crate::Patch<String>,
     /// The unique identifier for the customer tenant referenced by this partnership. Corresponds to the
     /// id property of the customer tenant's organization resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_id: crate::Patch<crate::edm::Guid>,
     /// A copy of the customer tenant's default domain name. The copy is made when the partnership with
     /// the customer is established. It is not automatically updated if the customer tenant's default
     /// domain name changes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_domain_name: crate::Patch<String>,
     /// A copy of the customer tenant's display name. The copy is made when the partnership with the
     /// customer is established. It is not automatically updated if the customer tenant's display name
     /// changes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Contract {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("contractType", &self.contract_type)?;
+        writer.field("customerId", &self.customer_id)?;
+        writer.field("defaultDomainName", &self.default_domain_name)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1682,43 +1806,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomSecurityAttributeDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `attributeSet` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute_set: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `isCollection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_collection: crate::Patch<bool>,
     /// The `isSearchable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_searchable: crate::Patch<bool>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// The `usePreDefinedValuesOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub use_pre_defined_values_only: crate::Patch<bool>,
     /// The `allowedValues` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_values: crate::Patch<Vec<crate::models::AllowedValue>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for CustomSecurityAttributeDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attributeSet", &self.attribute_set)?;
+        writer.field("description", &self.description)?;
+        writer.field("isCollection", &self.is_collection)?;
+        writer.field("isSearchable", &self.is_searchable)?;
+        writer.field("name", &self.name)?;
+        writer.field("status", &self.status)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("usePreDefinedValuesOnly", &self.use_pre_defined_values_only)?;
+        writer.field("allowedValues", &self.allowed_values)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1779,35 +1909,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminAccessAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The access container through which members are assigned access. For example, a security group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_container: crate::Patch<Box<crate::models::DelegatedAdminAccessContainer>>,
     /// The access details containing the identifiers of the administrative roles that the partner is
     /// assigned in the customer tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_details: crate::Patch<Box<crate::models::DelegatedAdminAccessDetails>>,
     /// The date and time in ISO 8601 format and in UTC time when the access assignment was created.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time in ISO 8601 and in UTC time when this access assignment was last modified.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the access assignment. Read-only. The possible values are: pending, active,
     /// deleting, deleted, error, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::DelegatedAdminAccessAssignmentStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminAccessAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accessContainer", &self.access_container)?;
+        writer.field("accessDetails", &self.access_details)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1860,27 +1996,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminCustomer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Azure AD display name of the customer tenant. Read-only. Supports $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The Azure AD-assigned tenant ID of the customer. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Contains the management details of a service in the customer tenant that's managed by delegated
     /// administration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_management_details:
         crate::Patch<Vec<crate::models::DelegatedAdminServiceManagementDetail>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminCustomer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("serviceManagementDetails", &self.service_management_details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -1929,69 +2071,75 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminRelationship {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The access details containing the identifiers of the administrative roles that the partner admin
     /// is requesting in the customer tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_details: crate::Patch<Box<crate::models::DelegatedAdminAccessDetails>>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship became active.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `autoExtendDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub auto_extend_duration: crate::Patch<crate::edm::Duration>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship was created.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The display name and unique identifier of the customer of the relationship. This is configured
     /// either by the partner at the time the relationship is created or by the system after the customer
     /// approves the relationship. Cannot be changed by the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer: crate::Patch<Box<crate::models::DelegatedAdminRelationshipCustomerParticipant>>,
     /// The display name of the relationship used for ease of identification. Must be unique across all
     /// delegated admin relationships of the partner. This is set by the partner only when the
     /// relationship is in the created status and cannot be changed by the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The duration of the relationship in ISO 8601 format. Must be a value between P1D and P2Y
     /// inclusive. This is set by the partner only when the relationship is in the created status and
     /// cannot be changed by the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<crate::edm::Duration>,
     /// The date and time in ISO 8601 format and in UTC time when the status of relationship changes to
     /// either terminated or expired. Calculated as endDateTime = activatedDateTime + duration.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship was last modified.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the relationship. Read Only. The possible values are: activating, active,
     /// approvalPending, approved, created, expired, expiring, terminated, terminating,
     /// terminationRequested, unknownFutureValue. Supports $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::DelegatedAdminRelationshipStatus>,
     /// The access assignments associated with the delegated admin relationship.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_assignments: crate::Patch<Vec<crate::models::DelegatedAdminAccessAssignment>>,
     /// The long running operations associated with the delegated admin relationship.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::DelegatedAdminRelationshipOperation>>,
     /// The requests associated with the delegated admin relationship.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requests: crate::Patch<Vec<crate::models::DelegatedAdminRelationshipRequest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminRelationship {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accessDetails", &self.access_details)?;
+        writer.field("activatedDateTime", &self.activated_date_time)?;
+        writer.field("autoExtendDuration", &self.auto_extend_duration)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customer", &self.customer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("accessAssignments", &self.access_assignments)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("requests", &self.requests)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2112,35 +2260,41 @@ impl crate::polymorphic::Polymorphic for AnyDelegatedAdminRelationship {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminRelationshipOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The time in ISO 8601 format and in UTC time when the long-running operation was created.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The data (payload) for the operation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<String>,
     /// The time in ISO 8601 format and in UTC time when the long-running operation was last modified.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The type of long-running operation. The possible values are:
     /// delegatedAdminAccessAssignmentUpdate, unknownFutureValue. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operation_type: crate::Patch<crate::models::DelegatedAdminRelationshipOperationType>,
     /// The status of the operation. Read-only. The possible values are: notStarted, running, succeeded,
     /// failed, unknownFutureValue. Read-only. Supports $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminRelationshipOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("data", &self.data)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("operationType", &self.operation_type)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2193,31 +2347,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminRelationshipRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The action to be performed on the delegated admin relationship.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::DelegatedAdminRelationshipRequestAction>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship request was created.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time in ISO 8601 format and UTC time when this relationship request was last
     /// modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the request. Read-only. The possible values are: created, pending, succeeded,
     /// failed, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::DelegatedAdminRelationshipRequestStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminRelationshipRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("action", &self.action)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2268,22 +2428,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminServiceManagementDetail {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The URL of the management portal for the managed service. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_management_url: crate::Patch<String>,
     /// The name of a managed service. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminServiceManagementDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("serviceManagementUrl", &self.service_management_url)?;
+        writer.field("serviceName", &self.service_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2330,164 +2496,183 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Device {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// true if the account is enabled; otherwise, false. Required. Default is true. Supports $filter
     /// (eq, ne, not, in). Only callers in Global Administrator and Cloud Device Administrator roles can
     /// set this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_enabled: crate::Patch<bool>,
     /// For internal use only. Not nullable. Supports $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternative_security_ids: crate::Patch<Vec<crate::models::AlternativeSecurityId>>,
     /// The timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only. Supports
     /// $filter (eq, ne, not, ge, le, and eq on null values) and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approximate_last_sign_in_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The timestamp when the device is no longer deemed compliant. The timestamp type represents date
     /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
     /// on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compliance_expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// User-defined property set by Intune to automatically add devices to groups and simplify managing
     /// devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_category: crate::Patch<String>,
     /// Unique identifier set by Azure Device Registration Service at the time of registration. This is
     /// an alternate key that can be used to reference the device object. Supports $filter (eq, ne, not,
     /// startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_id: crate::Patch<String>,
     /// For internal use only. Set to null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_metadata: crate::Patch<String>,
     /// Ownership of the device. This property is set by Intune. Possible values are: unknown, company,
     /// personal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_ownership: crate::Patch<String>,
     /// For internal use only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_version: crate::Patch<i32>,
     /// The display name for the device. Required. Supports $filter (eq, ne, not, ge, le, in, startsWith,
     /// and eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Enrollment profile applied to the device. For example, Apple Device Enrollment Profile, Device
     /// enrollment - Corporate device identifiers, or Windows Autopilot profile name. This property is
     /// set by Intune.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enrollment_profile_name: crate::Patch<String>,
     /// The `enrollmentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enrollment_type: crate::Patch<String>,
     /// true if the device complies with Mobile Device Management (MDM) policies; otherwise, false.
     /// Read-only. This can only be updated by Intune for any device OS type or by an approved MDM app
     /// for Windows OS devices. Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_compliant: crate::Patch<bool>,
     /// true if the device is managed by a Mobile Device Management (MDM) app; otherwise, false. This can
     /// only be updated by Intune for any device OS type or by an approved MDM app for Windows OS
     /// devices. Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_managed: crate::Patch<bool>,
     /// The `isManagementRestricted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_management_restricted: crate::Patch<bool>,
     /// The `isRooted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_rooted: crate::Patch<bool>,
     /// The `managementType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub management_type: crate::Patch<String>,
     /// The `manufacturer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
     /// Application identifier used to register device into MDM. Read-only. Supports $filter (eq, ne,
     /// not, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mdm_app_id: crate::Patch<String>,
     /// The `model` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub model: crate::Patch<String>,
     /// The last time at which the object was synced with the on-premises directory. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z Read-only. Supports $filter (eq, ne,
     /// not, ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_last_sync_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `onPremisesSecurityIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_security_identifier: crate::Patch<String>,
     /// true if this object is synced from an on-premises directory; false if this object was originally
     /// synced from an on-premises directory but is no longer synced; null if this object has never been
     /// synced from an on-premises directory (default). Read-only. Supports $filter (eq, ne, not, in, and
     /// eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_enabled: crate::Patch<bool>,
     /// The type of operating system on the device. Required. Supports $filter (eq, ne, not, ge, le,
     /// startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system: crate::Patch<String>,
     /// The version of the operating system on the device. Required. Supports $filter (eq, ne, not, ge,
     /// le, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system_version: crate::Patch<String>,
     /// For internal use only. Not nullable. Supports $filter (eq, not, ge, le, startsWith,/$count eq 0,
     /// /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub physical_ids: crate::Patch<Vec<String>>,
     /// The profile type of the device. Possible values: RegisteredDevice (default), SecureVM, Printer,
     /// Shared, IoT.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profile_type: crate::Patch<String>,
     /// Date and time of when the device was registered. The timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// List of labels applied to the device by the system. Supports $filter (/$count eq 0, /$count ne
     /// 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub system_labels: crate::Patch<Vec<String>>,
     /// Type of trust for the joined device. Read-only. Possible values: Workplace (indicates bring your
     /// own personal devices), AzureAd (Cloud only joined devices), ServerAd (on-premises domain joined
     /// devices joined to Azure AD). For more details, see Introduction to device management in Azure
     /// Active Directory
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trust_type: crate::Patch<String>,
     /// The collection of open extensions defined for the device. Read-only. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// Groups and administrative units that this device is a member of. Read-only. Nullable. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The user that cloud joined the device or registered their personal device. The registered owner
     /// is set at the time of registration. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Collection of registered users of the device. For cloud joined devices and registered personal
     /// devices, registered users are set to the same value as registered owners at the time of
     /// registration. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_users: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Groups and administrative units that the device is a member of. This operation is transitive.
     /// Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Device {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("accountEnabled", &self.account_enabled)?;
+        writer.field("alternativeSecurityIds", &self.alternative_security_ids)?;
+        writer.field(
+            "approximateLastSignInDateTime",
+            &self.approximate_last_sign_in_date_time,
+        )?;
+        writer.field(
+            "complianceExpirationDateTime",
+            &self.compliance_expiration_date_time,
+        )?;
+        writer.field("deviceCategory", &self.device_category)?;
+        writer.field("deviceId", &self.device_id)?;
+        writer.field("deviceMetadata", &self.device_metadata)?;
+        writer.field("deviceOwnership", &self.device_ownership)?;
+        writer.field("deviceVersion", &self.device_version)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("enrollmentProfileName", &self.enrollment_profile_name)?;
+        writer.field("enrollmentType", &self.enrollment_type)?;
+        writer.field("isCompliant", &self.is_compliant)?;
+        writer.field("isManaged", &self.is_managed)?;
+        writer.field("isManagementRestricted", &self.is_management_restricted)?;
+        writer.field("isRooted", &self.is_rooted)?;
+        writer.field("managementType", &self.management_type)?;
+        writer.field("manufacturer", &self.manufacturer)?;
+        writer.field("mdmAppId", &self.mdm_app_id)?;
+        writer.field("model", &self.model)?;
+        writer.field(
+            "onPremisesLastSyncDateTime",
+            &self.on_premises_last_sync_date_time,
+        )?;
+        writer.field(
+            "onPremisesSecurityIdentifier",
+            &self.on_premises_security_identifier,
+        )?;
+        writer.field("onPremisesSyncEnabled", &self.on_premises_sync_enabled)?;
+        writer.field("operatingSystem", &self.operating_system)?;
+        writer.field("operatingSystemVersion", &self.operating_system_version)?;
+        writer.field("physicalIds", &self.physical_ids)?;
+        writer.field("profileType", &self.profile_type)?;
+        writer.field("registrationDateTime", &self.registration_date_time)?;
+        writer.field("systemLabels", &self.system_labels)?;
+        writer.field("trustType", &self.trust_type)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field("memberOf", &self.member_of)?;
+        writer.field("registeredOwners", &self.registered_owners)?;
+        writer.field("registeredUsers", &self.registered_users)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2610,28 +2795,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceLocalCredentialInfo {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `credentials` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub credentials: crate::Patch<Vec<crate::models::DeviceLocalCredential>>,
     /// The `deviceName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_name: crate::Patch<String>,
     /// The `lastBackupDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_backup_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `refreshDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub refresh_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DeviceLocalCredentialInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("credentials", &self.credentials)?;
+        writer.field("deviceName", &self.device_name)?;
+        writer.field("lastBackupDateTime", &self.last_backup_date_time)?;
+        writer.field("refreshDateTime", &self.refresh_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2682,55 +2873,69 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Directory {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Conceptual container for user and group directory objects.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administrative_units: crate::Patch<Vec<crate::models::AdministrativeUnit>>,
     /// The `attributeSets` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute_sets: crate::Patch<Vec<crate::models::AttributeSet>>,
     /// The `customSecurityAttributeDefinitions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_security_attribute_definitions:
         crate::Patch<Vec<crate::models::CustomSecurityAttributeDefinition>>,
     /// Recently deleted items. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_items: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `deviceLocalCredentials` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_local_credentials: crate::Patch<Vec<crate::models::DeviceLocalCredentialInfo>>,
     /// Configure domain federation with organizations whose identity provider (IdP) supports either the
     /// SAML or WS-Fed protocol.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federation_configurations: crate::Patch<Vec<crate::models::AnyIdentityProviderBase>>,
     /// A container for on-premises directory synchronization functionalities that are available for the
     /// organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_synchronization:
         crate::Patch<Vec<crate::models::OnPremisesDirectorySynchronization>>,
     /// The `publicKeyInfrastructure` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_key_infrastructure: crate::Patch<Box<crate::models::PublicKeyInfrastructureRoot>>,
     /// The `recovery` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recovery: crate::Patch<Box<crate::models::entra_recovery_services::Recovery>>,
     /// The `remoteTenantGroups` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_tenant_groups: crate::Patch<Vec<crate::models::RemoteTenantGroup>>,
     /// The `subscriptions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscriptions: crate::Patch<Vec<crate::models::CompanySubscription>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Directory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "identity")]
+        writer.field("administrativeUnits", &self.administrative_units)?;
+        writer.field("attributeSets", &self.attribute_sets)?;
+        writer.field(
+            "customSecurityAttributeDefinitions",
+            &self.custom_security_attribute_definitions,
+        )?;
+        writer.field("deletedItems", &self.deleted_items)?;
+        writer.field("deviceLocalCredentials", &self.device_local_credentials)?;
+        writer.field("federationConfigurations", &self.federation_configurations)?;
+        writer.field(
+            "onPremisesSynchronization",
+            &self.on_premises_synchronization,
+        )?;
+        writer.field("publicKeyInfrastructure", &self.public_key_infrastructure)?;
+        writer.field("recovery", &self.recovery)?;
+        #[cfg(feature = "identity")]
+        writer.field("remoteTenantGroups", &self.remote_tenant_groups)?;
+        writer.field("subscriptions", &self.subscriptions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2797,25 +3002,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirectoryRoleTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description to set for the directory role. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name to set for the directory role. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DirectoryRoleTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -2864,90 +3075,105 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Domain {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates the configured authentication type for the domain. The value is either Managed or
     /// Federated. Managed indicates a cloud managed domain where Azure AD performs user authentication.
     /// Federated indicates authentication is federated with an identity provider such as the tenant's
     /// on-premises Active Directory via Active Directory Federation Services. This property is read-only
     /// and is not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_type: crate::Patch<String>,
     /// This property is always null except when the verify action is used. When the verify action is
     /// used, a domain entity is returned in the response. The availabilityStatus property of the domain
     /// entity in the response is either AvailableImmediately or EmailVerifiedDomainTakeoverScheduled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_status: crate::Patch<String>,
     /// The value of the property is false if the DNS record management of the domain has been delegated
     /// to Microsoft 365. Otherwise, the value is true. Not nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_admin_managed: crate::Patch<bool>,
     /// true if this is the default domain that is used for user creation. There is only one default
     /// domain per company. Not nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// true if this is the initial domain created by Microsoft Online Services
     /// (companyname.onmicrosoft.com). There is only one initial domain per company. Not nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_initial: crate::Patch<bool>,
     /// true if the domain is a verified root domain. Otherwise, false if the domain is a subdomain or
     /// unverified. Not nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_root: crate::Patch<bool>,
     /// true if the domain has completed domain ownership verification. Not nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_verified: crate::Patch<bool>,
     /// The `manufacturer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
     /// The `model` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub model: crate::Patch<String>,
     /// Specifies the number of days before a user receives notification that their password will expire.
     /// If the property is not set, a default value of 14 days will be used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_notification_window_in_days: crate::Patch<i32>,
     /// Specifies the length of time that a password is valid before it must be changed. If the property
     /// is not set, a default value of 90 days will be used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_validity_period_in_days: crate::Patch<i32>,
     /// Status of asynchronous operations scheduled for the domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<Box<crate::models::DomainState>>,
     /// The capabilities assigned to the domain. Can include 0, 1 or more of following values: Email,
     /// Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline, SharePointDefaultDomain,
     /// FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune. The values which you can
     /// add/remove using Graph API include: Email, OfficeCommunicationsOnline, Yammer. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_services: crate::Patch<Vec<String>>,
     /// The objects such as users and groups that reference the domain ID. Read-only, Nullable. Supports
     /// $expand and $filter by the OData type of objects returned. For example
     /// /domains/{domainId}/domainNameReferences/microsoft.graph.user and
     /// /domains/{domainId}/domainNameReferences/microsoft.graph.group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domain_name_references: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Domain settings configured by a customer when federated with Azure AD. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federation_configuration: crate::Patch<Vec<crate::models::InternalDomainFederation>>,
     /// The `rootDomain` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root_domain: crate::Patch<Box<crate::models::Domain>>,
     /// DNS records the customer adds to the DNS zone file of the domain before the domain can be used by
     /// Microsoft Online services. Read-only, Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_configuration_records: crate::Patch<Vec<crate::models::AnyDomainDnsRecord>>,
     /// DNS records that the customer adds to the DNS zone file of the domain before the customer can
     /// complete domain ownership verification with Azure AD. Read-only, Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verification_dns_records: crate::Patch<Vec<crate::models::AnyDomainDnsRecord>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Domain {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("authenticationType", &self.authentication_type)?;
+        writer.field("availabilityStatus", &self.availability_status)?;
+        writer.field("isAdminManaged", &self.is_admin_managed)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isInitial", &self.is_initial)?;
+        writer.field("isRoot", &self.is_root)?;
+        writer.field("isVerified", &self.is_verified)?;
+        writer.field("manufacturer", &self.manufacturer)?;
+        writer.field("model", &self.model)?;
+        writer.field(
+            "passwordNotificationWindowInDays",
+            &self.password_notification_window_in_days,
+        )?;
+        writer.field(
+            "passwordValidityPeriodInDays",
+            &self.password_validity_period_in_days,
+        )?;
+        writer.field("state", &self.state)?;
+        writer.field("supportedServices", &self.supported_services)?;
+        writer.field("domainNameReferences", &self.domain_name_references)?;
+        writer.field("federationConfiguration", &self.federation_configuration)?;
+        writer.field("rootDomain", &self.root_domain)?;
+        writer.field(
+            "serviceConfigurationRecords",
+            &self.service_configuration_records,
+        )?;
+        writer.field("verificationDnsRecords", &self.verification_dns_records)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3032,39 +3258,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainDnsCnameRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If false, this record must be configured by the customer at the DNS host for Microsoft Online
     /// Services to operate correctly with the domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_optional: crate::Patch<bool>,
     /// Value used when configuring the name of the DNS record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// Indicates what type of DNS record this entity represents.The value can be one of the following:
     /// CName, Mx, Srv, Txt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_type: crate::Patch<String>,
     /// Microsoft Online Service or feature that has a dependency on this DNS record.Can be one of the
     /// following values: null, Email, Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline,
     /// SharePointDefaultDomain, FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_service: crate::Patch<String>,
     /// Value to use when configuring the time-to-live (ttl) property of the DNS record at the DNS host.
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ttl: crate::Patch<i32>,
     /// The canonical name of the CNAME record. Used to configure the CNAME record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub canonical_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DomainDnsCnameRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isOptional", &self.is_optional)?;
+        writer.field("label", &self.label)?;
+        writer.field("recordType", &self.record_type)?;
+        writer.field("supportedService", &self.supported_service)?;
+        writer.field("ttl", &self.ttl)?;
+        writer.field("canonicalName", &self.canonical_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3119,42 +3351,48 @@ crate::macros::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainDnsMxRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If false, this record must be configured by the customer at the DNS host for Microsoft Online
     /// Services to operate correctly with the domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_optional: crate::Patch<bool>,
     /// Value used when configuring the name of the DNS record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// Indicates what type of DNS record this entity represents.The value can be one of the following:
     /// CName, Mx, Srv, Txt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_type: crate::Patch<String>,
     /// Microsoft Online Service or feature that has a dependency on this DNS record.Can be one of the
     /// following values: null, Email, Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline,
     /// SharePointDefaultDomain, FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_service: crate::Patch<String>,
     /// Value to use when configuring the time-to-live (ttl) property of the DNS record at the DNS host.
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ttl: crate::Patch<i32>,
     /// Value used when configuring the answer/destination/value of the MX record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_exchange: crate::Patch<String>,
     /// Value used when configuring the Preference/Priority property of the MX record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preference: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DomainDnsMxRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isOptional", &self.is_optional)?;
+        writer.field("label", &self.label)?;
+        writer.field("recordType", &self.record_type)?;
+        writer.field("supportedService", &self.supported_service)?;
+        writer.field("ttl", &self.ttl)?;
+        writer.field("mailExchange", &self.mail_exchange)?;
+        writer.field("preference", &self.preference)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3211,36 +3449,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainDnsRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If false, this record must be configured by the customer at the DNS host for Microsoft Online
     /// Services to operate correctly with the domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_optional: crate::Patch<bool>,
     /// Value used when configuring the name of the DNS record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// Indicates what type of DNS record this entity represents.The value can be one of the following:
     /// CName, Mx, Srv, Txt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_type: crate::Patch<String>,
     /// Microsoft Online Service or feature that has a dependency on this DNS record.Can be one of the
     /// following values: null, Email, Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline,
     /// SharePointDefaultDomain, FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_service: crate::Patch<String>,
     /// Value to use when configuring the time-to-live (ttl) property of the DNS record at the DNS host.
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ttl: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DomainDnsRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isOptional", &self.is_optional)?;
+        writer.field("label", &self.label)?;
+        writer.field("recordType", &self.record_type)?;
+        writer.field("supportedService", &self.supported_service)?;
+        writer.field("ttl", &self.ttl)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3365,54 +3609,60 @@ impl crate::polymorphic::Polymorphic for AnyDomainDnsRecord {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainDnsSrvRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If false, this record must be configured by the customer at the DNS host for Microsoft Online
     /// Services to operate correctly with the domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_optional: crate::Patch<bool>,
     /// Value used when configuring the name of the DNS record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// Indicates what type of DNS record this entity represents.The value can be one of the following:
     /// CName, Mx, Srv, Txt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_type: crate::Patch<String>,
     /// Microsoft Online Service or feature that has a dependency on this DNS record.Can be one of the
     /// following values: null, Email, Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline,
     /// SharePointDefaultDomain, FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_service: crate::Patch<String>,
     /// Value to use when configuring the time-to-live (ttl) property of the DNS record at the DNS host.
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ttl: crate::Patch<i32>,
     /// Value to use when configuring the Target property of the SRV record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name_target: crate::Patch<String>,
     /// Value to use when configuring the port property of the SRV record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub port: crate::Patch<i32>,
     /// Value to use when configuring the priority property of the SRV record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// Value to use when configuring the protocol property of the SRV record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protocol: crate::Patch<String>,
     /// Value to use when configuring the service property of the SRV record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service: crate::Patch<String>,
     /// Value to use when configuring the weight property of the SRV record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub weight: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DomainDnsSrvRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isOptional", &self.is_optional)?;
+        writer.field("label", &self.label)?;
+        writer.field("recordType", &self.record_type)?;
+        writer.field("supportedService", &self.supported_service)?;
+        writer.field("ttl", &self.ttl)?;
+        writer.field("nameTarget", &self.name_target)?;
+        writer.field("port", &self.port)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("protocol", &self.protocol)?;
+        writer.field("service", &self.service)?;
+        writer.field("weight", &self.weight)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3477,39 +3727,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainDnsTxtRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If false, this record must be configured by the customer at the DNS host for Microsoft Online
     /// Services to operate correctly with the domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_optional: crate::Patch<bool>,
     /// Value used when configuring the name of the DNS record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// Indicates what type of DNS record this entity represents.The value can be one of the following:
     /// CName, Mx, Srv, Txt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_type: crate::Patch<String>,
     /// Microsoft Online Service or feature that has a dependency on this DNS record.Can be one of the
     /// following values: null, Email, Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline,
     /// SharePointDefaultDomain, FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_service: crate::Patch<String>,
     /// Value to use when configuring the time-to-live (ttl) property of the DNS record at the DNS host.
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ttl: crate::Patch<i32>,
     /// Value used when configuring the text property at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DomainDnsTxtRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isOptional", &self.is_optional)?;
+        writer.field("label", &self.label)?;
+        writer.field("recordType", &self.record_type)?;
+        writer.field("supportedService", &self.supported_service)?;
+        writer.field("ttl", &self.ttl)?;
+        writer.field("text", &self.text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3564,39 +3820,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `domainDnsRecord` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainDnsUnavailableRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If false, this record must be configured by the customer at the DNS host for Microsoft Online
     /// Services to operate correctly with the domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_optional: crate::Patch<bool>,
     /// Value used when configuring the name of the DNS record at the DNS host.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// Indicates what type of DNS record this entity represents.The value can be one of the following:
     /// CName, Mx, Srv, Txt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_type: crate::Patch<String>,
     /// Microsoft Online Service or feature that has a dependency on this DNS record.Can be one of the
     /// following values: null, Email, Sharepoint, EmailInternalRelayOnly, OfficeCommunicationsOnline,
     /// SharePointDefaultDomain, FullRedelegation, SharePointPublic, OrgIdAuthentication, Yammer, Intune.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_service: crate::Patch<String>,
     /// Value to use when configuring the time-to-live (ttl) property of the DNS record at the DNS host.
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ttl: crate::Patch<i32>,
     /// Provides the reason why the DomainDnsUnavailableRecord entity is returned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DomainDnsUnavailableRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isOptional", &self.is_optional)?;
+        writer.field("label", &self.label)?;
+        writer.field("recordType", &self.record_type)?;
+        writer.field("supportedService", &self.supported_service)?;
+        writer.field("ttl", &self.ttl)?;
+        writer.field("description", &self.description)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3651,19 +3913,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Edge {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A container for Internet Explorer mode resources.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_explorer_mode: crate::Patch<Box<crate::models::InternetExplorerMode>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Edge {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("internetExplorerMode", &self.internet_explorer_mode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3708,23 +3976,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExchangeAdmin {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `mailboxes` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailboxes: crate::Patch<Vec<crate::models::Mailbox>>,
     /// The `tracing` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tracing: crate::Patch<Box<crate::models::MessageTracingRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ExchangeAdmin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "identity")]
+        writer.field("mailboxes", &self.mailboxes)?;
+        writer.field("tracing", &self.tracing)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3771,43 +4046,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExchangeMessageTrace {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `fromIP` property.
-    #[serde(rename = "fromIP", skip_serializing_if = "crate::Patch::is_unset")]
     pub from_ip: crate::Patch<String>,
     /// The `messageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_id: crate::Patch<String>,
     /// The `receivedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `recipientAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_address: crate::Patch<String>,
     /// The `senderAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_address: crate::Patch<String>,
     /// The `size` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ExchangeMessageTraceStatus>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `toIP` property.
-    #[serde(rename = "toIP", skip_serializing_if = "crate::Patch::is_unset")]
     pub to_ip: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ExchangeMessageTrace {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fromIP", &self.from_ip)?;
+        writer.field("messageId", &self.message_id)?;
+        writer.field("receivedDateTime", &self.received_date_time)?;
+        writer.field("recipientAddress", &self.recipient_address)?;
+        writer.field("senderAddress", &self.sender_address)?;
+        writer.field("size", &self.size)?;
+        writer.field("status", &self.status)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("toIP", &self.to_ip)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3868,28 +4149,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupLifecyclePolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// List of email address to send notifications for groups without owners. Multiple email address can
     /// be defined by separating email address with a semicolon.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternate_notification_emails: crate::Patch<String>,
     /// Number of days before a group expires and needs to be renewed. Once renewed, the group expiration
     /// is extended by the number of days defined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_lifetime_in_days: crate::Patch<i32>,
     /// The group type for which the expiration policy applies. Possible values are All, Selected or
     /// None.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub managed_group_types: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for GroupLifecyclePolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "alternateNotificationEmails",
+            &self.alternate_notification_emails,
+        )?;
+        writer.field("groupLifetimeInDays", &self.group_lifetime_in_days)?;
+        writer.field("managedGroupTypes", &self.managed_group_types)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -3940,27 +4230,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupSetting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Display name of this group of settings, which comes from the associated template.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the tenant-level groupSettingTemplates object that's been customized for
     /// this group-level settings object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_id: crate::Patch<String>,
     /// Collection of name-value pairs corresponding to the name and defaultValue properties in the
     /// referenced groupSettingTemplates object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<Vec<crate::models::SettingValue>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for GroupSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("templateId", &self.template_id)?;
+        writer.field("values", &self.values)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4009,31 +4305,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupSettingTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description of the template.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name of the template. The template named Group.Unified can be used to configure
     /// tenant-wide Microsoft 365 group settings, while the template named Group.Unified.Guest can be
     /// used to configure group-specific settings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Collection of settingTemplateValues that list the set of available settings, defaults and types
     /// that make up this template.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<Vec<crate::models::SettingTemplateValue>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for GroupSettingTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("values", &self.values)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4084,22 +4386,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InsightsSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `disabledForGroup` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_for_group: crate::Patch<String>,
     /// The `isEnabledInOrganization` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled_in_organization: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for InsightsSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("disabledForGroup", &self.disabled_for_group)?;
+        writer.field("isEnabledInOrganization", &self.is_enabled_in_organization)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4146,27 +4454,20 @@ crate::macros::select_fields! {
 ///
 /// Derived from `samlOrWsFedProvider` < `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InternalDomainFederation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Issuer URI of the federation server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_uri: crate::Patch<String>,
     /// URI of the metadata exchange endpoint used for authentication from rich client applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata_exchange_uri: crate::Patch<String>,
     /// URI that web-based clients are directed to when signing in to Azure Active Directory (Azure AD)
     /// services.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passive_sign_in_uri: crate::Patch<String>,
     /// Preferred authentication protocol. The possible values are: wsFed, saml, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_authentication_protocol: crate::Patch<crate::models::AuthenticationProtocol>,
     /// Current certificate used to sign tokens passed to the Microsoft identity platform. The
     /// certificate is formatted as a Base64 encoded string of the public portion of the federated IdP's
@@ -4178,24 +4479,20 @@ pub struct InternalDomainFederation {
     /// certificate from the federation service metadata, 30 days before expiry of the current
     /// certificate. If a new certificate isn't available, Azure AD monitors the metadata daily and will
     /// update the federation settings for the domain when a new certificate is available.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub signing_certificate: crate::Patch<String>,
     /// URL of the endpoint used by active clients when authenticating with federated domains set up for
     /// single sign-on in Azure Active Directory (Azure AD). Corresponds to the ActiveLogOnUri property
     /// of the Set-MsolDomainFederationSettings MSOnline v1 PowerShell cmdlet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub active_sign_in_uri: crate::Patch<String>,
     /// Determines whether Azure AD accepts the MFA performed by the federated IdP when a federated user
     /// accesses an application that is governed by a conditional access policy that requires MFA. The
     /// possible values are: acceptIfMfaDoneByFederatedIdp, enforceMfaByFederatedIdp,
     /// rejectMfaByFederatedIdp, unknownFutureValue. For more information, see federatedIdpMfaBehavior
     /// values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_idp_mfa_behavior: crate::Patch<crate::models::FederatedIdpMfaBehavior>,
     /// If true, when SAML authentication requests are sent to the federated SAML IdP, Azure AD will sign
     /// those requests using the OrgID signing key. If false (default), the SAML authentication requests
     /// sent to the federated IdP are not signed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_signed_authentication_request_required: crate::Patch<bool>,
     /// Fallback token signing certificate that is used to sign tokens when the primary signing
     /// certificate expires. Formatted as Base64 encoded strings of the public portion of the federated
@@ -4204,27 +4501,53 @@ pub struct InternalDomainFederation {
     /// required outside of the auto-rollover update, a new federation service is being set up, or if the
     /// new token signing certificate is not present in the federation properties after the federation
     /// service certificate has been updated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_signing_certificate: crate::Patch<String>,
     /// The `passwordResetUri` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_reset_uri: crate::Patch<String>,
     /// Sets the preferred behavior for the sign-in prompt. The possible values are:
     /// translateToFreshPasswordAuthentication, nativeSupport, disabled, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub prompt_login_behavior: crate::Patch<crate::models::PromptLoginBehavior>,
     /// Provides status and timestamp of the last update of the signing certificate.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub signing_certificate_update_status:
         crate::Patch<Box<crate::models::SigningCertificateUpdateStatus>>,
     /// URI that clients are redirected to when they sign out of Azure AD services. Corresponds to the
     /// LogOffUri property of the Set-MsolDomainFederationSettings MSOnline v1 PowerShell cmdlet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_out_uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for InternalDomainFederation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("issuerUri", &self.issuer_uri)?;
+        writer.field("metadataExchangeUri", &self.metadata_exchange_uri)?;
+        writer.field("passiveSignInUri", &self.passive_sign_in_uri)?;
+        writer.field(
+            "preferredAuthenticationProtocol",
+            &self.preferred_authentication_protocol,
+        )?;
+        writer.field("signingCertificate", &self.signing_certificate)?;
+        writer.field("activeSignInUri", &self.active_sign_in_uri)?;
+        writer.field("federatedIdpMfaBehavior", &self.federated_idp_mfa_behavior)?;
+        writer.field(
+            "isSignedAuthenticationRequestRequired",
+            &self.is_signed_authentication_request_required,
+        )?;
+        writer.field("nextSigningCertificate", &self.next_signing_certificate)?;
+        writer.field("passwordResetUri", &self.password_reset_uri)?;
+        writer.field("promptLoginBehavior", &self.prompt_login_behavior)?;
+        writer.field(
+            "signingCertificateUpdateStatus",
+            &self.signing_certificate_update_status,
+        )?;
+        writer.field("signOutUri", &self.sign_out_uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4301,19 +4624,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InternetExplorerMode {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A collection of site lists to support Internet Explorer mode.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_lists: crate::Patch<Vec<crate::models::BrowserSiteList>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for InternetExplorerMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("siteLists", &self.site_lists)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4358,25 +4687,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct M365AppsInstallationOptions {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `appsForMac` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub apps_for_mac: crate::Patch<Box<crate::models::AppsInstallationOptionsForMac>>,
     /// The `appsForWindows` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub apps_for_windows: crate::Patch<Box<crate::models::AppsInstallationOptionsForWindows>>,
     /// The `updateChannel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub update_channel: crate::Patch<crate::models::AppsUpdateChannelType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for M365AppsInstallationOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appsForMac", &self.apps_for_mac)?;
+        writer.field("appsForWindows", &self.apps_for_windows)?;
+        writer.field("updateChannel", &self.update_channel)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4425,19 +4760,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageTracingRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `messageTraces` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_traces: crate::Patch<Vec<crate::models::ExchangeMessageTrace>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for MessageTracingRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("messageTraces", &self.message_traces)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4482,35 +4823,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiTenantOrganization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::MultiTenantOrganizationState>,
     /// The `joinRequest` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_request: crate::Patch<Box<crate::models::MultiTenantOrganizationJoinRequestRecord>>,
     /// The `tenants` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenants: crate::Patch<Vec<crate::models::MultiTenantOrganizationMember>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for MultiTenantOrganization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("state", &self.state)?;
+        writer.field("joinRequest", &self.join_request)?;
+        #[cfg(feature = "identity")]
+        writer.field("tenants", &self.tenants)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4565,29 +4913,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiTenantOrganizationJoinRequestRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `addedByTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub added_by_tenant_id: crate::Patch<String>,
     /// The `memberState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_state: crate::Patch<crate::models::MultiTenantOrganizationMemberState>,
     /// The `role` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::MultiTenantOrganizationMemberRole>,
     /// The `transitionDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transition_details:
         crate::Patch<Box<crate::models::MultiTenantOrganizationJoinRequestTransitionDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for MultiTenantOrganizationJoinRequestRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("addedByTenantId", &self.added_by_tenant_id)?;
+        writer.field("memberState", &self.member_state)?;
+        writer.field("role", &self.role)?;
+        writer.field("transitionDetails", &self.transition_details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4638,24 +4992,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPremisesDirectorySynchronization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Consists of configurations that can be fine-tuned and impact the on-premises directory
     /// synchronization process for a tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration:
         crate::Patch<Box<crate::models::OnPremisesDirectorySynchronizationConfiguration>>,
     /// Consists of directory synchronization features that can be enabled or disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub features: crate::Patch<Box<crate::models::OnPremisesDirectorySynchronizationFeature>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for OnPremisesDirectorySynchronization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("features", &self.features)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4702,119 +5062,148 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Organization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The collection of service plans associated with the tenant. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_plans: crate::Patch<Vec<crate::models::AssignedPlan>>,
     /// Telephone number for the organization. Although this is a string collection, only one number can
     /// be set for this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_phones: crate::Patch<Vec<String>>,
     /// City name of the address for the organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub city: crate::Patch<String>,
     /// Country/region name of the address for the organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country: crate::Patch<String>,
     /// Country or region abbreviation for the organization in ISO 3166-2 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country_letter_code: crate::Patch<String>,
     /// Timestamp of when the organization was created. The value cannot be modified and is automatically
     /// populated when the organization is created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Two-letter ISO 3166 country code indicating the default service usage location of an
     /// organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_usage_location: crate::Patch<String>,
     /// The display name for the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub marketing_notification_emails: crate::Patch<Vec<String>>,
     /// Mobile device management authority. Possible values are: unknown, intune, sccm, office365.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mobile_device_management_authority: crate::Patch<crate::models::MdmAuthority>,
     /// The time and date at which the tenant was last synced with the on-premises directory. The
     /// Timestamp type represents date and time information using ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_last_sync_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// true if this object is synced from an on-premises directory; false if this object was originally
     /// synced from an on-premises directory but is no longer synced. Nullable. null if this object has
     /// never been synced from an on-premises directory (default).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_enabled: crate::Patch<bool>,
     /// The type of partnership this tenant has with Microsoft. The possible values are:
     /// microsoftSupport, syndicatePartner, breadthPartner, breadthPartnerDelegatedAdmin,
     /// resellerPartnerDelegatedAdmin, valueAddedResellerPartnerDelegatedAdmin, unknownFutureValue.
     /// Nullable. For more information about the possible types, see partnerTenantType values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub partner_tenant_type: crate::Patch<crate::models::PartnerTenantType>,
     /// Postal code of the address for the organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_code: crate::Patch<String>,
     /// The preferred language for the organization. Should follow ISO 639-1 Code; for example, en.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_language: crate::Patch<String>,
     /// The privacy profile of an organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy_profile: crate::Patch<Box<crate::models::PrivacyProfile>>,
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioned_plans: crate::Patch<Vec<crate::models::ProvisionedPlan>>,
     /// The `securityComplianceNotificationMails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security_compliance_notification_mails: crate::Patch<Vec<String>>,
     /// The `securityComplianceNotificationPhones` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security_compliance_notification_phones: crate::Patch<Vec<String>>,
     /// State name of the address for the organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// Street name of the address for organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub street: crate::Patch<String>,
     /// Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub technical_notification_mails: crate::Patch<Vec<String>>,
     /// Not nullable. The tenant type option that was selected when the tenant was created. The possible
     /// values are: AAD - An enterprise identity access management (IAM) service that serves
     /// business-to-employee and business-to-business (B2B) scenarios. AAD B2C A customer identity access
     /// management (CIAM) service that serves business-to-consumer (B2C) scenarios.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_type: crate::Patch<String>,
     /// The collection of domains associated with this tenant. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_domains: crate::Patch<Vec<crate::models::VerifiedDomain>>,
     /// Branding for the organization. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub branding: crate::Patch<Box<crate::models::OrganizationalBranding>>,
     /// Navigation property to manage certificate-based authentication configuration. Only a single
     /// instance of certificateBasedAuthConfiguration can be created in the collection.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_based_auth_configuration:
         crate::Patch<Vec<crate::models::CertificateBasedAuthConfiguration>>,
     /// The collection of open extensions defined for the organization. Read-only. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Organization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("assignedPlans", &self.assigned_plans)?;
+        writer.field("businessPhones", &self.business_phones)?;
+        writer.field("city", &self.city)?;
+        writer.field("country", &self.country)?;
+        writer.field("countryLetterCode", &self.country_letter_code)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("defaultUsageLocation", &self.default_usage_location)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "marketingNotificationEmails",
+            &self.marketing_notification_emails,
+        )?;
+        writer.field(
+            "mobileDeviceManagementAuthority",
+            &self.mobile_device_management_authority,
+        )?;
+        writer.field(
+            "onPremisesLastSyncDateTime",
+            &self.on_premises_last_sync_date_time,
+        )?;
+        writer.field("onPremisesSyncEnabled", &self.on_premises_sync_enabled)?;
+        writer.field("partnerTenantType", &self.partner_tenant_type)?;
+        writer.field("postalCode", &self.postal_code)?;
+        writer.field("preferredLanguage", &self.preferred_language)?;
+        writer.field("privacyProfile", &self.privacy_profile)?;
+        writer.field("provisionedPlans", &self.provisioned_plans)?;
+        writer.field(
+            "securityComplianceNotificationMails",
+            &self.security_compliance_notification_mails,
+        )?;
+        writer.field(
+            "securityComplianceNotificationPhones",
+            &self.security_compliance_notification_phones,
+        )?;
+        writer.field("state", &self.state)?;
+        writer.field("street", &self.street)?;
+        writer.field(
+            "technicalNotificationMails",
+            &self.technical_notification_mails,
+        )?;
+        writer.field("tenantType", &self.tenant_type)?;
+        writer.field("verifiedDomains", &self.verified_domains)?;
+        writer.field("branding", &self.branding)?;
+        #[cfg(feature = "identity-access")]
+        writer.field(
+            "certificateBasedAuthConfiguration",
+            &self.certificate_based_auth_configuration,
+        )?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -4925,106 +5314,139 @@ crate::macros::select_fields! {
 ///
 /// Derived from `organizationalBrandingProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationalBranding {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Color that will appear in place of the background image in low-bandwidth connections. We
     /// recommend that you use the primary color of your banner logo or your organization color. Specify
     /// this in hexadecimal format, for example, white is #FFFFFF.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub background_color: crate::Patch<String>,
     /// A relative URL for the backgroundImage property that is combined with a CDN base URL from the
     /// cdnList to provide the version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub background_image_relative_url: crate::Patch<String>,
     /// A relative url for the bannerLogo property that is combined with a CDN base URL from the cdnList
     /// to provide the read-only version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub banner_logo_relative_url: crate::Patch<String>,
     /// A list of base URLs for all available CDN providers that are serving the assets of the current
     /// resource. Several CDN providers are used at the same time for high availability of read requests.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cdn_list: crate::Patch<Vec<String>>,
     /// The `contentCustomization` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_customization: crate::Patch<Box<crate::models::ContentCustomization>>,
     /// The `customAccountResetCredentialsUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_account_reset_credentials_url: crate::Patch<String>,
     /// The `customCannotAccessYourAccountText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_cannot_access_your_account_text: crate::Patch<String>,
     /// The `customCannotAccessYourAccountUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_cannot_access_your_account_url: crate::Patch<String>,
     /// The `customCSSRelativeUrl` property.
-    #[serde(
-        rename = "customCSSRelativeUrl",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub custom_css_relative_url: crate::Patch<String>,
     /// The `customForgotMyPasswordText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_forgot_my_password_text: crate::Patch<String>,
     /// The `customPrivacyAndCookiesText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_privacy_and_cookies_text: crate::Patch<String>,
     /// The `customPrivacyAndCookiesUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_privacy_and_cookies_url: crate::Patch<String>,
     /// The `customResetItNowText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_reset_it_now_text: crate::Patch<String>,
     /// The `customTermsOfUseText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_terms_of_use_text: crate::Patch<String>,
     /// The `customTermsOfUseUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_terms_of_use_url: crate::Patch<String>,
     /// The `faviconRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub favicon_relative_url: crate::Patch<String>,
     /// The `headerBackgroundColor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_background_color: crate::Patch<String>,
     /// The `headerLogoRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_logo_relative_url: crate::Patch<String>,
     /// The `loginPageLayoutConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_layout_configuration:
         crate::Patch<Box<crate::models::LoginPageLayoutConfiguration>>,
     /// The `loginPageTextVisibilitySettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_text_visibility_settings:
         crate::Patch<Box<crate::models::LoginPageTextVisibilitySettings>>,
     /// Text that appears at the bottom of the sign-in box. You can use this to communicate additional
     /// information, such as the phone number to your help desk or a legal statement. This text must be
     /// Unicode and not exceed 1024 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_page_text: crate::Patch<String>,
     /// The `squareLogoDarkRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_dark_relative_url: crate::Patch<String>,
     /// A relative url for the squareLogo property that is combined with a CDN base URL from the cdnList
     /// to provide the version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_relative_url: crate::Patch<String>,
     /// String that shows as the hint in the username textbox on the sign-in screen. This text must be a
     /// Unicode, without links or code, and can't exceed 64 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub username_hint_text: crate::Patch<String>,
     /// Add different branding based on a locale.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::OrganizationalBrandingLocalization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for OrganizationalBranding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("backgroundColor", &self.background_color)?;
+        writer.field(
+            "backgroundImageRelativeUrl",
+            &self.background_image_relative_url,
+        )?;
+        writer.field("bannerLogoRelativeUrl", &self.banner_logo_relative_url)?;
+        writer.field("cdnList", &self.cdn_list)?;
+        writer.field("contentCustomization", &self.content_customization)?;
+        writer.field(
+            "customAccountResetCredentialsUrl",
+            &self.custom_account_reset_credentials_url,
+        )?;
+        writer.field(
+            "customCannotAccessYourAccountText",
+            &self.custom_cannot_access_your_account_text,
+        )?;
+        writer.field(
+            "customCannotAccessYourAccountUrl",
+            &self.custom_cannot_access_your_account_url,
+        )?;
+        writer.field("customCSSRelativeUrl", &self.custom_css_relative_url)?;
+        writer.field(
+            "customForgotMyPasswordText",
+            &self.custom_forgot_my_password_text,
+        )?;
+        writer.field(
+            "customPrivacyAndCookiesText",
+            &self.custom_privacy_and_cookies_text,
+        )?;
+        writer.field(
+            "customPrivacyAndCookiesUrl",
+            &self.custom_privacy_and_cookies_url,
+        )?;
+        writer.field("customResetItNowText", &self.custom_reset_it_now_text)?;
+        writer.field("customTermsOfUseText", &self.custom_terms_of_use_text)?;
+        writer.field("customTermsOfUseUrl", &self.custom_terms_of_use_url)?;
+        writer.field("faviconRelativeUrl", &self.favicon_relative_url)?;
+        writer.field("headerBackgroundColor", &self.header_background_color)?;
+        writer.field("headerLogoRelativeUrl", &self.header_logo_relative_url)?;
+        writer.field(
+            "loginPageLayoutConfiguration",
+            &self.login_page_layout_configuration,
+        )?;
+        writer.field(
+            "loginPageTextVisibilitySettings",
+            &self.login_page_text_visibility_settings,
+        )?;
+        writer.field("signInPageText", &self.sign_in_page_text)?;
+        writer.field(
+            "squareLogoDarkRelativeUrl",
+            &self.square_logo_dark_relative_url,
+        )?;
+        writer.field("squareLogoRelativeUrl", &self.square_logo_relative_url)?;
+        writer.field("usernameHintText", &self.username_hint_text)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5135,103 +5557,136 @@ crate::macros::select_fields! {
 ///
 /// Derived from `organizationalBrandingProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationalBrandingLocalization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Color that will appear in place of the background image in low-bandwidth connections. We
     /// recommend that you use the primary color of your banner logo or your organization color. Specify
     /// this in hexadecimal format, for example, white is #FFFFFF.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub background_color: crate::Patch<String>,
     /// A relative URL for the backgroundImage property that is combined with a CDN base URL from the
     /// cdnList to provide the version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub background_image_relative_url: crate::Patch<String>,
     /// A relative url for the bannerLogo property that is combined with a CDN base URL from the cdnList
     /// to provide the read-only version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub banner_logo_relative_url: crate::Patch<String>,
     /// A list of base URLs for all available CDN providers that are serving the assets of the current
     /// resource. Several CDN providers are used at the same time for high availability of read requests.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cdn_list: crate::Patch<Vec<String>>,
     /// The `contentCustomization` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_customization: crate::Patch<Box<crate::models::ContentCustomization>>,
     /// The `customAccountResetCredentialsUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_account_reset_credentials_url: crate::Patch<String>,
     /// The `customCannotAccessYourAccountText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_cannot_access_your_account_text: crate::Patch<String>,
     /// The `customCannotAccessYourAccountUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_cannot_access_your_account_url: crate::Patch<String>,
     /// The `customCSSRelativeUrl` property.
-    #[serde(
-        rename = "customCSSRelativeUrl",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub custom_css_relative_url: crate::Patch<String>,
     /// The `customForgotMyPasswordText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_forgot_my_password_text: crate::Patch<String>,
     /// The `customPrivacyAndCookiesText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_privacy_and_cookies_text: crate::Patch<String>,
     /// The `customPrivacyAndCookiesUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_privacy_and_cookies_url: crate::Patch<String>,
     /// The `customResetItNowText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_reset_it_now_text: crate::Patch<String>,
     /// The `customTermsOfUseText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_terms_of_use_text: crate::Patch<String>,
     /// The `customTermsOfUseUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_terms_of_use_url: crate::Patch<String>,
     /// The `faviconRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub favicon_relative_url: crate::Patch<String>,
     /// The `headerBackgroundColor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_background_color: crate::Patch<String>,
     /// The `headerLogoRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_logo_relative_url: crate::Patch<String>,
     /// The `loginPageLayoutConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_layout_configuration:
         crate::Patch<Box<crate::models::LoginPageLayoutConfiguration>>,
     /// The `loginPageTextVisibilitySettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_text_visibility_settings:
         crate::Patch<Box<crate::models::LoginPageTextVisibilitySettings>>,
     /// Text that appears at the bottom of the sign-in box. You can use this to communicate additional
     /// information, such as the phone number to your help desk or a legal statement. This text must be
     /// Unicode and not exceed 1024 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_page_text: crate::Patch<String>,
     /// The `squareLogoDarkRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_dark_relative_url: crate::Patch<String>,
     /// A relative url for the squareLogo property that is combined with a CDN base URL from the cdnList
     /// to provide the version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_relative_url: crate::Patch<String>,
     /// String that shows as the hint in the username textbox on the sign-in screen. This text must be a
     /// Unicode, without links or code, and can't exceed 64 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub username_hint_text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for OrganizationalBrandingLocalization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("backgroundColor", &self.background_color)?;
+        writer.field(
+            "backgroundImageRelativeUrl",
+            &self.background_image_relative_url,
+        )?;
+        writer.field("bannerLogoRelativeUrl", &self.banner_logo_relative_url)?;
+        writer.field("cdnList", &self.cdn_list)?;
+        writer.field("contentCustomization", &self.content_customization)?;
+        writer.field(
+            "customAccountResetCredentialsUrl",
+            &self.custom_account_reset_credentials_url,
+        )?;
+        writer.field(
+            "customCannotAccessYourAccountText",
+            &self.custom_cannot_access_your_account_text,
+        )?;
+        writer.field(
+            "customCannotAccessYourAccountUrl",
+            &self.custom_cannot_access_your_account_url,
+        )?;
+        writer.field("customCSSRelativeUrl", &self.custom_css_relative_url)?;
+        writer.field(
+            "customForgotMyPasswordText",
+            &self.custom_forgot_my_password_text,
+        )?;
+        writer.field(
+            "customPrivacyAndCookiesText",
+            &self.custom_privacy_and_cookies_text,
+        )?;
+        writer.field(
+            "customPrivacyAndCookiesUrl",
+            &self.custom_privacy_and_cookies_url,
+        )?;
+        writer.field("customResetItNowText", &self.custom_reset_it_now_text)?;
+        writer.field("customTermsOfUseText", &self.custom_terms_of_use_text)?;
+        writer.field("customTermsOfUseUrl", &self.custom_terms_of_use_url)?;
+        writer.field("faviconRelativeUrl", &self.favicon_relative_url)?;
+        writer.field("headerBackgroundColor", &self.header_background_color)?;
+        writer.field("headerLogoRelativeUrl", &self.header_logo_relative_url)?;
+        writer.field(
+            "loginPageLayoutConfiguration",
+            &self.login_page_layout_configuration,
+        )?;
+        writer.field(
+            "loginPageTextVisibilitySettings",
+            &self.login_page_text_visibility_settings,
+        )?;
+        writer.field("signInPageText", &self.sign_in_page_text)?;
+        writer.field(
+            "squareLogoDarkRelativeUrl",
+            &self.square_logo_dark_relative_url,
+        )?;
+        writer.field("squareLogoRelativeUrl", &self.square_logo_relative_url)?;
+        writer.field("usernameHintText", &self.username_hint_text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5340,81 +5795,97 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrgContact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `addresses` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub addresses: crate::Patch<Vec<crate::models::PhysicalOfficeAddress>>,
     /// The `companyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub company_name: crate::Patch<String>,
     /// The `department` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub department: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `givenName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub given_name: crate::Patch<String>,
     /// The `jobTitle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_title: crate::Patch<String>,
     /// The `mail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail: crate::Patch<String>,
     /// The `mailNickname` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_nickname: crate::Patch<String>,
     /// The `onPremisesLastSyncDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_last_sync_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `onPremisesProvisioningErrors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_provisioning_errors:
         crate::Patch<Vec<crate::models::OnPremisesProvisioningError>>,
     /// The `onPremisesSyncEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_enabled: crate::Patch<bool>,
     /// The `phones` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phones: crate::Patch<Vec<crate::models::Phone>>,
     /// The `proxyAddresses` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub proxy_addresses: crate::Patch<Vec<String>>,
     /// The `serviceProvisioningErrors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_provisioning_errors: crate::Patch<Vec<crate::models::AnyServiceProvisioningError>>,
     /// The `surname` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub surname: crate::Patch<String>,
     /// The `directReports` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub direct_reports: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `manager` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The `memberOf` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The `transitiveMemberOf` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for OrgContact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("addresses", &self.addresses)?;
+        writer.field("companyName", &self.company_name)?;
+        writer.field("department", &self.department)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("givenName", &self.given_name)?;
+        writer.field("jobTitle", &self.job_title)?;
+        writer.field("mail", &self.mail)?;
+        writer.field("mailNickname", &self.mail_nickname)?;
+        writer.field(
+            "onPremisesLastSyncDateTime",
+            &self.on_premises_last_sync_date_time,
+        )?;
+        writer.field(
+            "onPremisesProvisioningErrors",
+            &self.on_premises_provisioning_errors,
+        )?;
+        writer.field("onPremisesSyncEnabled", &self.on_premises_sync_enabled)?;
+        writer.field("phones", &self.phones)?;
+        writer.field("proxyAddresses", &self.proxy_addresses)?;
+        writer.field(
+            "serviceProvisioningErrors",
+            &self.service_provisioning_errors,
+        )?;
+        writer.field("surname", &self.surname)?;
+        writer.field("directReports", &self.direct_reports)?;
+        writer.field("manager", &self.manager)?;
+        writer.field("memberOf", &self.member_of)?;
+        #[cfg(feature = "identity")]
+        writer.field("onPremisesSyncBehavior", &self.on_premises_sync_behavior)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5503,31 +5974,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PeopleAdminSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `itemInsights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_insights: crate::Patch<Box<crate::models::InsightsSettings>>,
     /// The `profileCardProperties` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profile_card_properties: crate::Patch<Vec<crate::models::ProfileCardProperty>>,
     /// The `profilePropertySettings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profile_property_settings: crate::Patch<Vec<crate::models::ProfilePropertySetting>>,
     /// The `profileSources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profile_sources: crate::Patch<Vec<crate::models::ProfileSource>>,
     /// The `pronouns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pronouns: crate::Patch<Box<crate::models::PronounsSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for PeopleAdminSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("itemInsights", &self.item_insights)?;
+        writer.field("profileCardProperties", &self.profile_card_properties)?;
+        writer.field("profilePropertySettings", &self.profile_property_settings)?;
+        writer.field("profileSources", &self.profile_sources)?;
+        writer.field("pronouns", &self.pronouns)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5580,25 +6057,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfileCardProperty {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `annotations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub annotations: crate::Patch<Vec<crate::models::ProfileCardAnnotation>>,
     /// The `directoryPropertyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_property_name: crate::Patch<String>,
     /// The `isVisible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_visible: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ProfileCardProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("annotations", &self.annotations)?;
+        writer.field("directoryPropertyName", &self.directory_property_name)?;
+        writer.field("isVisible", &self.is_visible)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5647,25 +6130,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfilePropertySetting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `prioritizedSourceUrls` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub prioritized_source_urls: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ProfilePropertySetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("name", &self.name)?;
+        writer.field("prioritizedSourceUrls", &self.prioritized_source_urls)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5714,31 +6203,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfileSource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `kind` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub kind: crate::Patch<String>,
     /// The `localizations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::ProfileSourceLocalization>>,
     /// The `sourceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_id: crate::Patch<String>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ProfileSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("kind", &self.kind)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.field("sourceId", &self.source_id)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5791,19 +6286,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PronounsSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isEnabledInOrganization` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled_in_organization: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for PronounsSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isEnabledInOrganization", &self.is_enabled_in_organization)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5848,21 +6349,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublicKeyInfrastructureRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `certificateBasedAuthConfigurations` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_based_auth_configurations:
         crate::Patch<Vec<crate::models::CertificateBasedAuthPki>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for PublicKeyInfrastructureRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "identity")]
+        writer.field(
+            "certificateBasedAuthConfigurations",
+            &self.certificate_based_auth_configurations,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -5909,75 +6420,84 @@ crate::macros::select_fields! {
 ///
 /// Derived from `delegatedAdminRelationship` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResellerDelegatedAdminRelationship {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The access details containing the identifiers of the administrative roles that the partner admin
     /// is requesting in the customer tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_details: crate::Patch<Box<crate::models::DelegatedAdminAccessDetails>>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship became active.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `autoExtendDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub auto_extend_duration: crate::Patch<crate::edm::Duration>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship was created.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The display name and unique identifier of the customer of the relationship. This is configured
     /// either by the partner at the time the relationship is created or by the system after the customer
     /// approves the relationship. Cannot be changed by the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer: crate::Patch<Box<crate::models::DelegatedAdminRelationshipCustomerParticipant>>,
     /// The display name of the relationship used for ease of identification. Must be unique across all
     /// delegated admin relationships of the partner. This is set by the partner only when the
     /// relationship is in the created status and cannot be changed by the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The duration of the relationship in ISO 8601 format. Must be a value between P1D and P2Y
     /// inclusive. This is set by the partner only when the relationship is in the created status and
     /// cannot be changed by the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<crate::edm::Duration>,
     /// The date and time in ISO 8601 format and in UTC time when the status of relationship changes to
     /// either terminated or expired. Calculated as endDateTime = activatedDateTime + duration.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time in ISO 8601 format and in UTC time when the relationship was last modified.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the relationship. Read Only. The possible values are: activating, active,
     /// approvalPending, approved, created, expired, expiring, terminated, terminating,
     /// terminationRequested, unknownFutureValue. Supports $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::DelegatedAdminRelationshipStatus>,
     /// The `indirectProviderTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub indirect_provider_tenant_id: crate::Patch<String>,
     /// The `isPartnerConsentPending` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_partner_consent_pending: crate::Patch<bool>,
     /// The access assignments associated with the delegated admin relationship.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_assignments: crate::Patch<Vec<crate::models::DelegatedAdminAccessAssignment>>,
     /// The long running operations associated with the delegated admin relationship.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::DelegatedAdminRelationshipOperation>>,
     /// The requests associated with the delegated admin relationship.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requests: crate::Patch<Vec<crate::models::DelegatedAdminRelationshipRequest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ResellerDelegatedAdminRelationship {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accessDetails", &self.access_details)?;
+        writer.field("activatedDateTime", &self.activated_date_time)?;
+        writer.field("autoExtendDuration", &self.auto_extend_duration)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customer", &self.customer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field(
+            "indirectProviderTenantId",
+            &self.indirect_provider_tenant_id,
+        )?;
+        writer.field("isPartnerConsentPending", &self.is_partner_consent_pending)?;
+        writer.field("accessAssignments", &self.access_assignments)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("requests", &self.requests)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6050,14 +6570,11 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SchemaExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Description for the schema extension. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The appId of the application that is the owner of the schema extension. The owner of the schema
     /// definition must be explicitly specified during the Create and Update operations, or it will be
@@ -6069,25 +6586,34 @@ pub struct SchemaExtension {
     /// extension. So, for example, if creating a new schema extension definition using Graph Explorer,
     /// you must supply the owner property. Once set, this property is read-only and cannot be changed.
     /// Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner: crate::Patch<String>,
     /// The collection of property names and types that make up the schema extension definition.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Vec<crate::models::ExtensionSchemaProperty>>,
     /// The lifecycle state of the schema extension. Possible states are InDevelopment, Available, and
     /// Deprecated. Automatically set to InDevelopment on creation. For more information about the
     /// possible state transitions and behaviors, see Schema extensions lifecycle. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Set of Microsoft Graph types (that can support extensions) that the schema extension can be
     /// applied to. Select from administrativeUnit, contact, device, event, group, message, organization,
     /// post, todoTask, todoTaskList, or user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_types: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for SchemaExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("owner", &self.owner)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("status", &self.status)?;
+        writer.field("targetTypes", &self.target_types)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6140,28 +6666,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceAnnouncement {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A collection of service health information for tenant. This property is a contained navigation
     /// property, it is nullable and readonly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub health_overviews: crate::Patch<Vec<crate::models::ServiceHealth>>,
     /// A collection of service issues for tenant. This property is a contained navigation property, it
     /// is nullable and readonly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issues: crate::Patch<Vec<crate::models::ServiceHealthIssue>>,
     /// A collection of service messages for tenant. This property is a contained navigation property, it
     /// is nullable and readonly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::ServiceUpdateMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ServiceAnnouncement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("healthOverviews", &self.health_overviews)?;
+        writer.field("issues", &self.issues)?;
+        writer.field("messages", &self.messages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6210,28 +6742,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceAnnouncementAttachment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `contentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `size` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ServiceAnnouncementAttachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6282,30 +6820,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceHealth {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The service name. Use the list healthOverviews operation to get exact string names for services
     /// subscribed by the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service: crate::Patch<String>,
     /// Show the overral service health status. Possible values are: serviceOperational, investigating,
     /// restoringService, verifyingService, serviceRestored, postIncidentReviewPublished,
     /// serviceDegradation, serviceInterruption, extendedRecovery, falsePositive, investigationSuspended,
     /// resolved, mitigatedExternal, mitigated, resolvedExternal, confirmed, reported,
     /// unknownFutureValue. For more details, see serviceHealthStatus values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ServiceHealthStatus>,
     /// A collection of issues that happened on the service, with detailed information for each issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issues: crate::Patch<Vec<crate::models::ServiceHealthIssue>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ServiceHealth {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("service", &self.service)?;
+        writer.field("status", &self.status)?;
+        writer.field("issues", &self.issues)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6354,63 +6898,69 @@ crate::macros::select_fields! {
 ///
 /// Derived from `serviceAnnouncementBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceHealthIssue {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Additional details about service event. This property doesn't support filters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::KeyValuePair>>,
     /// The end time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The last modified time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The start time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The title of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The type of service health issue. Possible values are: advisory, incident, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classification: crate::Patch<crate::models::ServiceHealthClassificationType>,
     /// The feature name of the service issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature: crate::Patch<String>,
     /// The feature group name of the service issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature_group: crate::Patch<String>,
     /// The description of the service issue impact.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub impact_description: crate::Patch<String>,
     /// Indicates whether the issue is resolved.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_resolved: crate::Patch<bool>,
     /// Indicates the origin of the service issue. Possible values are: microsoft, thirdParty, customer,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin: crate::Patch<crate::models::ServiceHealthOrigin>,
     /// Collection of historical posts for the service issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub posts: crate::Patch<Vec<crate::models::ServiceHealthIssuePost>>,
     /// Indicates the service affected by the issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service: crate::Patch<String>,
     /// The status of the service issue. Possible values are: serviceOperational, investigating,
     /// restoringService, verifyingService, serviceRestored, postIncidentReviewPublished,
     /// serviceDegradation, serviceInterruption, extendedRecovery, falsePositive, investigationSuspended,
     /// resolved, mitigatedExternal, mitigated, resolvedExternal, confirmed, reported,
     /// unknownFutureValue. See more in the table below.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ServiceHealthStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ServiceHealthIssue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("details", &self.details)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("title", &self.title)?;
+        writer.field("classification", &self.classification)?;
+        writer.field("feature", &self.feature)?;
+        writer.field("featureGroup", &self.feature_group)?;
+        writer.field("impactDescription", &self.impact_description)?;
+        writer.field("isResolved", &self.is_resolved)?;
+        writer.field("origin", &self.origin)?;
+        writer.field("posts", &self.posts)?;
+        writer.field("service", &self.service)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6481,68 +7031,77 @@ crate::macros::select_fields! {
 ///
 /// Derived from `serviceAnnouncementBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceUpdateMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Additional details about service event. This property doesn't support filters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::KeyValuePair>>,
     /// The end time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The last modified time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The start time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The title of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The expected deadline of the action for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action_required_by_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The content type and content of the service message body. The supported value for the contentType
     /// property is html.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The service message category. Possible values are: preventOrFixIssue, planForChange,
     /// stayInformed, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category: crate::Patch<crate::models::ServiceUpdateCategory>,
     /// Indicates whether the message has any attachment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// Indicates whether the message describes a major update for the service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_major_change: crate::Patch<bool>,
     /// The affected services by the service message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub services: crate::Patch<Vec<String>>,
     /// The severity of the service message. Possible values are: normal, high, critical,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub severity: crate::Patch<crate::models::ServiceUpdateSeverity>,
     /// A collection of tags for the service message. Tags are provided by the service team/support team
     /// who post the message to tell whether this message contains privacy data, or whether this message
     /// is for a service new feature update, and so on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// Represents user viewpoints data of the service message. This data includes message status such as
     /// whether the user has archived, read, or marked the message as favorite. This property is null
     /// when accessed with application permissions.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub view_point: crate::Patch<Box<crate::models::ServiceUpdateMessageViewpoint>>,
     /// A collection of serviceAnnouncementAttachments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::ServiceAnnouncementAttachment>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ServiceUpdateMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("details", &self.details)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("title", &self.title)?;
+        writer.field(
+            "actionRequiredByDateTime",
+            &self.action_required_by_date_time,
+        )?;
+        writer.field("body", &self.body)?;
+        writer.field("category", &self.category)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("isMajorChange", &self.is_major_change)?;
+        writer.field("services", &self.services)?;
+        writer.field("severity", &self.severity)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("viewPoint", &self.view_point)?;
+        writer.field("attachments", &self.attachments)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6615,19 +7174,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sharepoint {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `settings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::SharepointSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Sharepoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("settings", &self.settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6672,119 +7237,179 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharepointSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Collection of trusted domain GUIDs for the OneDrive sync app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_domain_guids_for_sync_app: crate::Patch<Vec<crate::edm::Guid>>,
     /// Collection of managed paths available for site creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub available_managed_paths_for_site_creation: crate::Patch<Vec<String>>,
     /// The number of days for preserving a deleted user's OneDrive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_user_personal_site_retention_period_in_days: crate::Patch<i32>,
     /// Collection of file extensions not uploaded by the OneDrive sync app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub excluded_file_extensions_for_sync_app: crate::Patch<Vec<String>>,
     /// Specifies the idle session sign-out policies for the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub idle_session_sign_out: crate::Patch<Box<crate::models::IdleSessionSignOut>>,
     /// Specifies the image tagging option for the tenant. Possible values are: disabled, basic,
     /// enhanced.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub image_tagging_option: crate::Patch<crate::models::ImageTaggingChoice>,
     /// Indicates whether comments are allowed on modern site pages in SharePoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_commenting_on_site_pages_enabled: crate::Patch<bool>,
     /// Indicates whether push notifications are enabled for OneDrive events.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_file_activity_notification_enabled: crate::Patch<bool>,
     /// Indicates whether legacy authentication protocols are enabled for the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_legacy_auth_protocols_enabled: crate::Patch<bool>,
     /// Indicates whether if Fluid Framework is allowed on SharePoint sites.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_loop_enabled: crate::Patch<bool>,
     /// Indicates whether files can be synced using the OneDrive sync app for Mac.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_mac_sync_app_enabled: crate::Patch<bool>,
     /// Indicates whether guests must sign in using the same account to which sharing invitations are
     /// sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_require_accepting_user_to_match_invited_user_enabled: crate::Patch<bool>,
     /// Indicates whether guests are allowed to reshare files, folders, and sites they don't own.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_resharing_by_external_users_enabled: crate::Patch<bool>,
     /// Indicates whether mobile push notifications are enabled for SharePoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_share_point_mobile_notification_enabled: crate::Patch<bool>,
     /// Indicates whether the newsfeed is allowed on the modern site pages in SharePoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_share_point_newsfeed_enabled: crate::Patch<bool>,
     /// Indicates whether users are allowed to create sites.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_site_creation_enabled: crate::Patch<bool>,
     /// Indicates whether the UI commands for creating sites are shown.
-    #[serde(
-        rename = "isSiteCreationUIEnabled",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub is_site_creation_ui_enabled: crate::Patch<bool>,
     /// Indicates whether creating new modern pages is allowed on SharePoint sites.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_site_pages_creation_enabled: crate::Patch<bool>,
     /// Indicates whether site storage space is automatically managed or if specific storage limits are
     /// set per site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sites_storage_limit_automatic: crate::Patch<bool>,
     /// Indicates whether the sync button in OneDrive is hidden.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sync_button_hidden_on_personal_site: crate::Patch<bool>,
     /// Indicates whether users are allowed to sync files only on PCs joined to specific domains.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_unmanaged_sync_app_for_tenant_restricted: crate::Patch<bool>,
     /// The default OneDrive storage limit for all new and existing users who are assigned a qualifying
     /// license. Measured in megabytes (MB).
-    #[serde(
-        rename = "personalSiteDefaultStorageLimitInMB",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub personal_site_default_storage_limit_in_mb: crate::Patch<i64>,
     /// Collection of email domains that are allowed for sharing outside the organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_allowed_domain_list: crate::Patch<Vec<String>>,
     /// Collection of email domains that are blocked for sharing outside the organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_blocked_domain_list: crate::Patch<Vec<String>>,
     /// Sharing capability for the tenant. Possible values are: disabled, externalUserSharingOnly,
     /// externalUserAndGuestSharing, existingExternalUserSharingOnly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_capability: crate::Patch<crate::models::SharingCapabilities>,
     /// Specifies the external sharing mode for domains. Possible values are: none, allowList, blockList.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_domain_restriction_mode: crate::Patch<crate::models::SharingDomainRestrictionMode>,
     /// The value of the team site managed path. This is the path under which new team sites will be
     /// created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_creation_default_managed_path: crate::Patch<String>,
     /// The default storage quota for a new site upon creation. Measured in megabytes (MB).
-    #[serde(
-        rename = "siteCreationDefaultStorageLimitInMB",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub site_creation_default_storage_limit_in_mb: crate::Patch<i32>,
     /// The default timezone of a tenant for newly created sites. For a list of possible values, see
     /// SPRegionalSettings.TimeZones property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_default_timezone: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for SharepointSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "allowedDomainGuidsForSyncApp",
+            &self.allowed_domain_guids_for_sync_app,
+        )?;
+        writer.field(
+            "availableManagedPathsForSiteCreation",
+            &self.available_managed_paths_for_site_creation,
+        )?;
+        writer.field(
+            "deletedUserPersonalSiteRetentionPeriodInDays",
+            &self.deleted_user_personal_site_retention_period_in_days,
+        )?;
+        writer.field(
+            "excludedFileExtensionsForSyncApp",
+            &self.excluded_file_extensions_for_sync_app,
+        )?;
+        writer.field("idleSessionSignOut", &self.idle_session_sign_out)?;
+        writer.field("imageTaggingOption", &self.image_tagging_option)?;
+        writer.field(
+            "isCommentingOnSitePagesEnabled",
+            &self.is_commenting_on_site_pages_enabled,
+        )?;
+        writer.field(
+            "isFileActivityNotificationEnabled",
+            &self.is_file_activity_notification_enabled,
+        )?;
+        writer.field(
+            "isLegacyAuthProtocolsEnabled",
+            &self.is_legacy_auth_protocols_enabled,
+        )?;
+        writer.field("isLoopEnabled", &self.is_loop_enabled)?;
+        writer.field("isMacSyncAppEnabled", &self.is_mac_sync_app_enabled)?;
+        writer.field(
+            "isRequireAcceptingUserToMatchInvitedUserEnabled",
+            &self.is_require_accepting_user_to_match_invited_user_enabled,
+        )?;
+        writer.field(
+            "isResharingByExternalUsersEnabled",
+            &self.is_resharing_by_external_users_enabled,
+        )?;
+        writer.field(
+            "isSharePointMobileNotificationEnabled",
+            &self.is_share_point_mobile_notification_enabled,
+        )?;
+        writer.field(
+            "isSharePointNewsfeedEnabled",
+            &self.is_share_point_newsfeed_enabled,
+        )?;
+        writer.field("isSiteCreationEnabled", &self.is_site_creation_enabled)?;
+        writer.field("isSiteCreationUIEnabled", &self.is_site_creation_ui_enabled)?;
+        writer.field(
+            "isSitePagesCreationEnabled",
+            &self.is_site_pages_creation_enabled,
+        )?;
+        writer.field(
+            "isSitesStorageLimitAutomatic",
+            &self.is_sites_storage_limit_automatic,
+        )?;
+        writer.field(
+            "isSyncButtonHiddenOnPersonalSite",
+            &self.is_sync_button_hidden_on_personal_site,
+        )?;
+        writer.field(
+            "isUnmanagedSyncAppForTenantRestricted",
+            &self.is_unmanaged_sync_app_for_tenant_restricted,
+        )?;
+        writer.field(
+            "personalSiteDefaultStorageLimitInMB",
+            &self.personal_site_default_storage_limit_in_mb,
+        )?;
+        writer.field(
+            "sharingAllowedDomainList",
+            &self.sharing_allowed_domain_list,
+        )?;
+        writer.field(
+            "sharingBlockedDomainList",
+            &self.sharing_blocked_domain_list,
+        )?;
+        writer.field("sharingCapability", &self.sharing_capability)?;
+        writer.field(
+            "sharingDomainRestrictionMode",
+            &self.sharing_domain_restriction_mode,
+        )?;
+        writer.field(
+            "siteCreationDefaultManagedPath",
+            &self.site_creation_default_managed_path,
+        )?;
+        writer.field(
+            "siteCreationDefaultStorageLimitInMB",
+            &self.site_creation_default_storage_limit_in_mb,
+        )?;
+        writer.field("tenantDefaultTimezone", &self.tenant_default_timezone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -6923,49 +7548,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubscribedSku {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `accountId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_id: crate::Patch<String>,
     /// The `accountName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_name: crate::Patch<String>,
     /// For example, 'User' or 'Company'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<String>,
     /// Possible values are: Enabled, Warning, Suspended, Deleted, LockedOut. The capabilityStatus is
     /// Enabled if the prepaidUnits property has at least 1 unit that is enabled, and LockedOut if the
     /// customer cancelled their subscription.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capability_status: crate::Patch<String>,
     /// The number of licenses that have been assigned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consumed_units: crate::Patch<i32>,
     /// Information about the number and status of prepaid licenses.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub prepaid_units: crate::Patch<Box<crate::models::LicenseUnitsDetail>>,
     /// Information about the service plans that are available with the SKU. Not nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plans: crate::Patch<Vec<crate::models::ServicePlanInfo>>,
     /// The unique identifier (GUID) for the service SKU.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_id: crate::Patch<crate::edm::Guid>,
     /// The SKU part number; for example: 'AAD_PREMIUM' or 'RMSBASIC'. To get a list of commercial
     /// subscriptions that an organization has acquired, see List subscribedSkus.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_part_number: crate::Patch<String>,
     /// The `subscriptionIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscription_ids: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for SubscribedSku {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accountId", &self.account_id)?;
+        writer.field("accountName", &self.account_name)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.field("capabilityStatus", &self.capability_status)?;
+        writer.field("consumedUnits", &self.consumed_units)?;
+        writer.field("prepaidUnits", &self.prepaid_units)?;
+        writer.field("servicePlans", &self.service_plans)?;
+        writer.field("skuId", &self.sku_id)?;
+        writer.field("skuPartNumber", &self.sku_part_number)?;
+        writer.field("subscriptionIds", &self.subscription_ids)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7026,24 +7657,33 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.tenantRelationship` entity type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TenantRelationship {
     /// The customer who has a delegated admin relationship with a Microsoft partner.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegated_admin_customers: crate::Patch<Vec<crate::models::DelegatedAdminCustomer>>,
     /// The details of the delegated administrative privileges that a Microsoft partner has in a customer
     /// tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegated_admin_relationships:
         crate::Patch<Vec<crate::models::AnyDelegatedAdminRelationship>>,
     /// The `multiTenantOrganization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_tenant_organization: crate::Patch<Box<crate::models::MultiTenantOrganization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for TenantRelationship {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("delegatedAdminCustomers", &self.delegated_admin_customers)?;
+        writer.field(
+            "delegatedAdminRelationships",
+            &self.delegated_admin_relationships,
+        )?;
+        writer.field("multiTenantOrganization", &self.multi_tenant_organization)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7090,22 +7730,28 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.alternativeSecurityId` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlternativeSecurityId {
     /// For internal use only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_provider: crate::Patch<String>,
     /// For internal use only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::edm::Binary>,
     /// For internal use only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for AlternativeSecurityId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identityProvider", &self.identity_provider)?;
+        writer.field("key", &self.key)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7140,19 +7786,25 @@ impl crate::read_fields::ReadFields for AlternativeSecurityId {
 
 /// The `microsoft.graph.applicationLocation` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationLocation {
     /// The `dataCenter` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_center: crate::Patch<String>,
     /// The `headquarters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub headquarters: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dataCenter", &self.data_center)?;
+        writer.field("headquarters", &self.headquarters)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7186,40 +7838,46 @@ impl crate::read_fields::ReadFields for ApplicationLocation {
 
 /// The `microsoft.graph.applicationRiskFactorCertificateInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationRiskFactorCertificateInfo {
     /// The `hasBadCommonName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_bad_common_name: crate::Patch<bool>,
     /// The `hasInsecureSignature` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_insecure_signature: crate::Patch<bool>,
     /// The `hasNoChainOfTrust` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_no_chain_of_trust: crate::Patch<bool>,
     /// The `isDenylisted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_denylisted: crate::Patch<bool>,
     /// The `isHostnameMismatch` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_hostname_mismatch: crate::Patch<bool>,
     /// The `isNotAfter` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_not_after: crate::Patch<bool>,
     /// The `isNotBefore` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_not_before: crate::Patch<bool>,
     /// The `isRevoked` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_revoked: crate::Patch<bool>,
     /// The `isSelfSigned` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_self_signed: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationRiskFactorCertificateInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hasBadCommonName", &self.has_bad_common_name)?;
+        writer.field("hasInsecureSignature", &self.has_insecure_signature)?;
+        writer.field("hasNoChainOfTrust", &self.has_no_chain_of_trust)?;
+        writer.field("isDenylisted", &self.is_denylisted)?;
+        writer.field("isHostnameMismatch", &self.is_hostname_mismatch)?;
+        writer.field("isNotAfter", &self.is_not_after)?;
+        writer.field("isNotBefore", &self.is_not_before)?;
+        writer.field("isRevoked", &self.is_revoked)?;
+        writer.field("isSelfSigned", &self.is_self_signed)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7260,43 +7918,49 @@ impl crate::read_fields::ReadFields for ApplicationRiskFactorCertificateInfo {
 
 /// The `microsoft.graph.applicationRiskFactorGeneralInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationRiskFactorGeneralInfo {
     /// The `consumerPopularity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consumer_popularity: crate::Patch<i32>,
     /// The `domainRegistrationDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domain_registration_date: crate::Patch<crate::edm::Date>,
     /// The `founded` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub founded: crate::Patch<i32>,
     /// The `hasDisasterRecoveryPlan` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_disaster_recovery_plan: crate::Patch<bool>,
     /// The `hold` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hold: crate::Patch<crate::models::HoldType>,
     /// The `hostingCompanyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hosting_company_name: crate::Patch<String>,
     /// The `location` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::ApplicationLocation>>,
     /// The `privacyPolicy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy_policy: crate::Patch<String>,
     /// The `processedDataTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processed_data_types: crate::Patch<crate::edm::Flags<crate::models::ApplicationDataType>>,
     /// The `termsOfService` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub terms_of_service: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationRiskFactorGeneralInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("consumerPopularity", &self.consumer_popularity)?;
+        writer.field("domainRegistrationDate", &self.domain_registration_date)?;
+        writer.field("founded", &self.founded)?;
+        writer.field("hasDisasterRecoveryPlan", &self.has_disaster_recovery_plan)?;
+        writer.field("hold", &self.hold)?;
+        writer.field("hostingCompanyName", &self.hosting_company_name)?;
+        writer.field("location", &self.location)?;
+        writer.field("privacyPolicy", &self.privacy_policy)?;
+        writer.field("processedDataTypes", &self.processed_data_types)?;
+        writer.field("termsOfService", &self.terms_of_service)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7338,25 +8002,31 @@ impl crate::read_fields::ReadFields for ApplicationRiskFactorGeneralInfo {
 
 /// The `microsoft.graph.applicationRiskFactorLegalInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationRiskFactorLegalInfo {
     /// The `dataRetention` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_retention: crate::Patch<crate::models::DataRetentionLevel>,
     /// The `gdpr` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub gdpr: crate::Patch<Box<crate::models::ApplicationRiskFactorLegalInfoGdpr>>,
     /// The `hasDataOwnership` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_data_ownership: crate::Patch<bool>,
     /// The `hasDmca` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_dmca: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationRiskFactorLegalInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dataRetention", &self.data_retention)?;
+        writer.field("gdpr", &self.gdpr)?;
+        writer.field("hasDataOwnership", &self.has_data_ownership)?;
+        writer.field("hasDmca", &self.has_dmca)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7392,28 +8062,34 @@ impl crate::read_fields::ReadFields for ApplicationRiskFactorLegalInfo {
 
 /// The `microsoft.graph.applicationRiskFactorLegalInfoGdpr` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationRiskFactorLegalInfoGdpr {
     /// The `dataProtection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_protection: crate::Patch<crate::edm::Flags<crate::models::DataProtection>>,
     /// The `hasRightToErasure` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_right_to_erasure: crate::Patch<bool>,
     /// The `isReportingDataBreaches` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reporting_data_breaches: crate::Patch<bool>,
     /// The `statementUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub statement_url: crate::Patch<String>,
     /// The `userOwnership` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_ownership: crate::Patch<crate::edm::Flags<crate::models::UserOwnership>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationRiskFactorLegalInfoGdpr {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dataProtection", &self.data_protection)?;
+        writer.field("hasRightToErasure", &self.has_right_to_erasure)?;
+        writer.field("isReportingDataBreaches", &self.is_reporting_data_breaches)?;
+        writer.field("statementUrl", &self.statement_url)?;
+        writer.field("userOwnership", &self.user_ownership)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7450,25 +8126,31 @@ impl crate::read_fields::ReadFields for ApplicationRiskFactorLegalInfoGdpr {
 
 /// The `microsoft.graph.applicationRiskFactors` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationRiskFactors {
     /// The `compliance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compliance: crate::Patch<Box<crate::models::ApplicationSecurityCompliance>>,
     /// The `general` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub general: crate::Patch<Box<crate::models::ApplicationRiskFactorGeneralInfo>>,
     /// The `legal` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub legal: crate::Patch<Box<crate::models::ApplicationRiskFactorLegalInfo>>,
     /// The `security` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security: crate::Patch<Box<crate::models::ApplicationRiskFactorSecurityInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationRiskFactors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("compliance", &self.compliance)?;
+        writer.field("general", &self.general)?;
+        writer.field("legal", &self.legal)?;
+        writer.field("security", &self.security)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7504,91 +8186,94 @@ impl crate::read_fields::ReadFields for ApplicationRiskFactors {
 
 /// The `microsoft.graph.applicationRiskFactorSecurityInfo` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationRiskFactorSecurityInfo {
     /// The `certificate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate: crate::Patch<Box<crate::models::ApplicationRiskFactorCertificateInfo>>,
     /// The `domainToCheck` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domain_to_check: crate::Patch<String>,
     /// The `hasAdminAuditTrail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_admin_audit_trail: crate::Patch<bool>,
     /// The `hasAnonymousUsage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_anonymous_usage: crate::Patch<bool>,
     /// The `hasDataAuditTrail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_data_audit_trail: crate::Patch<bool>,
     /// The `hasDataClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_data_classification: crate::Patch<bool>,
     /// The `hasDataEncrypted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_data_encrypted: crate::Patch<bool>,
     /// The `hasEnforceTransportEnc` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_enforce_transport_enc: crate::Patch<bool>,
     /// The `hasIpRestriction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_ip_restriction: crate::Patch<bool>,
     /// The `hasMFA` property.
-    #[serde(rename = "hasMFA", skip_serializing_if = "crate::Patch::is_unset")]
     pub has_mfa: crate::Patch<bool>,
     /// The `hasPenTest` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_pen_test: crate::Patch<bool>,
     /// The `hasRememberPassword` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_remember_password: crate::Patch<bool>,
     /// The `hasSamlSupport` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_saml_support: crate::Patch<bool>,
     /// The `hasUserAuditLogs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_user_audit_logs: crate::Patch<bool>,
     /// The `hasUserDataUpload` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_user_data_upload: crate::Patch<bool>,
     /// The `hasUserRolesSupport` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_user_roles_support: crate::Patch<bool>,
     /// The `hasValidCertName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_valid_cert_name: crate::Patch<bool>,
     /// The `httpsSecurityHeaders` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub https_security_headers: crate::Patch<Vec<String>>,
     /// The `isCertTrusted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_cert_trusted: crate::Patch<bool>,
     /// The `isDrownVulnerable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_drown_vulnerable: crate::Patch<bool>,
     /// The `isHeartbleedProof` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_heartbleed_proof: crate::Patch<bool>,
     /// The `lastBreachDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_breach_date: crate::Patch<crate::edm::Date>,
     /// The `latestValidSSL` property.
-    #[serde(
-        rename = "latestValidSSL",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub latest_valid_ssl: crate::Patch<crate::models::SslVersion>,
     /// The `passwordPolicy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_policy: crate::Patch<crate::edm::Flags<crate::models::PasswordPolicy>>,
     /// The `restEncryptionType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rest_encryption_type: crate::Patch<crate::models::RestEncryptionType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationRiskFactorSecurityInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("certificate", &self.certificate)?;
+        writer.field("domainToCheck", &self.domain_to_check)?;
+        writer.field("hasAdminAuditTrail", &self.has_admin_audit_trail)?;
+        writer.field("hasAnonymousUsage", &self.has_anonymous_usage)?;
+        writer.field("hasDataAuditTrail", &self.has_data_audit_trail)?;
+        writer.field("hasDataClassification", &self.has_data_classification)?;
+        writer.field("hasDataEncrypted", &self.has_data_encrypted)?;
+        writer.field("hasEnforceTransportEnc", &self.has_enforce_transport_enc)?;
+        writer.field("hasIpRestriction", &self.has_ip_restriction)?;
+        writer.field("hasMFA", &self.has_mfa)?;
+        writer.field("hasPenTest", &self.has_pen_test)?;
+        writer.field("hasRememberPassword", &self.has_remember_password)?;
+        writer.field("hasSamlSupport", &self.has_saml_support)?;
+        writer.field("hasUserAuditLogs", &self.has_user_audit_logs)?;
+        writer.field("hasUserDataUpload", &self.has_user_data_upload)?;
+        writer.field("hasUserRolesSupport", &self.has_user_roles_support)?;
+        writer.field("hasValidCertName", &self.has_valid_cert_name)?;
+        writer.field("httpsSecurityHeaders", &self.https_security_headers)?;
+        writer.field("isCertTrusted", &self.is_cert_trusted)?;
+        writer.field("isDrownVulnerable", &self.is_drown_vulnerable)?;
+        writer.field("isHeartbleedProof", &self.is_heartbleed_proof)?;
+        writer.field("lastBreachDate", &self.last_breach_date)?;
+        writer.field("latestValidSSL", &self.latest_valid_ssl)?;
+        writer.field("passwordPolicy", &self.password_policy)?;
+        writer.field("restEncryptionType", &self.rest_encryption_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7645,28 +8330,34 @@ impl crate::read_fields::ReadFields for ApplicationRiskFactorSecurityInfo {
 
 /// The `microsoft.graph.applicationRiskScore` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationRiskScore {
     /// The `compliance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compliance: crate::Patch<crate::edm::Double>,
     /// The `legal` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub legal: crate::Patch<crate::edm::Double>,
     /// The `provider` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provider: crate::Patch<crate::edm::Double>,
     /// The `security` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security: crate::Patch<crate::edm::Double>,
     /// The `total` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationRiskScore {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("compliance", &self.compliance)?;
+        writer.field("legal", &self.legal)?;
+        writer.field("provider", &self.provider)?;
+        writer.field("security", &self.security)?;
+        writer.field("total", &self.total)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7703,103 +8394,109 @@ impl crate::read_fields::ReadFields for ApplicationRiskScore {
 
 /// The `microsoft.graph.applicationSecurityCompliance` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationSecurityCompliance {
     /// The `cobit` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cobit: crate::Patch<bool>,
     /// The `coppa` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub coppa: crate::Patch<bool>,
     /// The `csaStar` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub csa_star: crate::Patch<crate::models::CsaStarLevel>,
     /// The `fedRamp` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fed_ramp: crate::Patch<crate::models::FedRampLevel>,
     /// The `ferpa` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ferpa: crate::Patch<bool>,
     /// The `ffiec` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ffiec: crate::Patch<bool>,
     /// The `finra` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub finra: crate::Patch<bool>,
     /// The `fisma` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fisma: crate::Patch<bool>,
     /// The `gaap` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub gaap: crate::Patch<bool>,
     /// The `gapp` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub gapp: crate::Patch<bool>,
     /// The `glba` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub glba: crate::Patch<bool>,
     /// The `hipaa` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hipaa: crate::Patch<bool>,
     /// The `hitrust` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hitrust: crate::Patch<bool>,
     /// The `isae3402` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub isae3402: crate::Patch<bool>,
     /// The `iso27001` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub iso27001: crate::Patch<bool>,
     /// The `iso27002` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub iso27002: crate::Patch<bool>,
     /// The `iso27017` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub iso27017: crate::Patch<bool>,
     /// The `iso27018` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub iso27018: crate::Patch<bool>,
     /// The `itar` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub itar: crate::Patch<bool>,
     /// The `jerichoForumCommandments` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub jericho_forum_commandments: crate::Patch<bool>,
     /// The `pci` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pci: crate::Patch<crate::models::PciVersion>,
     /// The `privacyShield` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy_shield: crate::Patch<bool>,
     /// The `safeHarbor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub safe_harbor: crate::Patch<bool>,
     /// The `soc1` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub soc1: crate::Patch<bool>,
     /// The `soc2` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub soc2: crate::Patch<bool>,
     /// The `soc3` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub soc3: crate::Patch<bool>,
     /// The `sox` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sox: crate::Patch<bool>,
     /// The `sp800_53` property.
-    #[serde(rename = "sp800_53", skip_serializing_if = "crate::Patch::is_unset")]
     pub sp800_53: crate::Patch<bool>,
     /// The `ssae16` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ssae16: crate::Patch<bool>,
     /// The `ustr` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ustr: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationSecurityCompliance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("cobit", &self.cobit)?;
+        writer.field("coppa", &self.coppa)?;
+        writer.field("csaStar", &self.csa_star)?;
+        writer.field("fedRamp", &self.fed_ramp)?;
+        writer.field("ferpa", &self.ferpa)?;
+        writer.field("ffiec", &self.ffiec)?;
+        writer.field("finra", &self.finra)?;
+        writer.field("fisma", &self.fisma)?;
+        writer.field("gaap", &self.gaap)?;
+        writer.field("gapp", &self.gapp)?;
+        writer.field("glba", &self.glba)?;
+        writer.field("hipaa", &self.hipaa)?;
+        writer.field("hitrust", &self.hitrust)?;
+        writer.field("isae3402", &self.isae3402)?;
+        writer.field("iso27001", &self.iso27001)?;
+        writer.field("iso27002", &self.iso27002)?;
+        writer.field("iso27017", &self.iso27017)?;
+        writer.field("iso27018", &self.iso27018)?;
+        writer.field("itar", &self.itar)?;
+        writer.field("jerichoForumCommandments", &self.jericho_forum_commandments)?;
+        writer.field("pci", &self.pci)?;
+        writer.field("privacyShield", &self.privacy_shield)?;
+        writer.field("safeHarbor", &self.safe_harbor)?;
+        writer.field("soc1", &self.soc1)?;
+        writer.field("soc2", &self.soc2)?;
+        writer.field("soc3", &self.soc3)?;
+        writer.field("sox", &self.sox)?;
+        writer.field("sp800_53", &self.sp800_53)?;
+        writer.field("ssae16", &self.ssae16)?;
+        writer.field("ustr", &self.ustr)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7861,21 +8558,30 @@ impl crate::read_fields::ReadFields for ApplicationSecurityCompliance {
 
 /// The `microsoft.graph.applicationServicePrincipal` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationServicePrincipal {
     /// The `application` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyApplication>>,
     /// The `servicePrincipal` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal: crate::Patch<Box<crate::models::AnyServicePrincipal>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ApplicationServicePrincipal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity")]
+        writer.field("application", &self.application)?;
+        #[cfg(feature = "identity")]
+        writer.field("servicePrincipal", &self.service_principal)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7912,19 +8618,31 @@ impl crate::read_fields::ReadFields for ApplicationServicePrincipal {
 
 /// The `microsoft.graph.appsInstallationOptionsForMac` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppsInstallationOptionsForMac {
     /// The `isMicrosoft365AppsEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_microsoft365_apps_enabled: crate::Patch<bool>,
     /// The `isSkypeForBusinessEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_skype_for_business_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for AppsInstallationOptionsForMac {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "isMicrosoft365AppsEnabled",
+            &self.is_microsoft365_apps_enabled,
+        )?;
+        writer.field(
+            "isSkypeForBusinessEnabled",
+            &self.is_skype_for_business_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -7958,25 +8676,37 @@ impl crate::read_fields::ReadFields for AppsInstallationOptionsForMac {
 
 /// The `microsoft.graph.appsInstallationOptionsForWindows` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppsInstallationOptionsForWindows {
     /// The `isMicrosoft365AppsEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_microsoft365_apps_enabled: crate::Patch<bool>,
     /// The `isProjectEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_project_enabled: crate::Patch<bool>,
     /// The `isSkypeForBusinessEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_skype_for_business_enabled: crate::Patch<bool>,
     /// The `isVisioEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_visio_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for AppsInstallationOptionsForWindows {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "isMicrosoft365AppsEnabled",
+            &self.is_microsoft365_apps_enabled,
+        )?;
+        writer.field("isProjectEnabled", &self.is_project_enabled)?;
+        writer.field(
+            "isSkypeForBusinessEnabled",
+            &self.is_skype_for_business_enabled,
+        )?;
+        writer.field("isVisioEnabled", &self.is_visio_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8012,22 +8742,28 @@ impl crate::read_fields::ReadFields for AppsInstallationOptionsForWindows {
 
 /// The `microsoft.graph.baselineParameter` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BaselineParameter {
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `parameterType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parameter_type: crate::Patch<crate::models::BaselineParameterType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for BaselineParameter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("parameterType", &self.parameter_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8062,22 +8798,28 @@ impl crate::read_fields::ReadFields for BaselineParameter {
 
 /// The `microsoft.graph.baselineResource` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BaselineResource {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Box<crate::models::OpenComplexDictionaryType>>,
     /// The `resourceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for BaselineResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("resourceType", &self.resource_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8112,38 +8854,44 @@ impl crate::read_fields::ReadFields for BaselineResource {
 
 /// The `microsoft.graph.browserSharedCookieHistory` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrowserSharedCookieHistory {
     /// The comment for the shared cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment: crate::Patch<String>,
     /// The name of the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Controls whether a cookie is a host-only or domain cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub host_only: crate::Patch<bool>,
     /// The URL of the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub host_or_domain: crate::Patch<String>,
     /// The user who last modified the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The path of the cookie.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub path: crate::Patch<String>,
     /// The date and time when the cookie was last published.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies how the cookies are shared between Microsoft Edge and Internet Explorer. The possible
     /// values are: microsoftEdge, internetExplorer11, both, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_environment: crate::Patch<crate::models::BrowserSharedCookieSourceEnvironment>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for BrowserSharedCookieHistory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("comment", &self.comment)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("hostOnly", &self.host_only)?;
+        writer.field("hostOrDomain", &self.host_or_domain)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("path", &self.path)?;
+        writer.field("publishedDateTime", &self.published_date_time)?;
+        writer.field("sourceEnvironment", &self.source_environment)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8183,31 +8931,24 @@ impl crate::read_fields::ReadFields for BrowserSharedCookieHistory {
 
 /// The history for the site modifications
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrowserSiteHistory {
     /// Controls the behavior of redirected sites. If true, indicates that the site will open in Internet
     /// Explorer 11 or Microsoft Edge even if the site is navigated to as part of a HTTP or meta refresh
     /// redirection chain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_redirect: crate::Patch<bool>,
     /// The comment for the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment: crate::Patch<String>,
     /// Controls what compatibility setting is used for specific sites or domains. The possible values
     /// are: default, internetExplorer8Enterprise, internetExplorer7Enterprise, internetExplorer11,
     /// internetExplorer10, internetExplorer9, internetExplorer8, internetExplorer7, internetExplorer5,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compatibility_mode: crate::Patch<crate::models::BrowserSiteCompatibilityMode>,
     /// The user who last modified the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The merge type of the site. The possible values are: noMerge, default, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub merge_type: crate::Patch<crate::models::BrowserSiteMergeType>,
     /// The date and time when the site was last published.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The target environment that the site should open in. The possible values are:
     /// internetExplorerMode, internetExplorer11, microsoftEdge, configurable, none,
@@ -8215,12 +8956,25 @@ pub struct BrowserSiteHistory {
     /// site in the Internet Explorer 11 (IE11) desktop application. Following the retirement of IE11 on
     /// June 15, 2022, the internetExplorer11 option will no longer open an IE11 window and will instead
     /// behave the same as the internetExplorerMode option.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_environment: crate::Patch<crate::models::BrowserSiteTargetEnvironment>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for BrowserSiteHistory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowRedirect", &self.allow_redirect)?;
+        writer.field("comment", &self.comment)?;
+        writer.field("compatibilityMode", &self.compatibility_mode)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("mergeType", &self.merge_type)?;
+        writer.field("publishedDateTime", &self.published_date_time)?;
+        writer.field("targetEnvironment", &self.target_environment)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8259,25 +9013,37 @@ impl crate::read_fields::ReadFields for BrowserSiteHistory {
 
 /// The `microsoft.graph.contentCustomization` complex type.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentCustomization {
     /// The `attributeCollection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute_collection: crate::Patch<Vec<crate::models::KeyValue>>,
     /// The `attributeCollectionRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute_collection_relative_url: crate::Patch<String>,
     /// The `registrationCampaign` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_campaign: crate::Patch<Vec<crate::models::KeyValue>>,
     /// The `registrationCampaignRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_campaign_relative_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl serde::Serialize for ContentCustomization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attributeCollection", &self.attribute_collection)?;
+        writer.field(
+            "attributeCollectionRelativeUrl",
+            &self.attribute_collection_relative_url,
+        )?;
+        writer.field("registrationCampaign", &self.registration_campaign)?;
+        writer.field(
+            "registrationCampaignRelativeUrl",
+            &self.registration_campaign_relative_url,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -8317,23 +9083,29 @@ impl crate::read_fields::ReadFields for ContentCustomization {
 
 /// The `microsoft.graph.delegatedAdminAccessContainer` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminAccessContainer {
     /// The identifier of the access container (for example, a security group). For 'securityGroup'
     /// access containers, this must be a valid ID of an Azure AD security group in the Microsoft
     /// partner's tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_container_id: crate::Patch<String>,
     /// The type of access container (for example, security group) that will be assigned one or more
     /// roles through a delegated admin relationship. The possible values are: securityGroup,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_container_type: crate::Patch<crate::models::DelegatedAdminAccessContainerType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminAccessContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessContainerId", &self.access_container_id)?;
+        writer.field("accessContainerType", &self.access_container_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8367,16 +9139,22 @@ impl crate::read_fields::ReadFields for DelegatedAdminAccessContainer {
 
 /// The `microsoft.graph.delegatedAdminAccessDetails` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminAccessDetails {
     /// The directory roles that the Microsoft partner is assigned in the customer tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unified_roles: crate::Patch<Vec<crate::models::UnifiedRole>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminAccessDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("unifiedRoles", &self.unified_roles)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8409,19 +9187,25 @@ impl crate::read_fields::ReadFields for DelegatedAdminAccessDetails {
 
 /// The `microsoft.graph.delegatedAdminRelationshipCustomerParticipant` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminRelationshipCustomerParticipant {
     /// The display name of the customer tenant as set by Azure AD. Read-only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The Azure AD-assigned tenant ID of the customer tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DelegatedAdminRelationshipCustomerParticipant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8455,25 +9239,31 @@ impl crate::read_fields::ReadFields for DelegatedAdminRelationshipCustomerPartic
 
 /// The `microsoft.graph.deviceLocalCredential` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceLocalCredential {
     /// The `accountName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_name: crate::Patch<String>,
     /// The `accountSid` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_sid: crate::Patch<String>,
     /// The `backupDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub backup_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `passwordBase64` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_base64: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DeviceLocalCredential {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accountName", &self.account_name)?;
+        writer.field("accountSid", &self.account_sid)?;
+        writer.field("backupDateTime", &self.backup_date_time)?;
+        writer.field("passwordBase64", &self.password_base64)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8509,24 +9299,30 @@ impl crate::read_fields::ReadFields for DeviceLocalCredential {
 
 /// The `microsoft.graph.domainState` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainState {
     /// Timestamp for when the last activity occurred. The value is updated when an operation is
     /// scheduled, the asynchronous task starts, and when the operation completes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Type of asynchronous operation. The values can be ForceDelete or Verification
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operation: crate::Patch<String>,
     /// Current status of the operation. Scheduled - Operation has been scheduled but has not started.
     /// InProgress - Task has started and is in progress. Failed - Operation has failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DomainState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("lastActionDateTime", &self.last_action_date_time)?;
+        writer.field("operation", &self.operation)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8561,22 +9357,28 @@ impl crate::read_fields::ReadFields for DomainState {
 
 /// The `microsoft.graph.driftedProperty` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriftedProperty {
     /// The `currentValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub current_value: crate::Patch<serde_json::Value>,
     /// The `desiredValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub desired_value: crate::Patch<serde_json::Value>,
     /// The `propertyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub property_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for DriftedProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("currentValue", &self.current_value)?;
+        writer.field("desiredValue", &self.desired_value)?;
+        writer.field("propertyName", &self.property_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8611,22 +9413,28 @@ impl crate::read_fields::ReadFields for DriftedProperty {
 
 /// The `microsoft.graph.errorDetail` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ErrorDetail {
     /// The `errorMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_message: crate::Patch<String>,
     /// The `resourceInstanceName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_instance_name: crate::Patch<String>,
     /// The `resourceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ErrorDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("errorMessage", &self.error_message)?;
+        writer.field("resourceInstanceName", &self.resource_instance_name)?;
+        writer.field("resourceType", &self.resource_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8661,20 +9469,26 @@ impl crate::read_fields::ReadFields for ErrorDetail {
 
 /// The `microsoft.graph.extensionSchemaProperty` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExtensionSchemaProperty {
     /// The name of the strongly-typed property defined as part of a schema extension.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The type of the property that is defined as part of a schema extension. Allowed values are
     /// Binary, Boolean, DateTime, Integer or String. See the table below for more details.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ExtensionSchemaProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8708,22 +9522,28 @@ impl crate::read_fields::ReadFields for ExtensionSchemaProperty {
 
 /// The `microsoft.graph.idleSessionSignOut` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdleSessionSignOut {
     /// Indicates whether the idle session sign-out policy is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Number of seconds of inactivity after which a user is signed out.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_out_after_in_seconds: crate::Patch<i64>,
     /// Number of seconds of inactivity after which a user is notified that they'll be signed out.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub warn_after_in_seconds: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for IdleSessionSignOut {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("signOutAfterInSeconds", &self.sign_out_after_in_seconds)?;
+        writer.field("warnAfterInSeconds", &self.warn_after_in_seconds)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8758,28 +9578,34 @@ impl crate::read_fields::ReadFields for IdleSessionSignOut {
 
 /// The `microsoft.graph.licenseUnitsDetail` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseUnitsDetail {
     /// The number of units that are enabled for the active subscription of the service SKU.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled: crate::Patch<i32>,
     /// The `lockedOut` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locked_out: crate::Patch<i32>,
     /// The number of units that are suspended because the subscription of the service SKU has been
     /// cancelled. The units cannot be assigned but can still be reactivated before they are deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub suspended: crate::Patch<i32>,
     /// The number of units that are in warning status. When the subscription of the service SKU has
     /// expired, the customer has a grace period to renew their subscription before it is cancelled
     /// (moved to a suspended state).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub warning: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for LicenseUnitsDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("enabled", &self.enabled)?;
+        writer.field("lockedOut", &self.locked_out)?;
+        writer.field("suspended", &self.suspended)?;
+        writer.field("warning", &self.warning)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8815,22 +9641,28 @@ impl crate::read_fields::ReadFields for LicenseUnitsDetail {
 
 /// The `microsoft.graph.loginPageLayoutConfiguration` complex type.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoginPageLayoutConfiguration {
     /// The `isFooterShown` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_footer_shown: crate::Patch<bool>,
     /// The `isHeaderShown` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_header_shown: crate::Patch<bool>,
     /// The `layoutTemplateType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub layout_template_type: crate::Patch<crate::models::LayoutTemplateType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl serde::Serialize for LoginPageLayoutConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isFooterShown", &self.is_footer_shown)?;
+        writer.field("isHeaderShown", &self.is_header_shown)?;
+        writer.field("layoutTemplateType", &self.layout_template_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -8865,31 +9697,43 @@ impl crate::read_fields::ReadFields for LoginPageLayoutConfiguration {
 
 /// The `microsoft.graph.loginPageTextVisibilitySettings` complex type.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoginPageTextVisibilitySettings {
     /// The `hideAccountResetCredentials` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_account_reset_credentials: crate::Patch<bool>,
     /// The `hideCannotAccessYourAccount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_cannot_access_your_account: crate::Patch<bool>,
     /// The `hideForgotMyPassword` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_forgot_my_password: crate::Patch<bool>,
     /// The `hidePrivacyAndCookies` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_privacy_and_cookies: crate::Patch<bool>,
     /// The `hideResetItNow` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_reset_it_now: crate::Patch<bool>,
     /// The `hideTermsOfUse` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_terms_of_use: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl serde::Serialize for LoginPageTextVisibilitySettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "hideAccountResetCredentials",
+            &self.hide_account_reset_credentials,
+        )?;
+        writer.field(
+            "hideCannotAccessYourAccount",
+            &self.hide_cannot_access_your_account,
+        )?;
+        writer.field("hideForgotMyPassword", &self.hide_forgot_my_password)?;
+        writer.field("hidePrivacyAndCookies", &self.hide_privacy_and_cookies)?;
+        writer.field("hideResetItNow", &self.hide_reset_it_now)?;
+        writer.field("hideTermsOfUse", &self.hide_terms_of_use)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -8931,22 +9775,28 @@ impl crate::read_fields::ReadFields for LoginPageTextVisibilitySettings {
 
 /// The `microsoft.graph.multiTenantOrganizationJoinRequestTransitionDetails` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiTenantOrganizationJoinRequestTransitionDetails {
     /// The `desiredMemberState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub desired_member_state: crate::Patch<crate::models::MultiTenantOrganizationMemberState>,
     /// The `details` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::MultiTenantOrganizationMemberProcessingStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for MultiTenantOrganizationJoinRequestTransitionDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("desiredMemberState", &self.desired_member_state)?;
+        writer.field("details", &self.details)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -8982,22 +9832,31 @@ impl crate::read_fields::ReadFields for MultiTenantOrganizationJoinRequestTransi
 
 /// The `microsoft.graph.onPremisesAccidentalDeletionPrevention` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPremisesAccidentalDeletionPrevention {
     /// Threshold value which triggers accidental deletion prevention. The threshold is either an
     /// absolute number of objects or a percentage number of objects.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alert_threshold: crate::Patch<i32>,
     /// The status of the accidental deletion prevention feature. The possible values are: disabled,
     /// enabledForCount, enabledForPercentage, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization_prevention_type:
         crate::Patch<crate::models::OnPremisesDirectorySynchronizationDeletionPreventionType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for OnPremisesAccidentalDeletionPrevention {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("alertThreshold", &self.alert_threshold)?;
+        writer.field(
+            "synchronizationPreventionType",
+            &self.synchronization_prevention_type,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9033,17 +9892,26 @@ impl crate::read_fields::ReadFields for OnPremisesAccidentalDeletionPrevention {
 
 /// The `microsoft.graph.onPremisesDirectorySynchronizationConfiguration` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPremisesDirectorySynchronizationConfiguration {
     /// Contains the accidental deletion prevention configuration for a tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accidental_deletion_prevention:
         crate::Patch<Box<crate::models::OnPremisesAccidentalDeletionPrevention>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for OnPremisesDirectorySynchronizationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "accidentalDeletionPrevention",
+            &self.accidental_deletion_prevention,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9078,81 +9946,126 @@ impl crate::read_fields::ReadFields for OnPremisesDirectorySynchronizationConfig
 
 /// The `microsoft.graph.onPremisesDirectorySynchronizationFeature` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPremisesDirectorySynchronizationFeature {
     /// The `allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_on_prem_update_of_on_premises_object_identifier_enabled: crate::Patch<bool>,
     /// Used to block cloud object takeover via source anchor hard match if enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub block_cloud_object_takeover_through_hard_match_enabled: crate::Patch<bool>,
     /// Use to block soft match for all objects if enabled for the tenant. Customers are encouraged to
     /// enable this feature and keep it enabled until soft matching is required again for their tenancy.
     /// This flag should be enabled again after any soft matching has been completed and is no longer
     /// needed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub block_soft_match_enabled: crate::Patch<bool>,
     /// When true, persists the values of Mobile and OtherMobile in on-premises AD during sync cycles
     /// instead of values of MobilePhone or AlternateMobilePhones in Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bypass_dir_sync_overrides_enabled: crate::Patch<bool>,
     /// Used to indicate that cloud password policy applies to users whose passwords are synchronized
     /// from on-premises.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_password_policy_for_password_synced_users_enabled: crate::Patch<bool>,
     /// Used to enable concurrent user credentials update in OrgId.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub concurrent_credential_update_enabled: crate::Patch<bool>,
     /// Used to enable concurrent user creation in OrgId.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub concurrent_org_id_provisioning_enabled: crate::Patch<bool>,
     /// Used to indicate that device write-back is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_writeback_enabled: crate::Patch<bool>,
     /// Used to indicate that directory extensions are being synced from on-premises AD to Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_extensions_enabled: crate::Patch<bool>,
     /// Used to indicate that for a Microsoft Forefront Online Protection for Exchange (FOPE) migrated
     /// tenant, the conflicting proxy address should be migrated over.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fope_conflict_resolution_enabled: crate::Patch<bool>,
     /// Used to enable object-level group writeback feature for additional group types.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_write_back_enabled: crate::Patch<bool>,
     /// Used to indicate on-premise password synchronization is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_sync_enabled: crate::Patch<bool>,
     /// Used to indicate that writeback of password resets from Azure AD to on-premises AD is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_writeback_enabled: crate::Patch<bool>,
     /// Used to indicate that we should quarantine objects with conflicting proxy address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_upon_proxy_addresses_conflict_enabled: crate::Patch<bool>,
     /// Used to indicate that we should quarantine objects conflicting with duplicate userPrincipalName.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_upon_upn_conflict_enabled: crate::Patch<bool>,
     /// Used to indicate that we should soft match objects based on userPrincipalName.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub soft_match_on_upn_enabled: crate::Patch<bool>,
     /// Used to indicate that we should synchronize userPrincipalName objects for managed users with
     /// licenses.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronize_upn_for_managed_users_enabled: crate::Patch<bool>,
     /// Used to indicate that Microsoft 365 Group write-back is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unified_group_writeback_enabled: crate::Patch<bool>,
     /// Used to indicate that feature to force password change for a user on logon is enabled while
     /// synchronizing on-premise credentials.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_force_password_change_on_logon_enabled: crate::Patch<bool>,
     /// Used to indicate that user writeback is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_writeback_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for OnPremisesDirectorySynchronizationFeature {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled",
+            &self.allow_on_prem_update_of_on_premises_object_identifier_enabled,
+        )?;
+        writer.field(
+            "blockCloudObjectTakeoverThroughHardMatchEnabled",
+            &self.block_cloud_object_takeover_through_hard_match_enabled,
+        )?;
+        writer.field("blockSoftMatchEnabled", &self.block_soft_match_enabled)?;
+        writer.field(
+            "bypassDirSyncOverridesEnabled",
+            &self.bypass_dir_sync_overrides_enabled,
+        )?;
+        writer.field(
+            "cloudPasswordPolicyForPasswordSyncedUsersEnabled",
+            &self.cloud_password_policy_for_password_synced_users_enabled,
+        )?;
+        writer.field(
+            "concurrentCredentialUpdateEnabled",
+            &self.concurrent_credential_update_enabled,
+        )?;
+        writer.field(
+            "concurrentOrgIdProvisioningEnabled",
+            &self.concurrent_org_id_provisioning_enabled,
+        )?;
+        writer.field("deviceWritebackEnabled", &self.device_writeback_enabled)?;
+        writer.field(
+            "directoryExtensionsEnabled",
+            &self.directory_extensions_enabled,
+        )?;
+        writer.field(
+            "fopeConflictResolutionEnabled",
+            &self.fope_conflict_resolution_enabled,
+        )?;
+        writer.field("groupWriteBackEnabled", &self.group_write_back_enabled)?;
+        writer.field("passwordSyncEnabled", &self.password_sync_enabled)?;
+        writer.field("passwordWritebackEnabled", &self.password_writeback_enabled)?;
+        writer.field(
+            "quarantineUponProxyAddressesConflictEnabled",
+            &self.quarantine_upon_proxy_addresses_conflict_enabled,
+        )?;
+        writer.field(
+            "quarantineUponUpnConflictEnabled",
+            &self.quarantine_upon_upn_conflict_enabled,
+        )?;
+        writer.field("softMatchOnUpnEnabled", &self.soft_match_on_upn_enabled)?;
+        writer.field(
+            "synchronizeUpnForManagedUsersEnabled",
+            &self.synchronize_upn_for_managed_users_enabled,
+        )?;
+        writer.field(
+            "unifiedGroupWritebackEnabled",
+            &self.unified_group_writeback_enabled,
+        )?;
+        writer.field(
+            "userForcePasswordChangeOnLogonEnabled",
+            &self.user_force_password_change_on_logon_enabled,
+        )?;
+        writer.field("userWritebackEnabled", &self.user_writeback_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9229,31 +10142,37 @@ impl crate::read_fields::ReadFields for OnPremisesDirectorySynchronizationFeatur
 
 /// The `microsoft.graph.physicalOfficeAddress` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PhysicalOfficeAddress {
     /// The city.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub city: crate::Patch<String>,
     /// The country or region. It's a free-format string value, for example, 'United States'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country_or_region: crate::Patch<String>,
     /// Office location such as building and office number for an organizational contact.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub office_location: crate::Patch<String>,
     /// The postal code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_code: crate::Patch<String>,
     /// The state.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// The street.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub street: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for PhysicalOfficeAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("city", &self.city)?;
+        writer.field("countryOrRegion", &self.country_or_region)?;
+        writer.field("officeLocation", &self.office_location)?;
+        writer.field("postalCode", &self.postal_code)?;
+        writer.field("state", &self.state)?;
+        writer.field("street", &self.street)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9291,20 +10210,26 @@ impl crate::read_fields::ReadFields for PhysicalOfficeAddress {
 
 /// The `microsoft.graph.privacyProfile` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivacyProfile {
     /// A valid smtp email address for the privacy statement contact. Not required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contact_email: crate::Patch<String>,
     /// A valid URL format that begins with http:// or https://. Maximum length is 255 characters. The
     /// URL that directs to the company's privacy statement. Not required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub statement_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for PrivacyProfile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contactEmail", &self.contact_email)?;
+        writer.field("statementUrl", &self.statement_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9338,19 +10263,25 @@ impl crate::read_fields::ReadFields for PrivacyProfile {
 
 /// The `microsoft.graph.profileCardAnnotation` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfileCardAnnotation {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `localizations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::DisplayNameLocalization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ProfileCardAnnotation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9384,22 +10315,28 @@ impl crate::read_fields::ReadFields for ProfileCardAnnotation {
 
 /// The `microsoft.graph.profileSourceLocalization` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfileSourceLocalization {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `languageTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ProfileSourceLocalization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9434,23 +10371,29 @@ impl crate::read_fields::ReadFields for ProfileSourceLocalization {
 
 /// The `microsoft.graph.serviceHealthIssuePost` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceHealthIssuePost {
     /// The published time of the post.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The content of the service issue post. The supported value for the contentType property is html.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The post type of the service issue historical post. Possible values are: regular, quick,
     /// strategic, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_type: crate::Patch<crate::models::PostType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ServiceHealthIssuePost {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("postType", &self.post_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9485,22 +10428,28 @@ impl crate::read_fields::ReadFields for ServiceHealthIssuePost {
 
 /// The `microsoft.graph.serviceUpdateMessageViewpoint` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceUpdateMessageViewpoint {
     /// Indicates whether the user archived the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_archived: crate::Patch<bool>,
     /// Indicates whether the user marked the message as favorite.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_favorited: crate::Patch<bool>,
     /// Indicates whether the user read the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for ServiceUpdateMessageViewpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isArchived", &self.is_archived)?;
+        writer.field("isFavorited", &self.is_favorited)?;
+        writer.field("isRead", &self.is_read)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9535,25 +10484,31 @@ impl crate::read_fields::ReadFields for ServiceUpdateMessageViewpoint {
 
 /// The `microsoft.graph.settingTemplateValue` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SettingTemplateValue {
     /// Default value for the setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_value: crate::Patch<String>,
     /// Description of the setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Name of the setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Type of the setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for SettingTemplateValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("defaultValue", &self.default_value)?;
+        writer.field("description", &self.description)?;
+        writer.field("name", &self.name)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9589,19 +10544,25 @@ impl crate::read_fields::ReadFields for SettingTemplateValue {
 
 /// The `microsoft.graph.settingValue` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SettingValue {
     /// Name of the setting (as defined by the groupSettingTemplate).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Value of the setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for SettingValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9635,21 +10596,27 @@ impl crate::read_fields::ReadFields for SettingValue {
 
 /// The `microsoft.graph.signingCertificateUpdateStatus` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SigningCertificateUpdateStatus {
     /// Status of the last certificate update. Read-only. For a list of statuses, see
     /// certificateUpdateResult status.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_update_result: crate::Patch<String>,
     /// Date and time in ISO 8601 format and in UTC time when the certificate was last updated.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_run_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for SigningCertificateUpdateStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("certificateUpdateResult", &self.certificate_update_result)?;
+        writer.field("lastRunDateTime", &self.last_run_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9683,25 +10650,31 @@ impl crate::read_fields::ReadFields for SigningCertificateUpdateStatus {
 
 /// The `microsoft.graph.tenantInformation` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TenantInformation {
     /// The `defaultDomainName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_domain_name: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `federationBrandName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federation_brand_name: crate::Patch<String>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for TenantInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("defaultDomainName", &self.default_domain_name)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("federationBrandName", &self.federation_brand_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9737,16 +10710,22 @@ impl crate::read_fields::ReadFields for TenantInformation {
 
 /// The `microsoft.graph.unifiedRole` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRole {
     /// The unified role definition ID of the directory role. Refer to unifiedRoleDefinition resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for UnifiedRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -9779,28 +10758,34 @@ impl crate::read_fields::ReadFields for UnifiedRole {
 
 /// The `microsoft.graph.verifiedDomain` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifiedDomain {
     /// For example, Email, OfficeCommunicationsOnline.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capabilities: crate::Patch<String>,
     /// true if this is the default domain associated with the tenant; otherwise, false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// true if this is the initial domain associated with the tenant; otherwise, false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_initial: crate::Patch<bool>,
     /// The domain name; for example, contoso.onmicrosoft.com.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// For example, Managed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for VerifiedDomain {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("capabilities", &self.capabilities)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isInitial", &self.is_initial)?;
+        writer.field("name", &self.name)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]

@@ -5,137 +5,149 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Optional field to control the assignment behavior for students who are added after the assignment
     /// is published. If not specified, defaults to none. Supported values are: none, assignIfOpen. For
     /// example, a teacher can use assignIfOpen to indicate that an assignment should be assigned to any
     /// new student who joins the class while the assignment is still open, and none to indicate that an
     /// assignment should not be assigned to new students.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub added_student_action: crate::Patch<crate::models::EducationAddedStudentAction>,
     /// Optional field to control the assignment behavior for adding assignments to students' and
     /// teachers' calendars when the assignment is published. The possible values are: none,
     /// studentsAndPublisher, studentsAndTeamOwners, unknownFutureValue, and studentsOnly. Note that you
     /// must use the Prefer: include-unknown-enum-members request header to get the following value(s) in
     /// this evolvable enum: studentsOnly. The default value is none.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_to_calendar_action: crate::Patch<crate::models::EducationAddToCalendarOptions>,
     /// Identifies whether students can submit after the due date. If this property isn't specified
     /// during create, it defaults to true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_late_submissions: crate::Patch<bool>,
     /// Identifies whether students can add their own resources to a submission or if they can only
     /// modify resources added by the teacher.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_students_to_add_resources_to_submission: crate::Patch<bool>,
     /// The date when the assignment should become active. If in the future, the assignment isn't shown
     /// to the student until this date. The Timestamp type represents date and time information using ISO
     /// 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assign_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The moment that the assignment was published to students and the assignment shows up on the
     /// students timeline. The Timestamp type represents date and time information using ISO 8601 format
     /// and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Which users, or whole class should receive a submission object once the assignment is published.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assign_to: crate::Patch<Box<crate::models::AnyEducationAssignmentRecipient>>,
     /// Class which this assignment belongs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class_id: crate::Patch<String>,
     /// Date when the assignment will be closed for submissions. This is an optional field that can be
     /// null if the assignment does not allowLateSubmissions or when the closeDateTime is the same as the
     /// dueDateTime. But if specified, then the closeDateTime must be greater than or equal to the
     /// dueDateTime. The Timestamp type represents date and time information using ISO 8601 format and is
     /// always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub close_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Who created the assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment when the assignment was created. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Name of the assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Date when the students assignment is due. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub due_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Folder URL where all the feedback file resources for this assignment are stored.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feedback_resources_folder_url: crate::Patch<String>,
     /// How the assignment will be graded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
     /// Instructions for the assignment. This along with the display name tell the student what to do.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub instructions: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The `languageTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// Who last modified the assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment when the assignment was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `moduleUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub module_url: crate::Patch<String>,
     /// Optional field to specify the URL of the channel to post the assignment publish notification. If
     /// not specified or null, defaults to the General channel. This field only applies to assignments
     /// where the assignTo value is educationAssignmentClassRecipient. Updating the
     /// notificationChannelUrl isn't allowed after the assignment has been published.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_channel_url: crate::Patch<String>,
     /// Folder URL where all the file resources for this assignment are stored.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources_folder_url: crate::Patch<String>,
     /// Status of the Assignment. You can't PATCH this value. Possible values are: draft, scheduled,
     /// published, assigned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::EducationAssignmentStatus>,
     /// The deep link URL for the given assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// When set, enables users to easily find assignments of a given type. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<crate::models::EducationCategory>>,
     /// The `gradingCategory` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading_category: crate::Patch<Box<crate::models::EducationGradingCategory>>,
     /// The `gradingScheme` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading_scheme: crate::Patch<Box<crate::models::EducationGradingScheme>>,
     /// Learning objects that are associated with this assignment. Only teachers can modify this list.
     /// Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::EducationAssignmentResource>>,
     /// When set, the grading rubric attached to this assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rubric: crate::Patch<Box<crate::models::EducationRubric>>,
     /// Once published, there is a submission object for each student representing their work and grade.
     /// Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submissions: crate::Patch<Vec<crate::models::EducationSubmission>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("addedStudentAction", &self.added_student_action)?;
+        writer.field("addToCalendarAction", &self.add_to_calendar_action)?;
+        writer.field("allowLateSubmissions", &self.allow_late_submissions)?;
+        writer.field(
+            "allowStudentsToAddResourcesToSubmission",
+            &self.allow_students_to_add_resources_to_submission,
+        )?;
+        writer.field("assignDateTime", &self.assign_date_time)?;
+        writer.field("assignedDateTime", &self.assigned_date_time)?;
+        writer.field("assignTo", &self.assign_to)?;
+        writer.field("classId", &self.class_id)?;
+        writer.field("closeDateTime", &self.close_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("dueDateTime", &self.due_date_time)?;
+        writer.field(
+            "feedbackResourcesFolderUrl",
+            &self.feedback_resources_folder_url,
+        )?;
+        writer.field("grading", &self.grading)?;
+        writer.field("instructions", &self.instructions)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("moduleUrl", &self.module_url)?;
+        writer.field("notificationChannelUrl", &self.notification_channel_url)?;
+        writer.field("resourcesFolderUrl", &self.resources_folder_url)?;
+        writer.field("status", &self.status)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("gradingCategory", &self.grading_category)?;
+        writer.field("gradingScheme", &self.grading_scheme)?;
+        writer.field("resources", &self.resources)?;
+        writer.field("rubric", &self.rubric)?;
+        writer.field("submissions", &self.submissions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -242,33 +254,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentDefaults {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Class-level default behavior for handling students who are added after the assignment is
     /// published. Possible values are: none, assignIfOpen.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub added_student_action: crate::Patch<crate::models::EducationAddedStudentAction>,
     /// Optional field to control adding assignments to students' and teachers' calendars when the
     /// assignment is published. The possible values are: none, studentsAndPublisher,
     /// studentsAndTeamOwners, unknownFutureValue, and studentsOnly. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value(s) in this evolvable enum:
     /// studentsOnly. The default value is none.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_to_calendar_action: crate::Patch<crate::models::EducationAddToCalendarOptions>,
     /// Class-level default value for due time field. Default value is 23:59:00.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub due_time: crate::Patch<crate::edm::TimeOfDay>,
     /// Default Teams channel to which notifications will be sent. Default value is null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_channel_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentDefaults {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("addedStudentAction", &self.added_student_action)?;
+        writer.field("addToCalendarAction", &self.add_to_calendar_action)?;
+        writer.field("dueTime", &self.due_time)?;
+        writer.field("notificationChannelUrl", &self.notification_channel_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -319,26 +337,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentResource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates whether this resource should be copied to each student submission for modification and
     /// submission. Required
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub distribute_for_student_work: crate::Patch<bool>,
     /// Resource object that has been associated with this assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// The `dependentResources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dependent_resources: crate::Patch<Vec<crate::models::EducationAssignmentResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "distributeForStudentWork",
+            &self.distribute_for_student_work,
+        )?;
+        writer.field("resource", &self.resource)?;
+        writer.field("dependentResources", &self.dependent_resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -387,29 +414,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates whether turn-in celebration animation will be shown. A value of true indicates that the
     /// animation will not be shown. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submission_animation_disabled: crate::Patch<bool>,
     /// The `defaultGradingScheme` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_grading_scheme: crate::Patch<Box<crate::models::EducationGradingScheme>>,
     /// The `gradingCategories` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading_categories: crate::Patch<Vec<crate::models::EducationGradingCategory>>,
     /// The `gradingSchemes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading_schemes: crate::Patch<Vec<crate::models::EducationGradingScheme>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "submissionAnimationDisabled",
+            &self.submission_animation_disabled,
+        )?;
+        writer.field("defaultGradingScheme", &self.default_grading_scheme)?;
+        writer.field("gradingCategories", &self.grading_categories)?;
+        writer.field("gradingSchemes", &self.grading_schemes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -462,19 +498,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationCategory {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique identifier for the category.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationCategory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -519,80 +561,87 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationClass {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Class code used by the school to identify the class.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class_code: crate::Patch<String>,
     /// The `course` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub course: crate::Patch<Box<crate::models::EducationCourse>>,
     /// Entity who created the class
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Description of the class.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Name of the class.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// ID of the class from the syncing system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// Name of the class in the syncing system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_name: crate::Patch<String>,
     /// How this class was created. Possible values are: sis, manual.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source: crate::Patch<crate::models::EducationExternalSource>,
     /// The name of the external source this resources was generated from.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source_detail: crate::Patch<String>,
     /// Grade level of the class.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grade: crate::Patch<String>,
     /// Mail name for sending email to all members, if this is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_nickname: crate::Patch<String>,
     /// Term for this class.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub term: crate::Patch<Box<crate::models::EducationTerm>>,
     /// All categories associated with this class. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_categories: crate::Patch<Vec<crate::models::EducationCategory>>,
     /// Specifies class-level defaults respected by new assignments created in the class.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_defaults: crate::Patch<Box<crate::models::EducationAssignmentDefaults>>,
     /// All assignments associated with this class. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignments: crate::Patch<Vec<crate::models::EducationAssignment>>,
     /// Specifies class-level assignments settings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_settings: crate::Patch<Box<crate::models::EducationAssignmentSettings>>,
     /// The underlying Microsoft 365 group object.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// All users in the class. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::EducationUser>>,
     /// The `modules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modules: crate::Patch<Vec<crate::models::EducationModule>>,
     /// All schools that this class is associated with. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schools: crate::Patch<Vec<crate::models::EducationSchool>>,
     /// All teachers in the class. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teachers: crate::Patch<Vec<crate::models::EducationUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationClass {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("classCode", &self.class_code)?;
+        writer.field("course", &self.course)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("externalName", &self.external_name)?;
+        writer.field("externalSource", &self.external_source)?;
+        writer.field("externalSourceDetail", &self.external_source_detail)?;
+        writer.field("grade", &self.grade)?;
+        writer.field("mailNickname", &self.mail_nickname)?;
+        writer.field("term", &self.term)?;
+        writer.field("assignmentCategories", &self.assignment_categories)?;
+        writer.field("assignmentDefaults", &self.assignment_defaults)?;
+        writer.field("assignments", &self.assignments)?;
+        writer.field("assignmentSettings", &self.assignment_settings)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        writer.field("members", &self.members)?;
+        writer.field("modules", &self.modules)?;
+        writer.field("schools", &self.schools)?;
+        writer.field("teachers", &self.teachers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -677,30 +726,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationFeedbackOutcome {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Teacher's written feedback to the student.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feedback: crate::Patch<Box<crate::models::EducationFeedback>>,
     /// A copy of the feedback property that is made when the grade is released to the student.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_feedback: crate::Patch<Box<crate::models::EducationFeedback>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationFeedbackOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("feedback", &self.feedback)?;
+        writer.field("publishedFeedback", &self.published_feedback)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -751,31 +806,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationFeedbackResourceOutcome {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The actual feedback resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feedback_resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// The status of the feedback resource. The possible values are: notPublished, pendingPublish,
     /// published, failedPublish, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_status: crate::Patch<crate::models::EducationFeedbackResourceOutcomeStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationFeedbackResourceOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("feedbackResource", &self.feedback_resource)?;
+        writer.field("resourceStatus", &self.resource_status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -826,22 +887,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationGradingCategory {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `percentageWeight` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub percentage_weight: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationGradingCategory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("percentageWeight", &self.percentage_weight)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -888,25 +955,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationGradingScheme {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `grades` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grades: crate::Patch<Vec<crate::models::EducationGradingSchemeGrade>>,
     /// The `hidePointsDuringGrading` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_points_during_grading: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationGradingScheme {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("grades", &self.grades)?;
+        writer.field("hidePointsDuringGrading", &self.hide_points_during_grading)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -955,46 +1028,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationModule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isPinned` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_pinned: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `resourcesFolderUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources_folder_url: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::EducationModuleStatus>,
     /// The `resources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::EducationModuleResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationModule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isPinned", &self.is_pinned)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("resourcesFolderUrl", &self.resources_folder_url)?;
+        writer.field("status", &self.status)?;
+        writer.field("resources", &self.resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1057,19 +1136,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationModuleResource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `resource` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationModuleResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1114,24 +1199,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationOutcome {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1245,30 +1336,36 @@ impl crate::polymorphic::Polymorphic for AnyEducationOutcome {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationPointsOutcome {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The numeric grade the teacher has given the student for this assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub points: crate::Patch<Box<crate::models::EducationAssignmentPointsGrade>>,
     /// A copy of the points property that is made when the grade is released to the student.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_points: crate::Patch<Box<crate::models::EducationAssignmentPointsGrade>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationPointsOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("points", &self.points)?;
+        writer.field("publishedPoints", &self.published_points)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1317,28 +1414,34 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.educationRoot` entity type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationRoot {
     /// The `classes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
     /// The `me` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub me: crate::Patch<Box<crate::models::EducationUser>>,
     /// The `reports` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reports: crate::Patch<Box<crate::models::ReportsRoot>>,
     /// The `schools` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schools: crate::Patch<Vec<crate::models::EducationSchool>>,
     /// The `users` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Vec<crate::models::EducationUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("classes", &self.classes)?;
+        writer.field("me", &self.me)?;
+        writer.field("reports", &self.reports)?;
+        writer.field("schools", &self.schools)?;
+        writer.field("users", &self.users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1389,47 +1492,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationRubric {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The user who created this resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description of this rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The name of this rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The grading type of this rubric -- null for a no-points rubric, or
     /// educationAssignmentPointsGradeType for a points rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The collection of levels making up this rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub levels: crate::Patch<Vec<crate::models::RubricLevel>>,
     /// The collection of qualities making up this rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub qualities: crate::Patch<Vec<crate::models::RubricQuality>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationRubric {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("grading", &self.grading)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("levels", &self.levels)?;
+        writer.field("qualities", &self.qualities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1490,41 +1599,56 @@ crate::macros::select_fields! {
 ///
 /// Derived from `educationOutcome` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationRubricOutcome {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The individual who updated the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The moment in time when the resource was last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2021 is 2021-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A copy of the rubricQualityFeedback property that is made when the grade is released to the
     /// student.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_rubric_quality_feedback:
         crate::Patch<Vec<crate::models::RubricQualityFeedbackModel>>,
     /// A copy of the rubricQualitySelectedLevels property that is made when the grade is released to the
     /// student.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub published_rubric_quality_selected_levels:
         crate::Patch<Vec<crate::models::RubricQualitySelectedColumnModel>>,
     /// A collection of specific feedback for each quality of this rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rubric_quality_feedback: crate::Patch<Vec<crate::models::RubricQualityFeedbackModel>>,
     /// The level that the teacher has selected for each quality while grading this assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rubric_quality_selected_levels:
         crate::Patch<Vec<crate::models::RubricQualitySelectedColumnModel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationRubricOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "publishedRubricQualityFeedback",
+            &self.published_rubric_quality_feedback,
+        )?;
+        writer.field(
+            "publishedRubricQualitySelectedLevels",
+            &self.published_rubric_quality_selected_levels,
+        )?;
+        writer.field("rubricQualityFeedback", &self.rubric_quality_feedback)?;
+        writer.field(
+            "rubricQualitySelectedLevels",
+            &self.rubric_quality_selected_levels,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1585,71 +1709,78 @@ crate::macros::select_fields! {
 ///
 /// Derived from `educationOrganization` < `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSchool {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Organization description.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Organization display name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Source where this organization was created from. Possible values are: sis, manual.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source: crate::Patch<crate::models::EducationExternalSource>,
     /// The name of the external source this resources was generated from.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source_detail: crate::Patch<String>,
     /// Address of the school.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// Entity who created the school.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// ID of school in syncing system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// ID of principal in syncing system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_principal_id: crate::Patch<String>,
     /// The `fax` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fax: crate::Patch<String>,
     /// Highest grade taught.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub highest_grade: crate::Patch<String>,
     /// Lowest grade taught.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lowest_grade: crate::Patch<String>,
     /// Phone number of school.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// Email address of the principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_email: crate::Patch<String>,
     /// Name of the principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_name: crate::Patch<String>,
     /// School Number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub school_number: crate::Patch<String>,
     /// The underlying administrativeUnit for this school.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administrative_unit: crate::Patch<Box<crate::models::AdministrativeUnit>>,
     /// Classes taught at the school. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
     /// Users in the school. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Vec<crate::models::EducationUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSchool {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("externalSource", &self.external_source)?;
+        writer.field("externalSourceDetail", &self.external_source_detail)?;
+        writer.field("address", &self.address)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("externalPrincipalId", &self.external_principal_id)?;
+        writer.field("fax", &self.fax)?;
+        writer.field("highestGrade", &self.highest_grade)?;
+        writer.field("lowestGrade", &self.lowest_grade)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("principalEmail", &self.principal_email)?;
+        writer.field("principalName", &self.principal_name)?;
+        writer.field("schoolNumber", &self.school_number)?;
+        #[cfg(feature = "identity")]
+        writer.field("administrativeUnit", &self.administrative_unit)?;
+        writer.field("classes", &self.classes)?;
+        writer.field("users", &self.users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1728,86 +1859,92 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSubmission {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `assignmentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_id: crate::Patch<String>,
     /// The `excusedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub excused_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `excusedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub excused_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// User who moved the status of this submission to reassigned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reassigned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was reassigned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reassigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Who this submission is assigned to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient: crate::Patch<Box<crate::models::AnyEducationSubmissionRecipient>>,
     /// Folder where all file resources for this submission need to be stored.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources_folder_url: crate::Patch<String>,
     /// User who moved the status of this submission to returned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub returned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was returned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub returned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read-only. Possible values are: working, submitted, released, returned, and reassigned. Note that
     /// you must use the Prefer: include-unknown-enum-members request header to get the following
     /// value(s) in this evolvable enum: reassigned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::EducationSubmissionStatus>,
     /// User who moved the resource into the submitted state.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submitted_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was moved into the submitted state. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submitted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// User who moved the resource from submitted into the working state.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unsubmitted_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the submission was moved from submitted into the working state. The Timestamp
     /// type represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unsubmitted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `outcomes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outcomes: crate::Patch<Vec<crate::models::AnyEducationOutcome>>,
     /// The `resources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::EducationSubmissionResource>>,
     /// The `submittedResources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submitted_resources: crate::Patch<Vec<crate::models::EducationSubmissionResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSubmission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("assignmentId", &self.assignment_id)?;
+        writer.field("excusedBy", &self.excused_by)?;
+        writer.field("excusedDateTime", &self.excused_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("reassignedBy", &self.reassigned_by)?;
+        writer.field("reassignedDateTime", &self.reassigned_date_time)?;
+        writer.field("recipient", &self.recipient)?;
+        writer.field("resourcesFolderUrl", &self.resources_folder_url)?;
+        writer.field("returnedBy", &self.returned_by)?;
+        writer.field("returnedDateTime", &self.returned_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("submittedBy", &self.submitted_by)?;
+        writer.field("submittedDateTime", &self.submitted_date_time)?;
+        writer.field("unsubmittedBy", &self.unsubmitted_by)?;
+        writer.field("unsubmittedDateTime", &self.unsubmitted_date_time)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("outcomes", &self.outcomes)?;
+        writer.field("resources", &self.resources)?;
+        writer.field("submittedResources", &self.submitted_resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1890,26 +2027,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSubmissionResource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Pointer to the assignment from which this resource was copied. If this is null, the student
     /// uploaded the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_resource_url: crate::Patch<String>,
     /// Resource object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyEducationResource>>,
     /// The `dependentResources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dependent_resources: crate::Patch<Vec<crate::models::EducationSubmissionResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSubmissionResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("assignmentResourceUrl", &self.assignment_resource_url)?;
+        writer.field("resource", &self.resource)?;
+        writer.field("dependentResources", &self.dependent_resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -1958,119 +2101,87 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationUser {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// True if the account is enabled; otherwise, false. This property is required when a user is
     /// created. Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_enabled: crate::Patch<bool>,
     /// The licenses that are assigned to the user. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_licenses: crate::Patch<Vec<crate::models::AssignedLicense>>,
     /// The plans that are assigned to the user. Read-only. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_plans: crate::Patch<Vec<crate::models::AssignedPlan>>,
     /// The telephone numbers for the user. Note: Although this is a string collection, only one number
     /// can be set for this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_phones: crate::Patch<Vec<String>>,
     /// The entity who created the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name for the department in which the user works. Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub department: crate::Patch<String>,
     /// The name displayed in the address book for the user. This is usually the combination of the
     /// user's first name, middle initial, and last name. This property is required when a user is
     /// created and it cannot be cleared during updates. Supports $filter and $orderby.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Where this user was created from. Possible values are: sis, manual.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source: crate::Patch<crate::models::EducationExternalSource>,
     /// The name of the external source this resource was generated from.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source_detail: crate::Patch<String>,
     /// The given name (first name) of the user. Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub given_name: crate::Patch<String>,
     /// The SMTP address for the user, for example, jeff@contoso.onmicrosoft.com. Read-Only. Supports
     /// $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail: crate::Patch<String>,
     /// The mail address of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailing_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The mail alias for the user. This property must be specified when a user is created. Supports
     /// $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_nickname: crate::Patch<String>,
     /// The middle name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub middle_name: crate::Patch<String>,
     /// The primary cellular telephone number for the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mobile_phone: crate::Patch<String>,
     /// The `officeLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub office_location: crate::Patch<String>,
     /// Additional information used to associate the Azure Active Directory user with its Active
     /// Directory counterpart.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_info: crate::Patch<Box<crate::models::EducationOnPremisesInfo>>,
     /// Specifies password policies for the user. This value is an enumeration with one possible value
     /// being DisableStrongPassword, which allows weaker passwords than the default policy to be
     /// specified. DisablePasswordExpiration can also be specified. The two can be specified together;
     /// for example: DisablePasswordExpiration, DisableStrongPassword.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_policies: crate::Patch<String>,
     /// Specifies the password profile for the user. The profile contains the user's password. This
     /// property is required when a user is created. The password in the profile must satisfy minimum
     /// requirements as specified by the passwordPolicies property. By default, a strong password is
     /// required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_profile: crate::Patch<Box<crate::models::PasswordProfile>>,
     /// The preferred language for the user that should follow the ISO 639-1 code, for example, en-US.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_language: crate::Patch<String>,
     /// Default role for a user. The user's role might be different in an individual class. Possible
     /// values are: student, teacher, none, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_role: crate::Patch<crate::models::EducationUserRole>,
     /// The plans that are provisioned for the user. Read-only. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioned_plans: crate::Patch<Vec<crate::models::ProvisionedPlan>>,
     /// The `refreshTokensValidFromDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub refresh_tokens_valid_from_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Related records associated with the user. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub related_contacts: crate::Patch<Vec<crate::models::RelatedContact>>,
     /// The address where the user lives.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub residence_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// True if the Outlook Global Address List should contain this user; otherwise, false. If not set,
     /// this will be treated as true. For users invited through the invitation manager, this property
     /// will be set to false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_in_address_list: crate::Patch<bool>,
     /// If the primary role is student, this block will contain student specific data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub student: crate::Patch<Box<crate::models::EducationStudent>>,
     /// The user's surname (family name or last name). Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub surname: crate::Patch<String>,
     /// If the primary role is teacher, this block will contain teacher specific data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teacher: crate::Patch<Box<crate::models::EducationTeacher>>,
     /// A two-letter country code (ISO standard 3166). Required for users who will be assigned licenses
     /// due to a legal requirement to check for availability of services in countries or regions.
     /// Examples include: US, JP, and GB. Not nullable. Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage_location: crate::Patch<String>,
     /// The user principal name (UPN) of the user. The UPN is an internet-style login name for the user
     /// based on the internet standard RFC 822. By convention, this should map to the user's email name.
@@ -2078,35 +2189,77 @@ pub struct EducationUser {
     /// verified domains. This property is required when a user is created. The verified domains for the
     /// tenant can be accessed from the verifiedDomains property of the organization. Supports $filter
     /// and $orderby.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// A string value that can be used to classify user types in your directory, such as Member and
     /// Guest. Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_type: crate::Patch<String>,
     /// Assignments belonging to the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignments: crate::Patch<Vec<crate::models::EducationAssignment>>,
     /// Classes to which the user belongs. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classes: crate::Patch<Vec<crate::models::EducationClass>>,
     /// When set, the grading rubric attached to the assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rubrics: crate::Patch<Vec<crate::models::EducationRubric>>,
     /// Schools to which the user belongs. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schools: crate::Patch<Vec<crate::models::EducationSchool>>,
     /// Classes for which the user is a teacher.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub taught_classes: crate::Patch<Vec<crate::models::EducationClass>>,
     /// The directory user that corresponds to this user.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accountEnabled", &self.account_enabled)?;
+        writer.field("assignedLicenses", &self.assigned_licenses)?;
+        writer.field("assignedPlans", &self.assigned_plans)?;
+        writer.field("businessPhones", &self.business_phones)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("department", &self.department)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("externalSource", &self.external_source)?;
+        writer.field("externalSourceDetail", &self.external_source_detail)?;
+        writer.field("givenName", &self.given_name)?;
+        writer.field("mail", &self.mail)?;
+        writer.field("mailingAddress", &self.mailing_address)?;
+        writer.field("mailNickname", &self.mail_nickname)?;
+        writer.field("middleName", &self.middle_name)?;
+        writer.field("mobilePhone", &self.mobile_phone)?;
+        writer.field("officeLocation", &self.office_location)?;
+        writer.field("onPremisesInfo", &self.on_premises_info)?;
+        writer.field("passwordPolicies", &self.password_policies)?;
+        writer.field("passwordProfile", &self.password_profile)?;
+        writer.field("preferredLanguage", &self.preferred_language)?;
+        writer.field("primaryRole", &self.primary_role)?;
+        writer.field("provisionedPlans", &self.provisioned_plans)?;
+        writer.field(
+            "refreshTokensValidFromDateTime",
+            &self.refresh_tokens_valid_from_date_time,
+        )?;
+        writer.field("relatedContacts", &self.related_contacts)?;
+        writer.field("residenceAddress", &self.residence_address)?;
+        writer.field("showInAddressList", &self.show_in_address_list)?;
+        writer.field("student", &self.student)?;
+        writer.field("surname", &self.surname)?;
+        writer.field("teacher", &self.teacher)?;
+        writer.field("usageLocation", &self.usage_location)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.field("userType", &self.user_type)?;
+        writer.field("assignments", &self.assignments)?;
+        writer.field("classes", &self.classes)?;
+        writer.field("rubrics", &self.rubrics)?;
+        writer.field("schools", &self.schools)?;
+        writer.field("taughtClasses", &self.taught_classes)?;
+        #[cfg(feature = "identity")]
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2227,79 +2380,85 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReadingAssignmentSubmission {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `accuracyScore` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accuracy_score: crate::Patch<crate::edm::Double>,
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<String>,
     /// The `assignmentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_id: crate::Patch<String>,
     /// The `challengingWords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub challenging_words: crate::Patch<Vec<crate::models::ChallengingWord>>,
     /// The `classId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class_id: crate::Patch<String>,
     /// The `insertions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insertions: crate::Patch<i64>,
     /// The `mispronunciations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mispronunciations: crate::Patch<i64>,
     /// The `missedExclamationMarks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub missed_exclamation_marks: crate::Patch<i64>,
     /// The `missedPeriods` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub missed_periods: crate::Patch<i64>,
     /// The `missedQuestionMarks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub missed_question_marks: crate::Patch<i64>,
     /// The `missedShorts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub missed_shorts: crate::Patch<i64>,
     /// The `monotoneScore` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub monotone_score: crate::Patch<crate::edm::Double>,
     /// The `omissions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub omissions: crate::Patch<i64>,
     /// The `repetitions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub repetitions: crate::Patch<i64>,
     /// The `selfCorrections` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_corrections: crate::Patch<i64>,
     /// The `studentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub student_id: crate::Patch<String>,
     /// The `submissionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submission_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `submissionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submission_id: crate::Patch<String>,
     /// The `unexpectedPauses` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unexpected_pauses: crate::Patch<i64>,
     /// The `wordCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub word_count: crate::Patch<i64>,
     /// The `wordsPerMinute` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub words_per_minute: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for ReadingAssignmentSubmission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accuracyScore", &self.accuracy_score)?;
+        writer.field("action", &self.action)?;
+        writer.field("assignmentId", &self.assignment_id)?;
+        writer.field("challengingWords", &self.challenging_words)?;
+        writer.field("classId", &self.class_id)?;
+        writer.field("insertions", &self.insertions)?;
+        writer.field("mispronunciations", &self.mispronunciations)?;
+        writer.field("missedExclamationMarks", &self.missed_exclamation_marks)?;
+        writer.field("missedPeriods", &self.missed_periods)?;
+        writer.field("missedQuestionMarks", &self.missed_question_marks)?;
+        writer.field("missedShorts", &self.missed_shorts)?;
+        writer.field("monotoneScore", &self.monotone_score)?;
+        writer.field("omissions", &self.omissions)?;
+        writer.field("repetitions", &self.repetitions)?;
+        writer.field("selfCorrections", &self.self_corrections)?;
+        writer.field("studentId", &self.student_id)?;
+        writer.field("submissionDateTime", &self.submission_date_time)?;
+        writer.field("submissionId", &self.submission_id)?;
+        writer.field("unexpectedPauses", &self.unexpected_pauses)?;
+        writer.field("wordCount", &self.word_count)?;
+        writer.field("wordsPerMinute", &self.words_per_minute)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2384,43 +2543,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReadingCoachPassage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isReadingCompleted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reading_completed: crate::Patch<bool>,
     /// The `languageTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The `practicedAtDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub practiced_at_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `practiceWords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub practice_words: crate::Patch<Vec<String>>,
     /// The `storyType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub story_type: crate::Patch<crate::models::ReadingCoachStoryType>,
     /// The `studentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub student_id: crate::Patch<String>,
     /// The `timeSpentReadingInSeconds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_spent_reading_in_seconds: crate::Patch<crate::edm::Double>,
     /// The `wordsAccuracyPercentage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub words_accuracy_percentage: crate::Patch<crate::edm::Double>,
     /// The `wordsPerMinute` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub words_per_minute: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for ReadingCoachPassage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isReadingCompleted", &self.is_reading_completed)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("practicedAtDateTime", &self.practiced_at_date_time)?;
+        writer.field("practiceWords", &self.practice_words)?;
+        writer.field("storyType", &self.story_type)?;
+        writer.field("studentId", &self.student_id)?;
+        writer.field(
+            "timeSpentReadingInSeconds",
+            &self.time_spent_reading_in_seconds,
+        )?;
+        writer.field("wordsAccuracyPercentage", &self.words_accuracy_percentage)?;
+        writer.field("wordsPerMinute", &self.words_per_minute)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2481,46 +2649,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReflectCheckInResponse {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `checkInId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_in_id: crate::Patch<String>,
     /// The `checkInTitle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub check_in_title: crate::Patch<String>,
     /// The `classId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `creatorId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creator_id: crate::Patch<String>,
     /// The `isClosed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_closed: crate::Patch<bool>,
     /// The `responderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub responder_id: crate::Patch<String>,
     /// The `responseEmotion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_emotion: crate::Patch<crate::models::ResponseEmotionType>,
     /// The `responseFeedback` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_feedback: crate::Patch<crate::models::ResponseFeedbackType>,
     /// The `submitDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submit_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for ReflectCheckInResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("checkInId", &self.check_in_id)?;
+        writer.field("checkInTitle", &self.check_in_title)?;
+        writer.field("classId", &self.class_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("creatorId", &self.creator_id)?;
+        writer.field("isClosed", &self.is_closed)?;
+        writer.field("responderId", &self.responder_id)?;
+        writer.field("responseEmotion", &self.response_emotion)?;
+        writer.field("responseFeedback", &self.response_feedback)?;
+        writer.field("submitDateTime", &self.submit_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2583,30 +2757,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportsRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `readingAssignmentSubmissions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reading_assignment_submissions:
         crate::Patch<Vec<crate::models::ReadingAssignmentSubmission>>,
     /// The `readingCoachPassages` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reading_coach_passages: crate::Patch<Vec<crate::models::ReadingCoachPassage>>,
     /// The `reflectCheckInResponses` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reflect_check_in_responses: crate::Patch<Vec<crate::models::ReflectCheckInResponse>>,
     /// The `speakerAssignmentSubmissions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub speaker_assignment_submissions:
         crate::Patch<Vec<crate::models::SpeakerAssignmentSubmission>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for ReportsRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "readingAssignmentSubmissions",
+            &self.reading_assignment_submissions,
+        )?;
+        writer.field("readingCoachPassages", &self.reading_coach_passages)?;
+        writer.field("reflectCheckInResponses", &self.reflect_check_in_responses)?;
+        writer.field(
+            "speakerAssignmentSubmissions",
+            &self.speaker_assignment_submissions,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2661,73 +2847,109 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpeakerAssignmentSubmission {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `assignmentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_id: crate::Patch<String>,
     /// The `averageWordsPerMinutePace` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub average_words_per_minute_pace: crate::Patch<i64>,
     /// The `classId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class_id: crate::Patch<String>,
     /// The `fillerWordsOccurrencesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filler_words_occurrences_count: crate::Patch<i64>,
     /// The `incorrectCameraDistanceOccurrencesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incorrect_camera_distance_occurrences_count: crate::Patch<i64>,
     /// The `lengthOfSubmissionInSeconds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub length_of_submission_in_seconds: crate::Patch<crate::edm::Double>,
     /// The `lostEyeContactOccurrencesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lost_eye_contact_occurrences_count: crate::Patch<i64>,
     /// The `monotoneOccurrencesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub monotone_occurrences_count: crate::Patch<i64>,
     /// The `nonInclusiveLanguageOccurrencesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub non_inclusive_language_occurrences_count: crate::Patch<i64>,
     /// The `obstructedViewOccurrencesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub obstructed_view_occurrences_count: crate::Patch<i64>,
     /// The `repetitiveLanguageOccurrencesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub repetitive_language_occurrences_count: crate::Patch<i64>,
     /// The `studentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub student_id: crate::Patch<String>,
     /// The `submissionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submission_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `submissionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub submission_id: crate::Patch<String>,
     /// The `topFillerWords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub top_filler_words: crate::Patch<Vec<String>>,
     /// The `topMispronouncedWords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub top_mispronounced_words: crate::Patch<Vec<String>>,
     /// The `topNonInclusiveWordsAndPhrases` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub top_non_inclusive_words_and_phrases: crate::Patch<Vec<String>>,
     /// The `topRepetitiveWordsAndPhrases` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub top_repetitive_words_and_phrases: crate::Patch<Vec<String>>,
     /// The `wordsSpokenCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub words_spoken_count: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for SpeakerAssignmentSubmission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("assignmentId", &self.assignment_id)?;
+        writer.field(
+            "averageWordsPerMinutePace",
+            &self.average_words_per_minute_pace,
+        )?;
+        writer.field("classId", &self.class_id)?;
+        writer.field(
+            "fillerWordsOccurrencesCount",
+            &self.filler_words_occurrences_count,
+        )?;
+        writer.field(
+            "incorrectCameraDistanceOccurrencesCount",
+            &self.incorrect_camera_distance_occurrences_count,
+        )?;
+        writer.field(
+            "lengthOfSubmissionInSeconds",
+            &self.length_of_submission_in_seconds,
+        )?;
+        writer.field(
+            "lostEyeContactOccurrencesCount",
+            &self.lost_eye_contact_occurrences_count,
+        )?;
+        writer.field("monotoneOccurrencesCount", &self.monotone_occurrences_count)?;
+        writer.field(
+            "nonInclusiveLanguageOccurrencesCount",
+            &self.non_inclusive_language_occurrences_count,
+        )?;
+        writer.field(
+            "obstructedViewOccurrencesCount",
+            &self.obstructed_view_occurrences_count,
+        )?;
+        writer.field(
+            "repetitiveLanguageOccurrencesCount",
+            &self.repetitive_language_occurrences_count,
+        )?;
+        writer.field("studentId", &self.student_id)?;
+        writer.field("submissionDateTime", &self.submission_date_time)?;
+        writer.field("submissionId", &self.submission_id)?;
+        writer.field("topFillerWords", &self.top_filler_words)?;
+        writer.field("topMispronouncedWords", &self.top_mispronounced_words)?;
+        writer.field(
+            "topNonInclusiveWordsAndPhrases",
+            &self.top_non_inclusive_words_and_phrases,
+        )?;
+        writer.field(
+            "topRepetitiveWordsAndPhrases",
+            &self.top_repetitive_words_and_phrases,
+        )?;
+        writer.field("wordsSpokenCount", &self.words_spoken_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2824,19 +3046,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.challengingWord` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChallengingWord {
     /// The `count` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count: crate::Patch<i64>,
     /// The `word` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub word: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for ChallengingWord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("count", &self.count)?;
+        writer.field("word", &self.word)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2870,22 +3098,34 @@ impl crate::read_fields::ReadFields for ChallengingWord {
 
 /// The `microsoft.graph.educationAiFeedbackAudienceEngagementSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAiFeedbackAudienceEngagementSettings {
     /// The `areEngagementStrategiesEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub are_engagement_strategies_enabled: crate::Patch<bool>,
     /// The `isCallToActionEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_call_to_action_enabled: crate::Patch<bool>,
     /// The `isEmotionalAndIntellectualAppealEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_emotional_and_intellectual_appeal_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAiFeedbackAudienceEngagementSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "areEngagementStrategiesEnabled",
+            &self.are_engagement_strategies_enabled,
+        )?;
+        writer.field("isCallToActionEnabled", &self.is_call_to_action_enabled)?;
+        writer.field(
+            "isEmotionalAndIntellectualAppealEnabled",
+            &self.is_emotional_and_intellectual_appeal_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2924,22 +3164,34 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackAudienceEngagementSet
 
 /// The `microsoft.graph.educationAiFeedbackContentSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAiFeedbackContentSettings {
     /// The `isMessageClarityEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_message_clarity_enabled: crate::Patch<bool>,
     /// The `isQualityOfInformationEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_quality_of_information_enabled: crate::Patch<bool>,
     /// The `isSpeechOrganizationEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_speech_organization_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAiFeedbackContentSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isMessageClarityEnabled", &self.is_message_clarity_enabled)?;
+        writer.field(
+            "isQualityOfInformationEnabled",
+            &self.is_quality_of_information_enabled,
+        )?;
+        writer.field(
+            "isSpeechOrganizationEnabled",
+            &self.is_speech_organization_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -2978,19 +3230,25 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackContentSettings {
 
 /// The `microsoft.graph.educationAiFeedbackCriteria` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAiFeedbackCriteria {
     /// The `aiFeedbackSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ai_feedback_settings: crate::Patch<Box<crate::models::EducationAiFeedbackSettings>>,
     /// The `speechType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub speech_type: crate::Patch<crate::models::EducationSpeechType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAiFeedbackCriteria {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("aiFeedbackSettings", &self.ai_feedback_settings)?;
+        writer.field("speechType", &self.speech_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3024,22 +3282,31 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackCriteria {
 
 /// The `microsoft.graph.educationAiFeedbackDeliverySettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAiFeedbackDeliverySettings {
     /// The `areRhetoricalTechniquesEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub are_rhetorical_techniques_enabled: crate::Patch<bool>,
     /// The `isLanguageUseEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_language_use_enabled: crate::Patch<bool>,
     /// The `isStyleEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_style_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAiFeedbackDeliverySettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "areRhetoricalTechniquesEnabled",
+            &self.are_rhetorical_techniques_enabled,
+        )?;
+        writer.field("isLanguageUseEnabled", &self.is_language_use_enabled)?;
+        writer.field("isStyleEnabled", &self.is_style_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3076,23 +3343,32 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackDeliverySettings {
 
 /// The `microsoft.graph.educationAiFeedbackSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAiFeedbackSettings {
     /// The `audienceEngagementSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audience_engagement_settings:
         crate::Patch<Box<crate::models::EducationAiFeedbackAudienceEngagementSettings>>,
     /// The `contentSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_settings: crate::Patch<Box<crate::models::EducationAiFeedbackContentSettings>>,
     /// The `deliverySettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delivery_settings: crate::Patch<Box<crate::models::EducationAiFeedbackDeliverySettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAiFeedbackSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "audienceEngagementSettings",
+            &self.audience_engagement_settings,
+        )?;
+        writer.field("contentSettings", &self.content_settings)?;
+        writer.field("deliverySettings", &self.delivery_settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3129,13 +3405,19 @@ impl crate::read_fields::ReadFields for EducationAiFeedbackSettings {
 ///
 /// Derived from `educationAssignmentRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentClassRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentClassRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3165,21 +3447,27 @@ impl crate::read_fields::ReadFields for EducationAssignmentClassRecipient {
 
 /// The `microsoft.graph.educationAssignmentGrade` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentGrade {
     /// User who did the grading.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub graded_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the grade was applied to this submission object. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub graded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentGrade {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("gradedBy", &self.graded_by)?;
+        writer.field("gradedDateTime", &self.graded_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3265,13 +3553,19 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGrade {
 
 /// The `microsoft.graph.educationAssignmentGradeType` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentGradeType {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentGradeType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3355,13 +3649,19 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentGradeType {
 ///
 /// Derived from `educationAssignmentRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentGroupRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentGroupRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3393,16 +3693,22 @@ impl crate::read_fields::ReadFields for EducationAssignmentGroupRecipient {
 ///
 /// Derived from `educationAssignmentRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentIndividualRecipient {
     /// A collection of IDs of the recipients.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipients: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentIndividualRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("recipients", &self.recipients)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3437,24 +3743,30 @@ impl crate::read_fields::ReadFields for EducationAssignmentIndividualRecipient {
 ///
 /// Derived from `educationAssignmentGrade`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentPointsGrade {
     /// User who did the grading.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub graded_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the grade was applied to this submission object. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub graded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Number of points a teacher is giving this submission object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub points: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentPointsGrade {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("gradedBy", &self.graded_by)?;
+        writer.field("gradedDateTime", &self.graded_date_time)?;
+        writer.field("points", &self.points)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3491,16 +3803,22 @@ impl crate::read_fields::ReadFields for EducationAssignmentPointsGrade {
 ///
 /// Derived from `educationAssignmentGradeType`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentPointsGradeType {
     /// Max points possible for this assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_points: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentPointsGradeType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("maxPoints", &self.max_points)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3533,13 +3851,19 @@ impl crate::read_fields::ReadFields for EducationAssignmentPointsGradeType {
 
 /// The `microsoft.graph.educationAssignmentRecipient` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationAssignmentRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationAssignmentRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3633,35 +3957,41 @@ impl crate::polymorphic::Polymorphic for AnyEducationAssignmentRecipient {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationChannelResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `url` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationChannelResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3699,28 +4029,34 @@ impl crate::read_fields::ReadFields for EducationChannelResource {
 
 /// The `microsoft.graph.educationCourse` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationCourse {
     /// Unique identifier for the course.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub course_number: crate::Patch<String>,
     /// Description of the course.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Name of the course.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// ID of the course from the syncing system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// Subject of the course.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationCourse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("courseNumber", &self.course_number)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("subject", &self.subject)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3759,35 +4095,41 @@ impl crate::read_fields::ReadFields for EducationCourse {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationExcelResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Pointer to the Excel file object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationExcelResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("fileUrl", &self.file_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3827,35 +4169,41 @@ impl crate::read_fields::ReadFields for EducationExcelResource {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationExternalResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Location of the resource. Required
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationExternalResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3893,24 +4241,30 @@ impl crate::read_fields::ReadFields for EducationExternalResource {
 
 /// The `microsoft.graph.educationFeedback` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationFeedback {
     /// User who created the feedback.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feedback_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the feedback was given. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feedback_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Feedback.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationFeedback {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("feedbackBy", &self.feedback_by)?;
+        writer.field("feedbackDateTime", &self.feedback_date_time)?;
+        writer.field("text", &self.text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -3947,35 +4301,41 @@ impl crate::read_fields::ReadFields for EducationFeedback {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationFileResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Location on disk of the file resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationFileResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("fileUrl", &self.file_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4013,22 +4373,28 @@ impl crate::read_fields::ReadFields for EducationFileResource {
 
 /// The `microsoft.graph.educationGradingSchemeGrade` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationGradingSchemeGrade {
     /// The `defaultPercentage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_percentage: crate::Patch<crate::edm::Double>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `minPercentage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub min_percentage: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationGradingSchemeGrade {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("defaultPercentage", &self.default_percentage)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("minPercentage", &self.min_percentage)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4063,19 +4429,25 @@ impl crate::read_fields::ReadFields for EducationGradingSchemeGrade {
 
 /// The `microsoft.graph.educationItemBody` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationItemBody {
     /// The `content` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// The `contentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<crate::models::BodyType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationItemBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4111,35 +4483,41 @@ impl crate::read_fields::ReadFields for EducationItemBody {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationLinkedAssignmentResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `url` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationLinkedAssignmentResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4179,35 +4557,41 @@ impl crate::read_fields::ReadFields for EducationLinkedAssignmentResource {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationLinkResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// URL to the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub link: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationLinkResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("link", &self.link)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4247,35 +4631,41 @@ impl crate::read_fields::ReadFields for EducationLinkResource {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationMediaResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Location of the file on shared point folder. Required
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationMediaResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("fileUrl", &self.file_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4313,16 +4703,22 @@ impl crate::read_fields::ReadFields for EducationMediaResource {
 
 /// The `microsoft.graph.educationOnPremisesInfo` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationOnPremisesInfo {
     /// Unique identifier for the user object in Active Directory.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub immutable_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationOnPremisesInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("immutableId", &self.immutable_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4357,35 +4753,41 @@ impl crate::read_fields::ReadFields for EducationOnPremisesInfo {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationPowerPointResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Location of the file on disk.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationPowerPointResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("fileUrl", &self.file_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4423,32 +4825,38 @@ impl crate::read_fields::ReadFields for EducationPowerPointResource {
 
 /// The `microsoft.graph.educationResource` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4587,16 +4995,22 @@ impl crate::polymorphic::Polymorphic for AnyEducationResource {
 
 /// The `microsoft.graph.educationSpeakerCoachAudienceEngagementSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSpeakerCoachAudienceEngagementSettings {
     /// The `isBodyLanguageEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_body_language_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSpeakerCoachAudienceEngagementSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isBodyLanguageEnabled", &self.is_body_language_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4629,19 +5043,28 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachAudienceEngagementS
 
 /// The `microsoft.graph.educationSpeakerCoachContentSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSpeakerCoachContentSettings {
     /// The `isInclusivenessEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_inclusiveness_enabled: crate::Patch<bool>,
     /// The `isRepetitiveLanguageEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_repetitive_language_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSpeakerCoachContentSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isInclusivenessEnabled", &self.is_inclusiveness_enabled)?;
+        writer.field(
+            "isRepetitiveLanguageEnabled",
+            &self.is_repetitive_language_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4677,25 +5100,31 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachContentSettings {
 
 /// The `microsoft.graph.educationSpeakerCoachDeliverySettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSpeakerCoachDeliverySettings {
     /// The `areFillerWordsEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub are_filler_words_enabled: crate::Patch<bool>,
     /// The `isPaceEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_pace_enabled: crate::Patch<bool>,
     /// The `isPitchEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_pitch_enabled: crate::Patch<bool>,
     /// The `isPronunciationEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_pronunciation_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSpeakerCoachDeliverySettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("areFillerWordsEnabled", &self.are_filler_words_enabled)?;
+        writer.field("isPaceEnabled", &self.is_pace_enabled)?;
+        writer.field("isPitchEnabled", &self.is_pitch_enabled)?;
+        writer.field("isPronunciationEnabled", &self.is_pronunciation_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4731,23 +5160,32 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachDeliverySettings {
 
 /// The `microsoft.graph.educationSpeakerCoachSettings` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSpeakerCoachSettings {
     /// The `audienceEngagementSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audience_engagement_settings:
         crate::Patch<Box<crate::models::EducationSpeakerCoachAudienceEngagementSettings>>,
     /// The `contentSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachContentSettings>>,
     /// The `deliverySettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delivery_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachDeliverySettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSpeakerCoachSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "audienceEngagementSettings",
+            &self.audience_engagement_settings,
+        )?;
+        writer.field("contentSettings", &self.content_settings)?;
+        writer.field("deliverySettings", &self.delivery_settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4784,59 +5222,71 @@ impl crate::read_fields::ReadFields for EducationSpeakerCoachSettings {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSpeakerProgressResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `aiFeedbackCriteria` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ai_feedback_criteria: crate::Patch<Box<crate::models::EducationAiFeedbackCriteria>>,
     /// The `isAiFeedbackEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_ai_feedback_enabled: crate::Patch<bool>,
     /// The `isVideoRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_video_required: crate::Patch<bool>,
     /// The `maxRecordingAttempts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_recording_attempts: crate::Patch<i32>,
     /// The `presentationTitle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presentation_title: crate::Patch<String>,
     /// The `recordingTimeLimitInMinutes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recording_time_limit_in_minutes: crate::Patch<i32>,
     /// The `showRehearsalReportToStudentBeforeMediaUpload` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_rehearsal_report_to_student_before_media_upload: crate::Patch<bool>,
     /// The `speakerCoachSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub speaker_coach_settings: crate::Patch<Box<crate::models::EducationSpeakerCoachSettings>>,
     /// The `spokenLanguageLocale` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub spoken_language_locale: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSpeakerProgressResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("aiFeedbackCriteria", &self.ai_feedback_criteria)?;
+        writer.field("isAiFeedbackEnabled", &self.is_ai_feedback_enabled)?;
+        writer.field("isVideoRequired", &self.is_video_required)?;
+        writer.field("maxRecordingAttempts", &self.max_recording_attempts)?;
+        writer.field("presentationTitle", &self.presentation_title)?;
+        writer.field(
+            "recordingTimeLimitInMinutes",
+            &self.recording_time_limit_in_minutes,
+        )?;
+        writer.field(
+            "showRehearsalReportToStudentBeforeMediaUpload",
+            &self.show_rehearsal_report_to_student_before_media_upload,
+        )?;
+        writer.field("speakerCoachSettings", &self.speaker_coach_settings)?;
+        writer.field("spokenLanguageLocale", &self.spoken_language_locale)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4886,31 +5336,37 @@ impl crate::read_fields::ReadFields for EducationSpeakerProgressResource {
 
 /// The `microsoft.graph.educationStudent` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationStudent {
     /// Birth date of the student.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub birth_date: crate::Patch<crate::edm::Date>,
     /// ID of the student in the source system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// The possible values are: female, male, other, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub gender: crate::Patch<crate::models::EducationGender>,
     /// Current grade level of the student.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grade: crate::Patch<String>,
     /// Year the student is graduating from the school.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub graduation_year: crate::Patch<String>,
     /// Student Number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub student_number: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationStudent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("birthDate", &self.birth_date)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("gender", &self.gender)?;
+        writer.field("grade", &self.grade)?;
+        writer.field("graduationYear", &self.graduation_year)?;
+        writer.field("studentNumber", &self.student_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4950,16 +5406,22 @@ impl crate::read_fields::ReadFields for EducationStudent {
 ///
 /// Derived from `educationSubmissionRecipient`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSubmissionIndividualRecipient {
     /// User ID of the user to whom the submission is assigned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSubmissionIndividualRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -4992,13 +5454,19 @@ impl crate::read_fields::ReadFields for EducationSubmissionIndividualRecipient {
 
 /// The `microsoft.graph.educationSubmissionRecipient` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationSubmissionRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationSubmissionRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5080,19 +5548,25 @@ impl crate::polymorphic::Polymorphic for AnyEducationSubmissionRecipient {
 
 /// The `microsoft.graph.educationTeacher` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationTeacher {
     /// ID of the teacher in the source system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// Teacher number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teacher_number: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationTeacher {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("teacherNumber", &self.teacher_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5128,44 +5602,50 @@ impl crate::read_fields::ReadFields for EducationTeacher {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationTeamsAppResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// URL that points to the icon of the app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_icon_web_url: crate::Patch<String>,
     /// Teams app ID of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// URL for the app resource that will be opened by Teams.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_embedded_content_url: crate::Patch<String>,
     /// URL for the app resource that can be opened in the browser.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationTeamsAppResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("appIconWebUrl", &self.app_icon_web_url)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("teamsEmbeddedContentUrl", &self.teams_embedded_content_url)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5206,25 +5686,31 @@ impl crate::read_fields::ReadFields for EducationTeamsAppResource {
 
 /// The `microsoft.graph.educationTerm` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationTerm {
     /// Display name of the term.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// End of the term.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date: crate::Patch<crate::edm::Date>,
     /// ID of term in the syncing system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// Start of the term.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date: crate::Patch<crate::edm::Date>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationTerm {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDate", &self.end_date)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("startDate", &self.start_date)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5262,35 +5748,41 @@ impl crate::read_fields::ReadFields for EducationTerm {
 ///
 /// Derived from `educationResource`; inherited properties are included.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationWordResource {
     /// The individual who created the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The last user to modify the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Moment in time when the resource was last modified. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Location of the file on disk.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for EducationWordResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("fileUrl", &self.file_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5328,29 +5820,35 @@ impl crate::read_fields::ReadFields for EducationWordResource {
 
 /// The `microsoft.graph.relatedContact` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RelatedContact {
     /// Indicates whether the user has been consented to access student data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_consent: crate::Patch<bool>,
     /// Name of the contact. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Primary email address of the contact. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// Mobile phone number of the contact.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mobile_phone: crate::Patch<String>,
     /// Relationship to the user. Possible values are: parent, relative, aide, doctor, guardian, child,
     /// other, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relationship: crate::Patch<crate::models::ContactRelationship>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for RelatedContact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessConsent", &self.access_consent)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("mobilePhone", &self.mobile_phone)?;
+        writer.field("relationship", &self.relationship)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5387,16 +5885,22 @@ impl crate::read_fields::ReadFields for RelatedContact {
 
 /// The `microsoft.graph.rubricCriterion` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RubricCriterion {
     /// The description of this criterion.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for RubricCriterion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5429,25 +5933,31 @@ impl crate::read_fields::ReadFields for RubricCriterion {
 
 /// The `microsoft.graph.rubricLevel` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RubricLevel {
     /// The description of this rubric level.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The name of this rubric level.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Null if this is a no-points rubric; educationAssignmentPointsGradeType if it is a points rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grading: crate::Patch<Box<crate::models::AnyEducationAssignmentGradeType>>,
     /// The ID of this resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub level_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for RubricLevel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("grading", &self.grading)?;
+        writer.field("levelId", &self.level_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5483,28 +5993,34 @@ impl crate::read_fields::ReadFields for RubricLevel {
 
 /// The `microsoft.graph.rubricQuality` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RubricQuality {
     /// The collection of criteria for this rubric quality.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub criteria: crate::Patch<Vec<crate::models::RubricCriterion>>,
     /// The description of this rubric quality.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The name of this rubric quality.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of this resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quality_id: crate::Patch<String>,
     /// If present, a numerical weight for this quality. Weights must add up to 100.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub weight: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for RubricQuality {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("criteria", &self.criteria)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("qualityId", &self.quality_id)?;
+        writer.field("weight", &self.weight)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5541,19 +6057,25 @@ impl crate::read_fields::ReadFields for RubricQuality {
 
 /// The `microsoft.graph.rubricQualityFeedbackModel` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RubricQualityFeedbackModel {
     /// Specific feedback for one quality of this rubric.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feedback: crate::Patch<Box<crate::models::EducationItemBody>>,
     /// The ID of the rubricQuality that this feedback is related to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quality_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for RubricQualityFeedbackModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("feedback", &self.feedback)?;
+        writer.field("qualityId", &self.quality_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]
@@ -5587,19 +6109,25 @@ impl crate::read_fields::ReadFields for RubricQualityFeedbackModel {
 
 /// The `microsoft.graph.rubricQualitySelectedColumnModel` complex type.
 #[cfg(feature = "education")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RubricQualitySelectedColumnModel {
     /// ID of the selected level for this quality.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_id: crate::Patch<String>,
     /// ID of the associated quality.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quality_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "education")]
+impl serde::Serialize for RubricQualitySelectedColumnModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("columnId", &self.column_id)?;
+        writer.field("qualityId", &self.quality_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "education")]

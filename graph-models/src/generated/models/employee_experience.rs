@@ -5,36 +5,44 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Community {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `privacy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy: crate::Patch<crate::models::CommunityPrivacy>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `owners` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for Community {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("privacy", &self.privacy)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        #[cfg(feature = "identity")]
+        writer.field("owners", &self.owners)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -87,28 +95,37 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.employeeExperience` entity type.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmployeeExperience {
     /// The `communities` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub communities: crate::Patch<Vec<crate::models::Community>>,
     /// The `engagementAsyncOperations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub engagement_async_operations: crate::Patch<Vec<crate::models::EngagementAsyncOperation>>,
     /// The `learningCourseActivities` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_course_activities: crate::Patch<Vec<crate::models::AnyLearningCourseActivity>>,
     /// A collection of learning providers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_providers: crate::Patch<Vec<crate::models::LearningProvider>>,
     /// The `roles` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<crate::models::EngagementRole>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for EmployeeExperience {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("communities", &self.communities)?;
+        writer.field(
+            "engagementAsyncOperations",
+            &self.engagement_async_operations,
+        )?;
+        writer.field("learningCourseActivities", &self.learning_course_activities)?;
+        writer.field("learningProviders", &self.learning_providers)?;
+        writer.field("roles", &self.roles)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -159,42 +176,48 @@ crate::macros::select_fields! {
 ///
 /// Derived from `longRunningOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementAsyncOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The start time of the operation. The Timestamp type represents date and time information using
     /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The time of the last action in the operation. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// URI of the resource that the operation is performed on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
     /// The status of the operation. The possible values are: notStarted, running, succeeded, failed,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// Details about the status of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status_detail: crate::Patch<String>,
     /// The `operationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operation_type: crate::Patch<crate::models::EngagementAsyncOperationType>,
     /// The `resourceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for EngagementAsyncOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastActionDateTime", &self.last_action_date_time)?;
+        writer.field("resourceLocation", &self.resource_location)?;
+        writer.field("status", &self.status)?;
+        writer.field("statusDetail", &self.status_detail)?;
+        writer.field("operationType", &self.operation_type)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -251,22 +274,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementRole {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `members` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::EngagementRoleMember>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for EngagementRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -313,26 +342,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementRoleMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `userId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// The `user` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for EngagementRoleMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("userId", &self.user_id)?;
+        #[cfg(feature = "identity")]
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -381,52 +417,58 @@ crate::macros::select_fields! {
 ///
 /// Derived from `learningCourseActivity` < `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LearningAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `completionPercentage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_percentage: crate::Patch<i32>,
     /// The `externalcourseActivityId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub externalcourse_activity_id: crate::Patch<String>,
     /// The `learnerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learner_user_id: crate::Patch<String>,
     /// The `learningContentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_content_id: crate::Patch<String>,
     /// The `learningProviderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_provider_id: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CourseStatus>,
     /// The `assignedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `assignerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigner_user_id: crate::Patch<String>,
     /// The `assignmentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_type: crate::Patch<crate::models::AssignmentType>,
     /// The `dueDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `notes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for LearningAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("completionPercentage", &self.completion_percentage)?;
+        writer.field("externalcourseActivityId", &self.externalcourse_activity_id)?;
+        writer.field("learnerUserId", &self.learner_user_id)?;
+        writer.field("learningContentId", &self.learning_content_id)?;
+        writer.field("learningProviderId", &self.learning_provider_id)?;
+        writer.field("status", &self.status)?;
+        writer.field("assignedDateTime", &self.assigned_date_time)?;
+        writer.field("assignerUserId", &self.assigner_user_id)?;
+        writer.field("assignmentType", &self.assignment_type)?;
+        writer.field("dueDateTime", &self.due_date_time)?;
+        writer.field("notes", &self.notes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -493,81 +535,87 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LearningContent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Keywords, topics, and other tags associated with the learning content. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_tags: crate::Patch<Vec<String>>,
     /// The content web URL for the learning content. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_web_url: crate::Patch<String>,
     /// The authors, creators, or contributors of the learning content. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contributors: crate::Patch<Vec<String>>,
     /// The date and time when the learning content was created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description or summary for the learning content. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The duration of the learning content in seconds. The value is represented in ISO 8601 format for
     /// durations. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<crate::edm::Duration>,
     /// Unique external content ID for the learning content. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// The format of the learning content. For example, Course, Video, Book, Book Summary, Audiobook
     /// Summary. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<String>,
     /// Indicates whether the content is active or not. Inactive content doesn't show up in the UI. The
     /// default value is true. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_active: crate::Patch<bool>,
     /// Indicates whether the learning content requires the user to sign-in on the learning provider
     /// platform or not. The default value is false. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_premium: crate::Patch<bool>,
     /// Indicates whether the learning content is searchable or not. The default value is true. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_searchable: crate::Patch<bool>,
     /// The language of the learning content, for example, en-us or fr-fr. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The date and time when the learning content was last modified. The Timestamp type represents date
     /// and time information using ISO 8601 format and is always in UTC time. For example, midnight UTC
     /// on Jan 1, 2014 is 2014-01-01T00:00:00Z. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `level` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub level: crate::Patch<crate::models::Level>,
     /// The number of pages of the learning content, for example, 9. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number_of_pages: crate::Patch<i32>,
     /// The skills tags associated with the learning content. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub skill_tags: crate::Patch<Vec<String>>,
     /// The source name of the learning content, such as LinkedIn Learning or Coursera. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_name: crate::Patch<String>,
     /// The URL of learning content thumbnail image. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbnail_web_url: crate::Patch<String>,
     /// The title of the learning content. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for LearningContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("additionalTags", &self.additional_tags)?;
+        writer.field("contentWebUrl", &self.content_web_url)?;
+        writer.field("contributors", &self.contributors)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("format", &self.format)?;
+        writer.field("isActive", &self.is_active)?;
+        writer.field("isPremium", &self.is_premium)?;
+        writer.field("isSearchable", &self.is_searchable)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("level", &self.level)?;
+        writer.field("numberOfPages", &self.number_of_pages)?;
+        writer.field("skillTags", &self.skill_tags)?;
+        writer.field("sourceName", &self.source_name)?;
+        writer.field("thumbnailWebUrl", &self.thumbnail_web_url)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -648,37 +696,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LearningCourseActivity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `completionPercentage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_percentage: crate::Patch<i32>,
     /// The `externalcourseActivityId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub externalcourse_activity_id: crate::Patch<String>,
     /// The `learnerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learner_user_id: crate::Patch<String>,
     /// The `learningContentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_content_id: crate::Patch<String>,
     /// The `learningProviderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_provider_id: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CourseStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for LearningCourseActivity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("completionPercentage", &self.completion_percentage)?;
+        writer.field("externalcourseActivityId", &self.externalcourse_activity_id)?;
+        writer.field("learnerUserId", &self.learner_user_id)?;
+        writer.field("learningContentId", &self.learning_content_id)?;
+        writer.field("learningProviderId", &self.learning_provider_id)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -792,51 +846,72 @@ impl crate::polymorphic::Polymorphic for AnyLearningCourseActivity {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LearningProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name that appears in Viva Learning. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isCourseActivitySyncEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_course_activity_sync_enabled: crate::Patch<bool>,
     /// Authentication URL to access the courses for the provider. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_web_url: crate::Patch<String>,
     /// The long logo URL for the dark mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub long_logo_web_url_for_dark_theme: crate::Patch<String>,
     /// The long logo URL for the light mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub long_logo_web_url_for_light_theme: crate::Patch<String>,
     /// The square logo URL for the dark mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_web_url_for_dark_theme: crate::Patch<String>,
     /// The square logo URL for the light mode that needs to be a publicly accessible image. This image
     /// would be saved to the blob storage of Viva Learning for rendering within the Viva Learning app.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_web_url_for_light_theme: crate::Patch<String>,
     /// Learning catalog items for the provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_contents: crate::Patch<Vec<crate::models::LearningContent>>,
     /// The `learningCourseActivities` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_course_activities: crate::Patch<Vec<crate::models::AnyLearningCourseActivity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for LearningProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "isCourseActivitySyncEnabled",
+            &self.is_course_activity_sync_enabled,
+        )?;
+        writer.field("loginWebUrl", &self.login_web_url)?;
+        writer.field(
+            "longLogoWebUrlForDarkTheme",
+            &self.long_logo_web_url_for_dark_theme,
+        )?;
+        writer.field(
+            "longLogoWebUrlForLightTheme",
+            &self.long_logo_web_url_for_light_theme,
+        )?;
+        writer.field(
+            "squareLogoWebUrlForDarkTheme",
+            &self.square_logo_web_url_for_dark_theme,
+        )?;
+        writer.field(
+            "squareLogoWebUrlForLightTheme",
+            &self.square_logo_web_url_for_light_theme,
+        )?;
+        writer.field("learningContents", &self.learning_contents)?;
+        writer.field("learningCourseActivities", &self.learning_course_activities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]
@@ -907,40 +982,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `learningCourseActivity` < `entity`; inherited properties are included.
 #[cfg(feature = "employee-experience")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LearningSelfInitiatedCourse {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `completionPercentage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_percentage: crate::Patch<i32>,
     /// The `externalcourseActivityId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub externalcourse_activity_id: crate::Patch<String>,
     /// The `learnerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learner_user_id: crate::Patch<String>,
     /// The `learningContentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_content_id: crate::Patch<String>,
     /// The `learningProviderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_provider_id: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CourseStatus>,
     /// The `startedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "employee-experience")]
+impl serde::Serialize for LearningSelfInitiatedCourse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("completionPercentage", &self.completion_percentage)?;
+        writer.field("externalcourseActivityId", &self.externalcourse_activity_id)?;
+        writer.field("learnerUserId", &self.learner_user_id)?;
+        writer.field("learningContentId", &self.learning_content_id)?;
+        writer.field("learningProviderId", &self.learning_provider_id)?;
+        writer.field("status", &self.status)?;
+        writer.field("startedDateTime", &self.started_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "employee-experience")]

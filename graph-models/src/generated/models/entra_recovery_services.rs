@@ -5,22 +5,28 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Recovery {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `jobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub jobs: crate::Patch<Vec<crate::models::entra_recovery_services::AnyRecoveryJobBase>>,
     /// The `snapshots` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub snapshots: crate::Patch<Vec<crate::models::entra_recovery_services::Snapshot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Recovery {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("jobs", &self.jobs)?;
+        writer.field("snapshots", &self.snapshots)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -67,28 +73,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryChangeObjectBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `entityTypeName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entity_type_name: crate::Patch<crate::models::entra_recovery_services::ResourceTypeName>,
     /// The `failureMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failure_message: crate::Patch<String>,
     /// The `recoveryAction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recovery_action: crate::Patch<crate::models::entra_recovery_services::RecoveryAction>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for RecoveryChangeObjectBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("entityTypeName", &self.entity_type_name)?;
+        writer.field("failureMessage", &self.failure_message)?;
+        writer.field("recoveryAction", &self.recovery_action)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -139,48 +151,60 @@ crate::macros::select_fields! {
 ///
 /// Derived from `recoveryJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `filteringCriteria` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filtering_criteria: crate::Patch<
         Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
     >,
     /// The `jobCompletionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobStartDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::entra_recovery_services::RecoveryStatus>,
     /// The `targetStateDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_state_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `totalChangedLinksCalculated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_changed_links_calculated: crate::Patch<i32>,
     /// The `totalChangedObjectsCalculated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_changed_objects_calculated: crate::Patch<i32>,
     /// The `totalFailedChanges` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_failed_changes: crate::Patch<i32>,
     /// The `totalLinksModified` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_links_modified: crate::Patch<i32>,
     /// The `totalObjectsModified` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_objects_modified: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for RecoveryJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("filteringCriteria", &self.filtering_criteria)?;
+        writer.field("jobCompletionDateTime", &self.job_completion_date_time)?;
+        writer.field("jobStartDateTime", &self.job_start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("targetStateDateTime", &self.target_state_date_time)?;
+        writer.field(
+            "totalChangedLinksCalculated",
+            &self.total_changed_links_calculated,
+        )?;
+        writer.field(
+            "totalChangedObjectsCalculated",
+            &self.total_changed_objects_calculated,
+        )?;
+        writer.field("totalFailedChanges", &self.total_failed_changes)?;
+        writer.field("totalLinksModified", &self.total_links_modified)?;
+        writer.field("totalObjectsModified", &self.total_objects_modified)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -247,39 +271,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryJobBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `filteringCriteria` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filtering_criteria: crate::Patch<
         Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
     >,
     /// The `jobCompletionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobStartDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::entra_recovery_services::RecoveryStatus>,
     /// The `targetStateDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_state_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `totalChangedLinksCalculated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_changed_links_calculated: crate::Patch<i32>,
     /// The `totalChangedObjectsCalculated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_changed_objects_calculated: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for RecoveryJobBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("filteringCriteria", &self.filtering_criteria)?;
+        writer.field("jobCompletionDateTime", &self.job_completion_date_time)?;
+        writer.field("jobStartDateTime", &self.job_start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("targetStateDateTime", &self.target_state_date_time)?;
+        writer.field(
+            "totalChangedLinksCalculated",
+            &self.total_changed_links_calculated,
+        )?;
+        writer.field(
+            "totalChangedObjectsCalculated",
+            &self.total_changed_objects_calculated,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -399,39 +435,51 @@ impl crate::polymorphic::Polymorphic for AnyRecoveryJobBase {
 ///
 /// Derived from `recoveryJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryPreviewJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `filteringCriteria` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filtering_criteria: crate::Patch<
         Box<crate::models::entra_recovery_services::AnyRecoveryJobFilteringCriteriaBase>,
     >,
     /// The `jobCompletionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobStartDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::entra_recovery_services::RecoveryStatus>,
     /// The `targetStateDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_state_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `totalChangedLinksCalculated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_changed_links_calculated: crate::Patch<i32>,
     /// The `totalChangedObjectsCalculated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_changed_objects_calculated: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for RecoveryPreviewJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("filteringCriteria", &self.filtering_criteria)?;
+        writer.field("jobCompletionDateTime", &self.job_completion_date_time)?;
+        writer.field("jobStartDateTime", &self.job_start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("targetStateDateTime", &self.target_state_date_time)?;
+        writer.field(
+            "totalChangedLinksCalculated",
+            &self.total_changed_links_calculated,
+        )?;
+        writer.field(
+            "totalChangedObjectsCalculated",
+            &self.total_changed_objects_calculated,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -492,29 +540,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `totalChangedObjects` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_changed_objects: crate::Patch<i32>,
     /// The `recoveryJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recovery_jobs: crate::Patch<Vec<crate::models::entra_recovery_services::RecoveryJob>>,
     /// The `recoveryPreviewJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recovery_preview_jobs:
         crate::Patch<Vec<crate::models::entra_recovery_services::RecoveryPreviewJob>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("totalChangedObjects", &self.total_changed_objects)?;
+        writer.field("recoveryJobs", &self.recovery_jobs)?;
+        writer.field("recoveryPreviewJobs", &self.recovery_preview_jobs)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -563,19 +617,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.entraRecoveryServices.entityTypeAndIds` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityTypeAndIds {
     /// The `entityIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entity_ids: crate::Patch<Vec<String>>,
     /// The `entityType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entity_type: crate::Patch<crate::models::entra_recovery_services::ResourceTypeName>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for EntityTypeAndIds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("entityIds", &self.entity_ids)?;
+        writer.field("entityType", &self.entity_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -611,16 +671,22 @@ impl crate::read_fields::ReadFields for EntityTypeAndIds {
 ///
 /// Derived from `recoveryJobFilteringCriteriaBase`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryJobEntityNameAndIdsFilter {
     /// The `filterValues` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filter_values: crate::Patch<Vec<crate::models::entra_recovery_services::EntityTypeAndIds>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for RecoveryJobEntityNameAndIdsFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("filterValues", &self.filter_values)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -656,16 +722,22 @@ impl crate::read_fields::ReadFields for RecoveryJobEntityNameAndIdsFilter {
 ///
 /// Derived from `recoveryJobFilteringCriteriaBase`; inherited properties are included.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryJobEntityNamesFilter {
     /// The `entityTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entity_types: crate::Patch<Vec<crate::models::entra_recovery_services::ResourceTypeName>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for RecoveryJobEntityNamesFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("entityTypes", &self.entity_types)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]
@@ -698,13 +770,19 @@ impl crate::read_fields::ReadFields for RecoveryJobEntityNamesFilter {
 
 /// The `microsoft.graph.entraRecoveryServices.recoveryJobFilteringCriteriaBase` complex type.
 #[cfg(feature = "directory")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryJobFilteringCriteriaBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "directory")]
+impl serde::Serialize for RecoveryJobFilteringCriteriaBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "directory")]

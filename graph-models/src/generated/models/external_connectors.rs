@@ -15,23 +15,29 @@ pub struct ExternalConnectorsExternalItemAddActivitiesBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConnectionOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If status is failed, provides more information about the error that caused the failure.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// Indicates the status of the asynchronous operation. Possible values are: unspecified, inprogress,
     /// completed, failed, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::external_connectors::ConnectionOperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ConnectionOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("error", &self.error)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -76,16 +82,22 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.external` entity type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct External {
     /// The `connections` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connections: crate::Patch<Vec<crate::models::external_connectors::ExternalConnection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for External {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("connections", &self.connections)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -128,25 +140,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalActivity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::external_connectors::ExternalActivityType>,
     /// The `performedBy` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub performed_by: crate::Patch<Box<crate::models::external_connectors::Identity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ExternalActivity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("performedBy", &self.performed_by)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -249,28 +267,34 @@ impl crate::polymorphic::Polymorphic for AnyExternalActivity {
 ///
 /// Derived from `externalActivity` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalActivityResult {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::external_connectors::ExternalActivityType>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `performedBy` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub performed_by: crate::Patch<Box<crate::models::external_connectors::Identity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ExternalActivityResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("error", &self.error)?;
+        writer.field("performedBy", &self.performed_by)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -321,56 +345,62 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalConnection {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Collects configurable settings related to activities involving connector content.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_settings: crate::Patch<Box<crate::models::external_connectors::ActivitySettings>>,
     /// Specifies additional application IDs that are allowed to manage the connection and to index
     /// content in the connection. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::external_connectors::Configuration>>,
     /// The `connectorId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connector_id: crate::Patch<String>,
     /// The `contentCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::external_connectors::ContentCategory>,
     /// Description of the connection displayed in the Microsoft 365 admin center. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the connection to be displayed in the Microsoft 365 admin center. Maximum
     /// length of 128 characters. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The settings configuring the search experience for content in this connection, such as the
     /// display templates for search results.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_settings: crate::Patch<Box<crate::models::external_connectors::SearchSettings>>,
     /// Indicates the current state of the connection. Possible values are: draft, ready, obsolete,
     /// limitExceeded, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::external_connectors::ConnectionState>,
     /// The `groups` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub groups: crate::Patch<Vec<crate::models::external_connectors::ExternalGroup>>,
     /// The `items` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::external_connectors::ExternalItem>>,
     /// The `operations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::external_connectors::ConnectionOperation>>,
     /// The `schema` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schema: crate::Patch<Box<crate::models::external_connectors::Schema>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ExternalConnection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activitySettings", &self.activity_settings)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("connectorId", &self.connector_id)?;
+        writer.field("contentCategory", &self.content_category)?;
+        writer.field("description", &self.description)?;
+        writer.field("name", &self.name)?;
+        writer.field("searchSettings", &self.search_settings)?;
+        writer.field("state", &self.state)?;
+        writer.field("groups", &self.groups)?;
+        writer.field("items", &self.items)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("schema", &self.schema)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -437,26 +467,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The description of the external group. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The friendly name of the external group. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A member added to an externalGroup. You can add Azure Active Directory users, Azure Active
     /// Directory groups, or an externalGroup as members.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::external_connectors::Identity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ExternalGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -505,36 +541,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// An array of access control entries. Each entry specifies the access granted to a user or group.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub acl: crate::Patch<Vec<crate::models::external_connectors::Acl>>,
     /// A plain-text representation of the contents of the item. The text in this property is full-text
     /// indexed. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<Box<crate::models::external_connectors::ExternalItemContent>>,
     /// The `informationProtectionLabel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub information_protection_label: crate::Patch<
         Box<crate::models::external_connectors::ExternalItemInformationProtectionLabel>,
     >,
     /// A property bag with the properties of the item. The properties MUST conform to the schema defined
     /// for the externalConnection. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Box<crate::models::external_connectors::Properties>>,
     /// The `activities` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Vec<crate::models::external_connectors::AnyExternalActivity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ExternalItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("acl", &self.acl)?;
+        writer.field("content", &self.content)?;
+        writer.field(
+            "informationProtectionLabel",
+            &self.information_protection_label,
+        )?;
+        writer.field("properties", &self.properties)?;
+        writer.field("activities", &self.activities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -587,20 +632,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Identity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The type of identity. Possible values are: user or group for Azure AD identities and
     /// externalgroup for groups in an external system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::external_connectors::IdentityType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -645,23 +696,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Schema {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Must be set to microsoft.graph.externalConnector.externalItem. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub base_type: crate::Patch<String>,
     /// The properties defined for the items in the connection. The minimum number of properties is one,
     /// the maximum is 128.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Vec<crate::models::external_connectors::Property>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("baseType", &self.base_type)?;
+        writer.field("properties", &self.properties)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -706,26 +763,32 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.externalConnectors.acl` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Acl {
     /// The access granted to the identity. Possible values are: grant, deny, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_type: crate::Patch<crate::models::external_connectors::AccessType>,
     /// The type of identity. Possible values are: user, group, everyone, everyoneExceptGuests,
     /// externalGroup, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::external_connectors::AclType>,
     /// The unique identifer of the identity. In case of Azure Active Directory identities, value is set
     /// to the object identifier of the user, group or tenant for types user, group and everyone (and
     /// everyoneExceptGuests) respectively. In case of external groups value is set to the ID of the
     /// externalGroup
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Acl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessType", &self.access_type)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -760,17 +823,23 @@ impl crate::read_fields::ReadFields for Acl {
 
 /// The `microsoft.graph.externalConnectors.activitySettings` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivitySettings {
     /// Specifies configurations to identify an externalItem based on a shared URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url_to_item_resolvers:
         crate::Patch<Vec<crate::models::external_connectors::AnyUrlToItemResolverBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ActivitySettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("urlToItemResolvers", &self.url_to_item_resolvers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -803,17 +872,23 @@ impl crate::read_fields::ReadFields for ActivitySettings {
 
 /// The `microsoft.graph.externalConnectors.configuration` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Configuration {
     /// A collection of application IDs for registered Azure Active Directory apps that are allowed to
     /// manage the externalConnection and to index content in the externalConnection.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authorized_app_ids: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Configuration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("authorizedAppIds", &self.authorized_app_ids)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -846,29 +921,35 @@ impl crate::read_fields::ReadFields for Configuration {
 
 /// The `microsoft.graph.externalConnectors.displayTemplate` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisplayTemplate {
     /// The text identifier for the display template; for example, contosoTickets. Maximum 16 characters.
     /// Only alphanumeric characters allowed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The definition of the content's appearance, represented by an Adaptive Card, which is a
     /// JSON-serialized card object model.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub layout: crate::Patch<serde_json::Value>,
     /// Defines the priority of a display template. A display template with priority 1 is evaluated
     /// before a template with priority 4. Gaps in priority values are supported. Must be positive value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// Specifies additional rules for selecting this display template based on the item schema.
     /// Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rules: crate::Patch<Vec<crate::models::external_connectors::PropertyRule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for DisplayTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("layout", &self.layout)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("rules", &self.rules)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -904,20 +985,26 @@ impl crate::read_fields::ReadFields for DisplayTemplate {
 
 /// The `microsoft.graph.externalConnectors.externalItemContent` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalItemContent {
     /// The type of content in the value property. Possible values are: text, html, unknownFutureValue.
     /// These are the content types that the indexer supports, and not the file extension types allowed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::external_connectors::ExternalItemContentType>,
     /// The content for the externalItem. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ExternalItemContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -951,16 +1038,22 @@ impl crate::read_fields::ReadFields for ExternalItemContent {
 
 /// The `microsoft.graph.externalConnectors.externalItemInformationProtectionLabel` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalItemInformationProtectionLabel {
     /// The `sensitivityLabelId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ExternalItemInformationProtectionLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -996,25 +1089,31 @@ impl crate::read_fields::ReadFields for ExternalItemInformationProtectionLabel {
 ///
 /// Derived from `urlToItemResolverBase`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemIdResolver {
     /// The priority which defines the sequence in which the urlToItemResolverBase instances are
     /// evaluated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// Pattern that specifies how to form the ID of the external item that the URL represents. The named
     /// groups from the regular expression in urlPattern within the urlMatchInfo can be referenced by
     /// inserting the group name inside curly brackets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_id: crate::Patch<String>,
     /// Configurations to match and resolve URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url_match_info: crate::Patch<Box<crate::models::external_connectors::UrlMatchInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ItemIdResolver {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("itemId", &self.item_id)?;
+        writer.field("urlMatchInfo", &self.url_match_info)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1049,34 +1148,40 @@ impl crate::read_fields::ReadFields for ItemIdResolver {
 
 /// The `microsoft.graph.externalConnectors.principal` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Principal {
     /// The `email` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The `entraDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entra_display_name: crate::Patch<String>,
     /// The `entraId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entra_id: crate::Patch<String>,
     /// The `externalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// The `externalName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_name: crate::Patch<String>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `upn` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upn: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("email", &self.email)?;
+        writer.field("entraDisplayName", &self.entra_display_name)?;
+        writer.field("entraId", &self.entra_id)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("externalName", &self.external_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("upn", &self.upn)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1115,13 +1220,19 @@ impl crate::read_fields::ReadFields for Principal {
 
 /// The `microsoft.graph.externalConnectors.properties` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Properties {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1151,55 +1262,61 @@ impl crate::read_fields::ReadFields for Properties {
 
 /// The `microsoft.graph.externalConnectors.property` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Property {
     /// A set of aliases or a friendly names for the property. Maximum 32 characters. Only alphanumeric
     /// characters allowed. For example, each string may not contain control characters, whitespace, or
     /// any of the following: :, ;, ,, (, ), \[, \], {, }, %, $, +, !, *, =, &, ?, @, #, /, ~, ', ',
     /// &lt;, &gt;, ', ^. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aliases: crate::Patch<Vec<String>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies if the property is queryable. Queryable properties can be used in Keyword Query
     /// Language (KQL) queries. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_queryable: crate::Patch<bool>,
     /// Specifies if the property is refinable. Refinable properties can be used to filter search results
     /// in the Search API and add a refiner control in the Microsoft Search user experience. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_refinable: crate::Patch<bool>,
     /// Specifies if the property is retrievable. Retrievable properties are returned in the result set
     /// when items are returned by the search API. Retrievable properties are also available to add to
     /// the display template used to render search results. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_retrievable: crate::Patch<bool>,
     /// Specifies if the property is searchable. Only properties of type String or StringCollection can
     /// be searchable. Non-searchable properties are not added to the search index. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_searchable: crate::Patch<bool>,
     /// Specifies one or more well-known tags added against a property. Labels help Microsoft Search
     /// understand the semantics of the data in the connection. Adding appropriate labels would result in
     /// an enhanced search experience (e.g. better relevance). The possible values are: title, url,
     /// createdBy, lastModifiedBy, authors, createdDateTime, lastModifiedDateTime, fileName,
     /// fileExtension, unknownFutureValue. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub labels: crate::Patch<Vec<crate::models::external_connectors::Label>>,
     /// The name of the property. Maximum 32 characters. Only alphanumeric characters allowed. For
     /// example, each string may not contain control characters, whitespace, or any of the following: :,
     /// ;, ,, (, ), \[, \], {, }, %, $, +, !, *, =, &, ?, @, #, /, ~, ', ', &lt;, &gt;, ', ^. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The data type of the property. Possible values are: string, int64, double, dateTime, boolean,
     /// stringCollection, int64Collection, doubleCollection, dateTimeCollection, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::external_connectors::PropertyType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Property {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("aliases", &self.aliases)?;
+        writer.field("description", &self.description)?;
+        writer.field("isQueryable", &self.is_queryable)?;
+        writer.field("isRefinable", &self.is_refinable)?;
+        writer.field("isRetrievable", &self.is_retrievable)?;
+        writer.field("isSearchable", &self.is_searchable)?;
+        writer.field("labels", &self.labels)?;
+        writer.field("name", &self.name)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1240,30 +1357,36 @@ impl crate::read_fields::ReadFields for Property {
 
 /// The `microsoft.graph.externalConnectors.propertyRule` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PropertyRule {
     /// Specifies the operations to be performed during evaluation of a single propertyRule, where
     /// property and a string from the values collection are the respective operands. Possible values
     /// are: null, equals, notEquals, contains, notContains, lessThan, greaterThan, startsWith. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operation: crate::Patch<crate::models::external_connectors::RuleOperation>,
     /// The property from the externalItem schema. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub property: crate::Patch<String>,
     /// A collection with one or many strings. The specified string(s) will be matched with the specified
     /// property using the specified operation. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<Vec<String>>,
     /// The join operator for evaluating multiple propertyRules. For example, if and is specified, then
     /// all propertyRules must be true for the propertyRule to be true. Possible values are: or, and.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values_joined_by: crate::Patch<crate::models::BinaryOperator>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for PropertyRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("operation", &self.operation)?;
+        writer.field("property", &self.property)?;
+        writer.field("values", &self.values)?;
+        writer.field("valuesJoinedBy", &self.values_joined_by)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1299,19 +1422,25 @@ impl crate::read_fields::ReadFields for PropertyRule {
 
 /// The `microsoft.graph.externalConnectors.searchSettings` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchSettings {
     /// Enables the developer to define the appearance of the content and configure conditions that
     /// dictate when the template should be displayed. Maximum of 2 search result templates per
     /// connection.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_result_templates:
         crate::Patch<Vec<crate::models::external_connectors::DisplayTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("searchResultTemplates", &self.search_result_templates)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1344,22 +1473,28 @@ impl crate::read_fields::ReadFields for SearchSettings {
 
 /// The `microsoft.graph.externalConnectors.urlMatchInfo` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UrlMatchInfo {
     /// A list of the URL prefixes that must match URLs to be processed by this URL-to-item-resolver.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub base_urls: crate::Patch<Vec<String>>,
     /// A regular expression that will be matched towards the URL that is processed by this
     /// URL-to-item-resolver. The ECMAScript specification for regular expressions (ECMA-262) is used for
     /// the evaluation. The named groups defined by the regular expression will be used later to extract
     /// values from the URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url_pattern: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for UrlMatchInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("baseUrls", &self.base_urls)?;
+        writer.field("urlPattern", &self.url_pattern)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1393,17 +1528,23 @@ impl crate::read_fields::ReadFields for UrlMatchInfo {
 
 /// The `microsoft.graph.externalConnectors.urlToItemResolverBase` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UrlToItemResolverBase {
     /// The priority which defines the sequence in which the urlToItemResolverBase instances are
     /// evaluated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for UrlToItemResolverBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("priority", &self.priority)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]

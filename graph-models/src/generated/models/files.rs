@@ -5433,88 +5433,97 @@ pub struct WorkbookFunctionsZTestBody {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Drive {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Describes the type of drive represented by this resource. OneDrive personal drives will return
     /// personal. OneDrive for Business will return business. SharePoint document libraries will return
     /// documentLibrary. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_type: crate::Patch<String>,
     /// Optional. The user account that owns the drive. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Optional. Information about the drive's storage space quota. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quota: crate::Patch<Box<crate::models::Quota>>,
     /// The `sharePointIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// If present, indicates that this is a system-managed drive. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub system: crate::Patch<Box<crate::models::SystemFacet>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Collection of \[bundles\]\[bundle\] (albums and multi-select-shared sets of items). Only in
     /// personal OneDrive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bundles: crate::Patch<Vec<crate::models::DriveItem>>,
     /// The list of items the user is following. Only in OneDrive for Business.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub following: crate::Patch<Vec<crate::models::DriveItem>>,
     /// All items contained in the drive. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::DriveItem>>,
     /// For drives in SharePoint, the underlying document library list. Read-only. Nullable.
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list: crate::Patch<Box<crate::models::List>>,
     /// The root folder of the drive. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root: crate::Patch<Box<crate::models::DriveItem>>,
     /// Collection of common folders available in OneDrive. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub special: crate::Patch<Vec<crate::models::DriveItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Drive {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("driveType", &self.drive_type)?;
+        writer.field("owner", &self.owner)?;
+        writer.field("quota", &self.quota)?;
+        writer.field("sharePointIds", &self.share_point_ids)?;
+        writer.field("system", &self.system)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.field("bundles", &self.bundles)?;
+        writer.field("following", &self.following)?;
+        writer.field("items", &self.items)?;
+        #[cfg(feature = "sites")]
+        writer.field("list", &self.list)?;
+        writer.field("root", &self.root)?;
+        writer.field("special", &self.special)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5601,160 +5610,170 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Audio metadata, if the item is an audio file. Read-only. Read-only. Only on OneDrive Personal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio: crate::Patch<Box<crate::models::Audio>>,
     /// Bundle metadata, if the item is a bundle. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bundle: crate::Patch<Box<crate::models::Bundle>>,
     /// An eTag for the content of the item. This eTag is not changed if only the metadata is changed.
     /// Note This property is not returned if the item is a folder. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub c_tag: crate::Patch<String>,
     /// Information about the deleted state of the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted: crate::Patch<Box<crate::models::Deleted>>,
     /// File metadata, if the item is a file. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file: crate::Patch<Box<crate::models::File>>,
     /// File system information on client. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
     /// Folder metadata, if the item is a folder. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub folder: crate::Patch<Box<crate::models::Folder>>,
     /// Image metadata, if the item is an image. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub image: crate::Patch<Box<crate::models::Image>>,
     /// Location metadata, if the item has location data. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::GeoCoordinates>>,
     /// Malware metadata, if the item was detected to contain malware. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub malware: crate::Patch<Box<crate::models::Malware>>,
     /// If present, indicates that this item is a package instead of a folder or file. Packages are
     /// treated like files in some contexts and folders in others. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub package: crate::Patch<Box<crate::models::Package>>,
     /// If present, indicates that one or more operations that might affect the state of the driveItem
     /// are pending completion. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pending_operations: crate::Patch<Box<crate::models::PendingOperations>>,
     /// Photo metadata, if the item is a photo. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photo: crate::Patch<Box<crate::models::Photo>>,
     /// Provides information about the published or checked-out state of an item, in locations that
     /// support such actions. This property is not returned by default. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Remote item data, if the item is shared from a drive other than the one being accessed.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_item: crate::Patch<Box<crate::models::RemoteItem>>,
     /// If this property is non-null, it indicates that the driveItem is the top-most driveItem in the
     /// drive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root: crate::Patch<Box<crate::models::Root>>,
     /// Search metadata, if the item is from a search result. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_result: crate::Patch<Box<crate::models::SearchResult>>,
     /// Indicates that the item has been shared with others and provides information about the shared
     /// state of the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared: crate::Patch<Box<crate::models::Shared>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Size of the item in bytes. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// If the current item is also available as a special folder, this facet is returned. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub special_folder: crate::Patch<Box<crate::models::SpecialFolder>>,
     /// Video metadata, if the item is a video. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video: crate::Patch<Box<crate::models::Video>>,
     /// WebDAV compatible URL for the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_dav_url: crate::Patch<String>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Analytics about the view activities that took place on this item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
     /// Collection containing Item objects for the immediate children of Item. Only items representing
     /// folders have children. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub children: crate::Patch<Vec<crate::models::DriveItem>>,
     /// For drives in SharePoint, the associated document library list item. Read-only. Nullable.
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list_item: crate::Patch<Box<crate::models::ListItem>>,
     /// The set of permissions for the item. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permissions: crate::Patch<Vec<crate::models::Permission>>,
     /// The `retentionLabel` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_label: crate::Patch<Box<crate::models::ItemRetentionLabel>>,
     /// The set of subscriptions on the item. Only supported on the root of a drive.
     #[cfg(feature = "subscriptions")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscriptions: crate::Patch<Vec<crate::models::Subscription>>,
     /// Collection containing \[ThumbnailSet\]\[\] objects associated with the item. For more info, see
     /// \[getting thumbnails\]\[\]. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbnails: crate::Patch<Vec<crate::models::ThumbnailSet>>,
     /// The list of previous versions of the item. For more info, see \[getting previous versions\]\[\].
     /// Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub versions: crate::Patch<Vec<crate::models::DriveItemVersion>>,
     /// For files that are Excel spreadsheets, accesses the workbook API to work with the spreadsheet's
     /// contents. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workbook: crate::Patch<Box<crate::models::Workbook>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for DriveItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("audio", &self.audio)?;
+        writer.field("bundle", &self.bundle)?;
+        writer.field("cTag", &self.c_tag)?;
+        writer.field("deleted", &self.deleted)?;
+        writer.field("file", &self.file)?;
+        writer.field("fileSystemInfo", &self.file_system_info)?;
+        writer.field("folder", &self.folder)?;
+        writer.field("image", &self.image)?;
+        writer.field("location", &self.location)?;
+        writer.field("malware", &self.malware)?;
+        writer.field("package", &self.package)?;
+        writer.field("pendingOperations", &self.pending_operations)?;
+        writer.field("photo", &self.photo)?;
+        writer.field("publication", &self.publication)?;
+        writer.field("remoteItem", &self.remote_item)?;
+        writer.field("root", &self.root)?;
+        writer.field("searchResult", &self.search_result)?;
+        writer.field("shared", &self.shared)?;
+        writer.field("sharepointIds", &self.sharepoint_ids)?;
+        writer.field("size", &self.size)?;
+        writer.field("specialFolder", &self.special_folder)?;
+        writer.field("video", &self.video)?;
+        writer.field("webDavUrl", &self.web_dav_url)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.field("analytics", &self.analytics)?;
+        writer.field("children", &self.children)?;
+        #[cfg(feature = "sites")]
+        writer.field("listItem", &self.list_item)?;
+        writer.field("permissions", &self.permissions)?;
+        writer.field("retentionLabel", &self.retention_label)?;
+        #[cfg(feature = "subscriptions")]
+        writer.field("subscriptions", &self.subscriptions)?;
+        writer.field("thumbnails", &self.thumbnails)?;
+        writer.field("versions", &self.versions)?;
+        writer.field("workbook", &self.workbook)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5883,28 +5902,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItemVersion` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveItemVersion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Indicates the size of the content stream for this version of the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for DriveItemVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("publication", &self.publication)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -5955,28 +5980,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemActivity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// An item was accessed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access: crate::Patch<Box<crate::models::AccessAction>>,
     /// Details about when the activity took place. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of who performed the action. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub actor: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Exposes the driveItem that was the target of this activity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ItemActivity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("access", &self.access)?;
+        writer.field("activityDateTime", &self.activity_date_time)?;
+        writer.field("actor", &self.actor)?;
+        writer.field("driveItem", &self.drive_item)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6027,46 +6058,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemActivityStat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Statistics about the access actions in this interval. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// Statistics about the create actions in this interval. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub create: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// Statistics about the delete actions in this interval. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delete: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// Statistics about the edit actions in this interval. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub edit: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// When the interval ends. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates that the statistics in this interval are based on incomplete data. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incomplete_data: crate::Patch<Box<crate::models::IncompleteData>>,
     /// Indicates whether the item is 'trending.' Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_trending: crate::Patch<bool>,
     /// Statistics about the move actions in this interval. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#move: crate::Patch<Box<crate::models::ItemActionStat>>,
     /// When the interval starts. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Exposes the itemActivities represented in this itemActivityStat resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Vec<crate::models::ItemActivity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ItemActivityStat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("access", &self.access)?;
+        writer.field("create", &self.create)?;
+        writer.field("delete", &self.delete)?;
+        writer.field("edit", &self.edit)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("incompleteData", &self.incomplete_data)?;
+        writer.field("isTrending", &self.is_trending)?;
+        writer.field("move", &self.r#move)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("activities", &self.activities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6129,25 +6166,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemAnalytics {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `allTime` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub all_time: crate::Patch<Box<crate::models::ItemActivityStat>>,
     /// The `itemActivityStats` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_activity_stats: crate::Patch<Vec<crate::models::ItemActivityStat>>,
     /// The `lastSevenDays` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_seven_days: crate::Patch<Box<crate::models::ItemActivityStat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ItemAnalytics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("allTime", &self.all_time)?;
+        writer.field("itemActivityStats", &self.item_activity_stats)?;
+        writer.field("lastSevenDays", &self.last_seven_days)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6196,31 +6239,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemRetentionLabel {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isLabelAppliedExplicitly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_label_applied_explicitly: crate::Patch<bool>,
     /// The `labelAppliedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label_applied_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `labelAppliedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label_applied_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `retentionSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Box<crate::models::RetentionLabelSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ItemRetentionLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "isLabelAppliedExplicitly",
+            &self.is_label_applied_explicitly,
+        )?;
+        writer.field("labelAppliedBy", &self.label_applied_by)?;
+        writer.field("labelAppliedDateTime", &self.label_applied_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("retentionSettings", &self.retention_settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6273,53 +6325,59 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Permission {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A format of yyyy-MM-ddTHH:mm:ssZ of DateTimeOffset indicates the expiration time of the
     /// permission. DateTime.MinValue indicates there is no expiration set for this permission. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `grantedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granted_to: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `grantedToIdentities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granted_to_identities: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
     /// For link type permissions, the details of the users to whom permission was granted. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granted_to_identities_v2: crate::Patch<Vec<crate::models::SharePointIdentitySet>>,
     /// For user type permissions, the details of the users and applications for this permission.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granted_to_v2: crate::Patch<Box<crate::models::SharePointIdentitySet>>,
     /// Indicates whether the password is set for this permission. This property only appears in the
     /// response. Optional. Read-only. For OneDrive Personal only..
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_password: crate::Patch<bool>,
     /// Provides a reference to the ancestor of the current permission, if it is inherited from an
     /// ancestor. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inherited_from: crate::Patch<Box<crate::models::ItemReference>>,
     /// Details of any associated sharing invitation for this permission. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invitation: crate::Patch<Box<crate::models::SharingInvitation>>,
     /// Provides the link details of the current permission, if it is a link type permissions. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub link: crate::Patch<Box<crate::models::SharingLink>>,
     /// The type of permission, for example, read. See below for the full list of roles. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// A unique token that can be used to access this shared item via the **shares** API. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("grantedTo", &self.granted_to)?;
+        writer.field("grantedToIdentities", &self.granted_to_identities)?;
+        writer.field("grantedToIdentitiesV2", &self.granted_to_identities_v2)?;
+        writer.field("grantedToV2", &self.granted_to_v2)?;
+        writer.field("hasPassword", &self.has_password)?;
+        writer.field("inheritedFrom", &self.inherited_from)?;
+        writer.field("invitation", &self.invitation)?;
+        writer.field("link", &self.link)?;
+        writer.field("roles", &self.roles)?;
+        writer.field("shareId", &self.share_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6384,78 +6442,89 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharedDriveItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Information about the owner of the shared item being referenced.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Used to access the underlying driveItem
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
     /// All driveItems contained in the sharing root. This collection cannot be enumerated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::DriveItem>>,
     /// Used to access the underlying list
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list: crate::Patch<Box<crate::models::List>>,
     /// Used to access the underlying listItem
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list_item: crate::Patch<Box<crate::models::ListItem>>,
     /// Used to access the permission representing the underlying sharing link
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission: crate::Patch<Box<crate::models::Permission>>,
     /// Used to access the underlying driveItem. Deprecated -- use driveItem instead.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root: crate::Patch<Box<crate::models::DriveItem>>,
     /// Used to access the underlying site
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site: crate::Patch<Box<crate::models::Site>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for SharedDriveItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("owner", &self.owner)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.field("driveItem", &self.drive_item)?;
+        writer.field("items", &self.items)?;
+        #[cfg(feature = "sites")]
+        writer.field("list", &self.list)?;
+        #[cfg(feature = "sites")]
+        writer.field("listItem", &self.list_item)?;
+        writer.field("permission", &self.permission)?;
+        writer.field("root", &self.root)?;
+        #[cfg(feature = "sites")]
+        writer.field("site", &self.site)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6536,28 +6605,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThumbnailSet {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A 1920x1920 scaled thumbnail.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub large: crate::Patch<Box<crate::models::Thumbnail>>,
     /// A 176x176 scaled thumbnail.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub medium: crate::Patch<Box<crate::models::Thumbnail>>,
     /// A 48x48 cropped thumbnail.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub small: crate::Patch<Box<crate::models::Thumbnail>>,
     /// A custom thumbnail image or the original image used to generate other thumbnails.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<Box<crate::models::Thumbnail>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ThumbnailSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("large", &self.large)?;
+        writer.field("medium", &self.medium)?;
+        writer.field("small", &self.small)?;
+        writer.field("source", &self.source)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6608,39 +6683,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Workbook {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `application` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::WorkbookApplication>>,
     /// The `comments` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comments: crate::Patch<Vec<crate::models::WorkbookComment>>,
     /// The `functions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub functions: crate::Patch<Box<crate::models::WorkbookFunctions>>,
     /// Represents a collection of workbooks scoped named items (named ranges and constants). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub names: crate::Patch<Vec<crate::models::WorkbookNamedItem>>,
     /// The status of workbook operations. Getting an operation collection is not supported, but you can
     /// get the status of a long-running operation if the Location header is returned in the response.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::WorkbookOperation>>,
     /// Represents a collection of tables associated with the workbook. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tables: crate::Patch<Vec<crate::models::WorkbookTable>>,
     /// Represents a collection of worksheets associated with the workbook. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub worksheets: crate::Patch<Vec<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Workbook {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("application", &self.application)?;
+        writer.field("comments", &self.comments)?;
+        writer.field("functions", &self.functions)?;
+        writer.field("names", &self.names)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("tables", &self.tables)?;
+        writer.field("worksheets", &self.worksheets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6697,20 +6778,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookApplication {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Returns the calculation mode used in the workbook. Possible values are: Automatic,
     /// AutomaticExceptTables, Manual.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calculation_mode: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("calculationMode", &self.calculation_mode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6755,54 +6842,60 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChart {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the height, in points, of the chart object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub height: crate::Patch<crate::edm::Double>,
     /// The distance, in points, from the left side of the chart to the worksheet origin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub left: crate::Patch<crate::edm::Double>,
     /// Represents the name of a chart object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Represents the distance, in points, from the top edge of the object to the top of row 1 (on a
     /// worksheet) or the top of the chart area (on a chart).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub top: crate::Patch<crate::edm::Double>,
     /// Represents the width, in points, of the chart object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub width: crate::Patch<crate::edm::Double>,
     /// Represents chart axes. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub axes: crate::Patch<Box<crate::models::WorkbookChartAxes>>,
     /// Represents the datalabels on the chart. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_labels: crate::Patch<Box<crate::models::WorkbookChartDataLabels>>,
     /// Encapsulates the format properties for the chart area. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartAreaFormat>>,
     /// Represents the legend for the chart. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub legend: crate::Patch<Box<crate::models::WorkbookChartLegend>>,
     /// Represents either a single series or collection of series in the chart. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub series: crate::Patch<Vec<crate::models::WorkbookChartSeries>>,
     /// Represents the title of the specified chart, including the text, visibility, position and
     /// formating of the title. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<Box<crate::models::WorkbookChartTitle>>,
     /// The worksheet containing the current chart. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("height", &self.height)?;
+        writer.field("left", &self.left)?;
+        writer.field("name", &self.name)?;
+        writer.field("top", &self.top)?;
+        writer.field("width", &self.width)?;
+        writer.field("axes", &self.axes)?;
+        writer.field("dataLabels", &self.data_labels)?;
+        writer.field("format", &self.format)?;
+        writer.field("legend", &self.legend)?;
+        writer.field("series", &self.series)?;
+        writer.field("title", &self.title)?;
+        writer.field("worksheet", &self.worksheet)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6869,24 +6962,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartAreaFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the fill format of an object, which includes background formatting information.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes (font name, font size, color, etc.) for the current object.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartAreaFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fill", &self.fill)?;
+        writer.field("font", &self.font)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -6933,25 +7032,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartAxes {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the category axis in a chart. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
     /// Represents the series axis of a 3-dimensional chart. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub series_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
     /// Represents the value axis in an axis. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value_axis: crate::Patch<Box<crate::models::WorkbookChartAxis>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartAxes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categoryAxis", &self.category_axis)?;
+        writer.field("seriesAxis", &self.series_axis)?;
+        writer.field("valueAxis", &self.value_axis)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7000,44 +7105,50 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartAxis {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the interval between two major tick marks. Can be set to a numeric value or an empty
     /// string. The returned value is always a number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub major_unit: crate::Patch<serde_json::Value>,
     /// Represents the maximum value on the value axis. Can be set to a numeric value or an empty string
     /// (for automatic axis values). The returned value is always a number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum: crate::Patch<serde_json::Value>,
     /// Represents the minimum value on the value axis. Can be set to a numeric value or an empty string
     /// (for automatic axis values). The returned value is always a number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minimum: crate::Patch<serde_json::Value>,
     /// Represents the interval between two minor tick marks. 'Can be set to a numeric value or an empty
     /// string (for automatic axis values). The returned value is always a number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minor_unit: crate::Patch<serde_json::Value>,
     /// Represents the formatting of a chart object, which includes line and font formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartAxisFormat>>,
     /// Returns a gridlines object that represents the major gridlines for the specified axis. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub major_gridlines: crate::Patch<Box<crate::models::WorkbookChartGridlines>>,
     /// Returns a Gridlines object that represents the minor gridlines for the specified axis. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minor_gridlines: crate::Patch<Box<crate::models::WorkbookChartGridlines>>,
     /// Represents the axis title. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<Box<crate::models::WorkbookChartAxisTitle>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartAxis {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("majorUnit", &self.major_unit)?;
+        writer.field("maximum", &self.maximum)?;
+        writer.field("minimum", &self.minimum)?;
+        writer.field("minorUnit", &self.minor_unit)?;
+        writer.field("format", &self.format)?;
+        writer.field("majorGridlines", &self.major_gridlines)?;
+        writer.field("minorGridlines", &self.minor_gridlines)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7096,23 +7207,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartAxisFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the font attributes (font name, font size, color, etc.) for a chart axis element.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Represents chart line formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartAxisFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("font", &self.font)?;
+        writer.field("line", &self.line)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7159,25 +7276,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartAxisTitle {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the axis title.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// A boolean that specifies the visibility of an axis title.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of chart axis title. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartAxisTitleFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartAxisTitle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("text", &self.text)?;
+        writer.field("visible", &self.visible)?;
+        writer.field("format", &self.format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7226,20 +7349,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartAxisTitleFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the font attributes, such as font name, font size, color, etc. of chart axis title
     /// object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartAxisTitleFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("font", &self.font)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7284,23 +7413,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartDataLabelFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the fill format of the current chart data label. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes (font name, font size, color, etc.) for a chart data label.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartDataLabelFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fill", &self.fill)?;
+        writer.field("font", &self.font)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7347,44 +7482,50 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartDataLabels {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// DataLabelPosition value that represents the position of the data label. The possible values are:
     /// None, Center, InsideEnd, InsideBase, OutsideEnd, Left, Right, Top, Bottom, BestFit, Callout.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub position: crate::Patch<String>,
     /// String representing the separator used for the data labels on a chart.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub separator: crate::Patch<String>,
     /// Boolean value representing if the data label bubble size is visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_bubble_size: crate::Patch<bool>,
     /// Boolean value representing if the data label category name is visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_category_name: crate::Patch<bool>,
     /// Boolean value representing if the data label legend key is visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_legend_key: crate::Patch<bool>,
     /// Boolean value representing if the data label percentage is visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_percentage: crate::Patch<bool>,
     /// Boolean value representing if the data label series name is visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_series_name: crate::Patch<bool>,
     /// Boolean value representing if the data label value is visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_value: crate::Patch<bool>,
     /// Represents the format of chart data labels, which includes fill and font formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartDataLabelFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartDataLabels {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("position", &self.position)?;
+        writer.field("separator", &self.separator)?;
+        writer.field("showBubbleSize", &self.show_bubble_size)?;
+        writer.field("showCategoryName", &self.show_category_name)?;
+        writer.field("showLegendKey", &self.show_legend_key)?;
+        writer.field("showPercentage", &self.show_percentage)?;
+        writer.field("showSeriesName", &self.show_series_name)?;
+        writer.field("showValue", &self.show_value)?;
+        writer.field("format", &self.format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7445,16 +7586,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartFill {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartFill {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7497,34 +7644,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartFont {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the bold status of font.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bold: crate::Patch<bool>,
     /// HTML color code representation of the text color. E.g. #FF0000 represents Red.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// Represents the italic status of the font.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub italic: crate::Patch<bool>,
     /// Font name (e.g. 'Calibri')
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Size of the font (e.g. 11)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<crate::edm::Double>,
     /// Type of underline applied to the font. The possible values are: None, Single.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub underline: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartFont {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("bold", &self.bold)?;
+        writer.field("color", &self.color)?;
+        writer.field("italic", &self.italic)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.field("underline", &self.underline)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7579,22 +7732,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartGridlines {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Boolean value representing if the axis gridlines are visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of chart gridlines. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartGridlinesFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartGridlines {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("visible", &self.visible)?;
+        writer.field("format", &self.format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7641,19 +7800,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartGridlinesFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents chart line formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartGridlinesFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("line", &self.line)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7698,29 +7863,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartLegend {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Boolean value for whether the chart legend should overlap with the main body of the chart.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub overlay: crate::Patch<bool>,
     /// Represents the position of the legend on the chart. The possible values are: Top, Bottom, Left,
     /// Right, Corner, Custom.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub position: crate::Patch<String>,
     /// A boolean value the represents the visibility of a ChartLegend object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of a chart legend, which includes fill and font formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartLegendFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartLegend {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("overlay", &self.overlay)?;
+        writer.field("position", &self.position)?;
+        writer.field("visible", &self.visible)?;
+        writer.field("format", &self.format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7771,24 +7942,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartLegendFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the fill format of an object, which includes background formating information.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes such as font name, font size, color, etc. of a chart legend.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartLegendFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fill", &self.fill)?;
+        writer.field("font", &self.font)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7835,19 +8012,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartLineFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// HTML color code representing the color of lines in the chart.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartLineFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("color", &self.color)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7892,22 +8075,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartPoint {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Returns the value of a chart point. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<serde_json::Value>,
     /// Encapsulates the format properties chart point. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartPointFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartPoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("value", &self.value)?;
+        writer.field("format", &self.format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -7954,20 +8143,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartPointFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the fill format of a chart, which includes background formating information.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartPointFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fill", &self.fill)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8012,25 +8207,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartSeries {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the name of a series in a chart.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Represents the formatting of a chart series, which includes fill and line formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartSeriesFormat>>,
     /// Represents a collection of all points in the series. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub points: crate::Patch<Vec<crate::models::WorkbookChartPoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartSeries {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("format", &self.format)?;
+        writer.field("points", &self.points)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8079,23 +8280,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartSeriesFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the fill format of a chart series, which includes background formating information.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents line formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub line: crate::Patch<Box<crate::models::WorkbookChartLineFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartSeriesFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fill", &self.fill)?;
+        writer.field("line", &self.line)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8142,28 +8349,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartTitle {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Boolean value representing if the chart title will overlay the chart or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub overlay: crate::Patch<bool>,
     /// Represents the title text of a chart.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// A boolean value the represents the visibility of a chart title object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible: crate::Patch<bool>,
     /// Represents the formatting of a chart title, which includes fill and font formatting. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookChartTitleFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartTitle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("overlay", &self.overlay)?;
+        writer.field("text", &self.text)?;
+        writer.field("visible", &self.visible)?;
+        writer.field("format", &self.format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8214,24 +8427,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookChartTitleFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the fill format of an object, which includes background formatting information.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fill: crate::Patch<Box<crate::models::WorkbookChartFill>>,
     /// Represents the font attributes (font name, font size, color, etc.) for the current object.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub font: crate::Patch<Box<crate::models::WorkbookChartFont>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookChartTitleFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fill", &self.fill)?;
+        writer.field("font", &self.font)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8278,25 +8497,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookComment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The content of comment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// Indicates the type for the comment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The `replies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replies: crate::Patch<Vec<crate::models::WorkbookCommentReply>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookComment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("replies", &self.replies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8345,22 +8570,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookCommentReply {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The content of a comment reply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// Indicates the type for the comment reply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookCommentReply {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8407,19 +8638,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookFilter {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The currently applied filter on the given column. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub criteria: crate::Patch<Box<crate::models::WorkbookFilterCriteria>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("criteria", &self.criteria)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8464,16 +8701,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookFunctions {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookFunctions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8516,40 +8759,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookNamedItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the comment associated with this name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment: crate::Patch<String>,
     /// The name of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Indicates whether the name is scoped to the workbook or to a specific worksheet. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<String>,
     /// Indicates what type of reference is associated with the name. The possible values are: String,
     /// Integer, Double, Boolean, Range. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Represents the formula that the name is defined to refer to. E.g. =Sheet14!$B$2:$H$12, =4.75,
     /// etc. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<serde_json::Value>,
     /// Specifies whether the object is visible or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible: crate::Patch<bool>,
     /// Returns the worksheet on which the named item is scoped to. Available only if the item is scoped
     /// to the worksheet. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookNamedItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("comment", &self.comment)?;
+        writer.field("name", &self.name)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("value", &self.value)?;
+        writer.field("visible", &self.visible)?;
+        writer.field("worksheet", &self.worksheet)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8606,25 +8855,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The error returned by the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::WorkbookOperationError>>,
     /// The resource URI for the result.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
     /// The current status of the operation. Possible values are: NotStarted, Running, Completed, Failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::WorkbookOperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("error", &self.error)?;
+        writer.field("resourceLocation", &self.resource_location)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8673,22 +8928,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookPivotTable {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Name of the PivotTable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The worksheet containing the current PivotTable. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookPivotTable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("worksheet", &self.worksheet)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8735,67 +8996,73 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookTable {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates whether the first column contains special formatting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub highlight_first_column: crate::Patch<bool>,
     /// Indicates whether the last column contains special formatting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub highlight_last_column: crate::Patch<bool>,
     /// Legacy Id used in older Excle clients. The value of the identifier remains the same even when the
     /// table is renamed. This property should be interpreted as an opaque string value and should not be
     /// parsed to any other type. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub legacy_id: crate::Patch<String>,
     /// Name of the table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Indicates whether the columns show banded formatting in which odd columns are highlighted
     /// differently from even ones to make reading the table easier.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_banded_columns: crate::Patch<bool>,
     /// Indicates whether the rows show banded formatting in which odd rows are highlighted differently
     /// from even ones to make reading the table easier.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_banded_rows: crate::Patch<bool>,
     /// Indicates whether the filter buttons are visible at the top of each column header. Setting this
     /// is only allowed if the table contains a header row.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_filter_button: crate::Patch<bool>,
     /// Indicates whether the header row is visible or not. This value can be set to show or remove the
     /// header row.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_headers: crate::Patch<bool>,
     /// Indicates whether the total row is visible or not. This value can be set to show or remove the
     /// total row.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_totals: crate::Patch<bool>,
     /// Constant value that represents the Table style. The possible values are: TableStyleLight1 thru
     /// TableStyleLight21, TableStyleMedium1 thru TableStyleMedium28, TableStyleStyleDark1 thru
     /// TableStyleStyleDark11. A custom user-defined style present in the workbook can also be specified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub style: crate::Patch<String>,
     /// Represents a collection of all the columns in the table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub columns: crate::Patch<Vec<crate::models::WorkbookTableColumn>>,
     /// Represents a collection of all the rows in the table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rows: crate::Patch<Vec<crate::models::WorkbookTableRow>>,
     /// Represents the sorting for the table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort: crate::Patch<Box<crate::models::WorkbookTableSort>>,
     /// The worksheet containing the current table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookTable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("highlightFirstColumn", &self.highlight_first_column)?;
+        writer.field("highlightLastColumn", &self.highlight_last_column)?;
+        writer.field("legacyId", &self.legacy_id)?;
+        writer.field("name", &self.name)?;
+        writer.field("showBandedColumns", &self.show_banded_columns)?;
+        writer.field("showBandedRows", &self.show_banded_rows)?;
+        writer.field("showFilterButton", &self.show_filter_button)?;
+        writer.field("showHeaders", &self.show_headers)?;
+        writer.field("showTotals", &self.show_totals)?;
+        writer.field("style", &self.style)?;
+        writer.field("columns", &self.columns)?;
+        writer.field("rows", &self.rows)?;
+        writer.field("sort", &self.sort)?;
+        writer.field("worksheet", &self.worksheet)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8866,30 +9133,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookTableColumn {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Returns the index number of the column within the columns collection of the table. Zero-indexed.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub index: crate::Patch<i32>,
     /// Returns the name of the table column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Represents the raw values of the specified range. The data returned could be of type string,
     /// number, or a boolean. Cell that contain an error will return the error string.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<serde_json::Value>,
     /// Retrieve the filter applied to the column. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filter: crate::Patch<Box<crate::models::WorkbookFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookTableColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("index", &self.index)?;
+        writer.field("name", &self.name)?;
+        writer.field("values", &self.values)?;
+        writer.field("filter", &self.filter)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -8940,24 +9213,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookTableRow {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Returns the index number of the row within the rows collection of the table. Zero-indexed.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub index: crate::Patch<i32>,
     /// Represents the raw values of the specified range. The data returned could be of type string,
     /// number, or a boolean. Cell that contain an error will return the error string.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<serde_json::Value>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookTableRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("index", &self.index)?;
+        writer.field("values", &self.values)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9004,26 +9283,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookTableSort {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the current conditions used to last sort the table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fields: crate::Patch<Vec<crate::models::WorkbookSortField>>,
     /// Represents whether the casing impacted the last sort of the table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub match_case: crate::Patch<bool>,
     /// Represents Chinese character ordering method last used to sort the table. The possible values
     /// are: PinYin, StrokeCount. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub method: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookTableSort {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("fields", &self.fields)?;
+        writer.field("matchCase", &self.match_case)?;
+        writer.field("method", &self.method)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9072,40 +9357,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookWorksheet {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the worksheet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The zero-based position of the worksheet within the workbook.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub position: crate::Patch<i32>,
     /// The Visibility of the worksheet. The possible values are: Visible, Hidden, VeryHidden.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visibility: crate::Patch<String>,
     /// Returns collection of charts that are part of the worksheet. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub charts: crate::Patch<Vec<crate::models::WorkbookChart>>,
     /// Returns collection of names that are associated with the worksheet. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub names: crate::Patch<Vec<crate::models::WorkbookNamedItem>>,
     /// Collection of PivotTables that are part of the worksheet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pivot_tables: crate::Patch<Vec<crate::models::WorkbookPivotTable>>,
     /// Returns sheet protection object for a worksheet. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection: crate::Patch<Box<crate::models::WorkbookWorksheetProtection>>,
     /// Collection of tables that are part of the worksheet. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tables: crate::Patch<Vec<crate::models::WorkbookTable>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookWorksheet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("position", &self.position)?;
+        writer.field("visibility", &self.visibility)?;
+        writer.field("charts", &self.charts)?;
+        writer.field("names", &self.names)?;
+        writer.field("pivotTables", &self.pivot_tables)?;
+        writer.field("protection", &self.protection)?;
+        writer.field("tables", &self.tables)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9164,22 +9455,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookWorksheetProtection {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Sheet protection options. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub options: crate::Patch<Box<crate::models::WorkbookWorksheetProtectionOptions>>,
     /// Indicates if the worksheet is protected. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protected: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookWorksheetProtection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("options", &self.options)?;
+        writer.field("protected", &self.protected)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9224,13 +9521,19 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.accessAction` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for AccessAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9260,16 +9563,22 @@ impl crate::read_fields::ReadFields for AccessAction {
 
 /// The `microsoft.graph.album` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Album {
     /// Unique identifier of the \[driveItem\]\[\] that is the cover of the album.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cover_image_item_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Album {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("coverImageItemId", &self.cover_image_item_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9302,61 +9611,67 @@ impl crate::read_fields::ReadFields for Album {
 
 /// The `microsoft.graph.audio` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Audio {
     /// The title of the album for this audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub album: crate::Patch<String>,
     /// The artist named on the album for the audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub album_artist: crate::Patch<String>,
     /// The performing artist for the audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub artist: crate::Patch<String>,
     /// Bitrate expressed in kbps.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bitrate: crate::Patch<i64>,
     /// The name of the composer of the audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub composers: crate::Patch<String>,
     /// Copyright information for the audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub copyright: crate::Patch<String>,
     /// The number of the disc this audio file came from.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disc: crate::Patch<i16>,
     /// The total number of discs in this album.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disc_count: crate::Patch<i16>,
     /// Duration of the audio file, expressed in milliseconds
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<i64>,
     /// The genre of this audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub genre: crate::Patch<String>,
     /// Indicates if the file is protected with digital rights management.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_drm: crate::Patch<bool>,
     /// Indicates if the file is encoded with a variable bitrate.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_variable_bitrate: crate::Patch<bool>,
     /// The title of the audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The number of the track on the original disc for this audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub track: crate::Patch<i32>,
     /// The total number of tracks on the original disc for this audio file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub track_count: crate::Patch<i32>,
     /// The year the audio file was recorded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub year: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Audio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("album", &self.album)?;
+        writer.field("albumArtist", &self.album_artist)?;
+        writer.field("artist", &self.artist)?;
+        writer.field("bitrate", &self.bitrate)?;
+        writer.field("composers", &self.composers)?;
+        writer.field("copyright", &self.copyright)?;
+        writer.field("disc", &self.disc)?;
+        writer.field("discCount", &self.disc_count)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("genre", &self.genre)?;
+        writer.field("hasDrm", &self.has_drm)?;
+        writer.field("isVariableBitrate", &self.is_variable_bitrate)?;
+        writer.field("title", &self.title)?;
+        writer.field("track", &self.track)?;
+        writer.field("trackCount", &self.track_count)?;
+        writer.field("year", &self.year)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9404,19 +9719,25 @@ impl crate::read_fields::ReadFields for Audio {
 
 /// The `microsoft.graph.bundle` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Bundle {
     /// If the bundle is an \[album\]\[\], then the album property is included
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub album: crate::Patch<Box<crate::models::Album>>,
     /// Number of children contained immediately within this container.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Bundle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("album", &self.album)?;
+        writer.field("childCount", &self.child_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9450,16 +9771,22 @@ impl crate::read_fields::ReadFields for Bundle {
 
 /// The `microsoft.graph.deleted` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Deleted {
     /// Represents the state of the deleted item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl serde::Serialize for Deleted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
@@ -9492,19 +9819,25 @@ impl crate::read_fields::ReadFields for Deleted {
 
 /// The `microsoft.graph.driveItemSource` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveItemSource {
     /// The `application` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<crate::models::DriveItemSourceApplication>,
     /// The `externalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for DriveItemSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9538,32 +9871,38 @@ impl crate::read_fields::ReadFields for DriveItemSource {
 
 /// The `microsoft.graph.driveItemUploadableProperties` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveItemUploadableProperties {
     /// Provides a user-visible description of the item. Read-write. Only on OneDrive Personal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `driveItemSource` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_item_source: crate::Patch<Box<crate::models::DriveItemSource>>,
     /// Provides an expected file size to perform a quota check prior to upload. Only on OneDrive
     /// Personal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_size: crate::Patch<i64>,
     /// File system information on client. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
     /// The `mediaSource` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_source: crate::Patch<Box<crate::models::MediaSource>>,
     /// The name of the item (filename and extension). Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for DriveItemUploadableProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("driveItemSource", &self.drive_item_source)?;
+        writer.field("fileSize", &self.file_size)?;
+        writer.field("fileSystemInfo", &self.file_system_info)?;
+        writer.field("mediaSource", &self.media_source)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9601,23 +9940,29 @@ impl crate::read_fields::ReadFields for DriveItemUploadableProperties {
 
 /// The `microsoft.graph.driveRecipient` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveRecipient {
     /// The alias of the domain object, for cases where an email address is unavailable (e.g. security
     /// groups).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alias: crate::Patch<String>,
     /// The email address for the recipient, if the recipient has an associated email address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The unique identifier for the recipient in the directory.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl serde::Serialize for DriveRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("alias", &self.alias)?;
+        writer.field("email", &self.email)?;
+        writer.field("objectId", &self.object_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
@@ -9652,16 +9997,22 @@ impl crate::read_fields::ReadFields for DriveRecipient {
 
 /// The `microsoft.graph.extractSensitivityLabelsResult` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExtractSensitivityLabelsResult {
     /// The `labels` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub labels: crate::Patch<Vec<crate::models::SensitivityLabelAssignment>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ExtractSensitivityLabelsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("labels", &self.labels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9694,23 +10045,29 @@ impl crate::read_fields::ReadFields for ExtractSensitivityLabelsResult {
 
 /// The `microsoft.graph.file` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct File {
     /// Hashes of the file's binary content, if available. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hashes: crate::Patch<Box<crate::models::Hashes>>,
     /// The MIME type for the file. This is determined by logic on the server and might not be the value
     /// provided when the file was uploaded. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mime_type: crate::Patch<String>,
     /// The `processingMetadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_metadata: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for File {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hashes", &self.hashes)?;
+        writer.field("mimeType", &self.mime_type)?;
+        writer.field("processingMetadata", &self.processing_metadata)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9745,22 +10102,28 @@ impl crate::read_fields::ReadFields for File {
 
 /// The `microsoft.graph.fileSystemInfo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileSystemInfo {
     /// The UTC date and time the file was created on a client.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The UTC date and time the file was last accessed. Available for the recent file list only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_accessed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The UTC date and time the file was last modified on a client.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for FileSystemInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastAccessedDateTime", &self.last_accessed_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9795,19 +10158,25 @@ impl crate::read_fields::ReadFields for FileSystemInfo {
 
 /// The `microsoft.graph.folder` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Folder {
     /// Number of children contained immediately within this container.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_count: crate::Patch<i32>,
     /// A collection of properties defining the recommended view for the folder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub view: crate::Patch<Box<crate::models::FolderView>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Folder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("childCount", &self.child_count)?;
+        writer.field("view", &self.view)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9841,23 +10210,29 @@ impl crate::read_fields::ReadFields for Folder {
 
 /// The `microsoft.graph.folderView` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FolderView {
     /// The method by which the folder should be sorted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort_by: crate::Patch<String>,
     /// If true, indicates that items should be sorted in descending order. Otherwise, items should be
     /// sorted ascending.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort_order: crate::Patch<String>,
     /// The type of view that should be used to represent the folder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub view_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for FolderView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("sortBy", &self.sort_by)?;
+        writer.field("sortOrder", &self.sort_order)?;
+        writer.field("viewType", &self.view_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -9897,22 +10272,33 @@ impl crate::read_fields::ReadFields for FolderView {
     feature = "security",
     feature = "reports"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GeoCoordinates {
     /// Optional. The altitude (height), in feet, above sea level for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub altitude: crate::Patch<crate::edm::Double>,
     /// Optional. The latitude, in decimal, for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub latitude: crate::Patch<crate::edm::Double>,
     /// Optional. The longitude, in decimal, for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub longitude: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "teams",
+    feature = "security",
+    feature = "reports"
+))]
+impl serde::Serialize for GeoCoordinates {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("altitude", &self.altitude)?;
+        writer.field("latitude", &self.latitude)?;
+        writer.field("longitude", &self.longitude)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -9957,26 +10343,32 @@ impl crate::read_fields::ReadFields for GeoCoordinates {
 
 /// The `microsoft.graph.hashes` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Hashes {
     /// The CRC32 value of the file in little endian (if available). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub crc32_hash: crate::Patch<String>,
     /// A proprietary hash of the file that can be used to determine if the contents of the file have
     /// changed (if available). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quick_xor_hash: crate::Patch<String>,
     /// SHA1 hash for the contents of the file (if available). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sha1_hash: crate::Patch<String>,
     /// SHA256 hash for the contents of the file (if available). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sha256_hash: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Hashes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("crc32Hash", &self.crc32_hash)?;
+        writer.field("quickXorHash", &self.quick_xor_hash)?;
+        writer.field("sha1Hash", &self.sha1_hash)?;
+        writer.field("sha256Hash", &self.sha256_hash)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10012,19 +10404,25 @@ impl crate::read_fields::ReadFields for Hashes {
 
 /// The `microsoft.graph.image` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Image {
     /// Optional. Height of the image, in pixels. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub height: crate::Patch<i32>,
     /// Optional. Width of the image, in pixels. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub width: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Image {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("height", &self.height)?;
+        writer.field("width", &self.width)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10058,19 +10456,28 @@ impl crate::read_fields::ReadFields for Image {
 
 /// The `microsoft.graph.incompleteData` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IncompleteData {
     /// The service does not have source data before the specified time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub missing_data_before_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Some data was not recorded due to excessive activity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub was_throttled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for IncompleteData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "missingDataBeforeDateTime",
+            &self.missing_data_before_date_time,
+        )?;
+        writer.field("wasThrottled", &self.was_throttled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10104,19 +10511,25 @@ impl crate::read_fields::ReadFields for IncompleteData {
 
 /// The `microsoft.graph.itemActionStat` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemActionStat {
     /// The number of times the action took place. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action_count: crate::Patch<i32>,
     /// The number of distinct actors that performed the action. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub actor_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ItemActionStat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("actionCount", &self.action_count)?;
+        writer.field("actorCount", &self.actor_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10150,22 +10563,28 @@ impl crate::read_fields::ReadFields for ItemActionStat {
 
 /// The `microsoft.graph.itemPreviewInfo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemPreviewInfo {
     /// The `getUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub get_url: crate::Patch<String>,
     /// The `postParameters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_parameters: crate::Patch<String>,
     /// The `postUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for ItemPreviewInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("getUrl", &self.get_url)?;
+        writer.field("postParameters", &self.post_parameters)?;
+        writer.field("postUrl", &self.post_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10205,43 +10624,54 @@ impl crate::read_fields::ReadFields for ItemPreviewInfo {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemReference {
     /// Unique identifier of the drive instance that contains the driveItem. Only returned if the item is
     /// located in a \[drive\]\[\]. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_id: crate::Patch<String>,
     /// Identifies the type of drive. Only returned if the item is located in a \[drive\]\[\]. See
     /// \[drive\]\[\] resource for values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_type: crate::Patch<String>,
     /// Unique identifier of the driveItem in the drive or a listItem in a list. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the item being referenced. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Path that can be used to navigate to the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub path: crate::Patch<String>,
     /// A unique identifier for a shared resource that can be accessed via the \[Shares\]\[\] API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_id: crate::Patch<String>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// For OneDrive for Business and SharePoint, this property represents the ID of the site that
     /// contains the parent document library of the driveItem resource or the parent list of the listItem
     /// resource. The value is the same as the id property of that \[site\]\[\] resource. It is an opaque
     /// string that consists of three identifiers of the site. For OneDrive, this property is not
     /// populated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ItemReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("driveId", &self.drive_id)?;
+        writer.field("driveType", &self.drive_type)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("path", &self.path)?;
+        writer.field("shareId", &self.share_id)?;
+        writer.field("sharepointIds", &self.sharepoint_ids)?;
+        writer.field("siteId", &self.site_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -10291,16 +10721,22 @@ impl crate::read_fields::ReadFields for ItemReference {
 
 /// The `microsoft.graph.malware` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Malware {
     /// Contains the virus details for the malware facet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Malware {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10333,16 +10769,22 @@ impl crate::read_fields::ReadFields for Malware {
 
 /// The `microsoft.graph.mediaSource` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MediaSource {
     /// The `contentCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::MediaSourceContentCategory>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for MediaSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentCategory", &self.content_category)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10375,17 +10817,23 @@ impl crate::read_fields::ReadFields for MediaSource {
 
 /// The `microsoft.graph.package` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Package {
     /// A string indicating the type of package. While oneNote is the only currently defined value, you
     /// should expect other package types to be returned and handle them accordingly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Package {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10418,16 +10866,22 @@ impl crate::read_fields::ReadFields for Package {
 
 /// The `microsoft.graph.pendingContentUpdate` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PendingContentUpdate {
     /// Date and time the pending binary operation was queued in UTC time. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub queued_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for PendingContentUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("queuedDateTime", &self.queued_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10460,17 +10914,23 @@ impl crate::read_fields::ReadFields for PendingContentUpdate {
 
 /// The `microsoft.graph.pendingOperations` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PendingOperations {
     /// A property that indicates that an operation that might update the binary content of a file is
     /// pending completion.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pending_content_update: crate::Patch<Box<crate::models::PendingContentUpdate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for PendingOperations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("pendingContentUpdate", &self.pending_content_update)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10503,40 +10963,46 @@ impl crate::read_fields::ReadFields for PendingOperations {
 
 /// The `microsoft.graph.photo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Photo {
     /// Camera manufacturer. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub camera_make: crate::Patch<String>,
     /// Camera model. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub camera_model: crate::Patch<String>,
     /// The denominator for the exposure time fraction from the camera. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exposure_denominator: crate::Patch<crate::edm::Double>,
     /// The numerator for the exposure time fraction from the camera. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exposure_numerator: crate::Patch<crate::edm::Double>,
     /// The F-stop value from the camera. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub f_number: crate::Patch<crate::edm::Double>,
     /// The focal length from the camera. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub focal_length: crate::Patch<crate::edm::Double>,
     /// The ISO value from the camera. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub iso: crate::Patch<i32>,
     /// The orientation value from the camera. Writable on OneDrive Personal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub orientation: crate::Patch<i16>,
     /// Represents the date and time the photo was taken. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub taken_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Photo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("cameraMake", &self.camera_make)?;
+        writer.field("cameraModel", &self.camera_model)?;
+        writer.field("exposureDenominator", &self.exposure_denominator)?;
+        writer.field("exposureNumerator", &self.exposure_numerator)?;
+        writer.field("fNumber", &self.f_number)?;
+        writer.field("focalLength", &self.focal_length)?;
+        writer.field("iso", &self.iso)?;
+        writer.field("orientation", &self.orientation)?;
+        writer.field("takenDateTime", &self.taken_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10577,22 +11043,28 @@ impl crate::read_fields::ReadFields for Photo {
 
 /// The `microsoft.graph.publicationFacet` complex type.
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublicationFacet {
     /// The `checkedOutBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub checked_out_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The state of publication for this document. Either published or checkout. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub level: crate::Patch<String>,
     /// The unique identifier for the version that is visible to the current caller. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl serde::Serialize for PublicationFacet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("checkedOutBy", &self.checked_out_by)?;
+        writer.field("level", &self.level)?;
+        writer.field("versionId", &self.version_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
@@ -10627,31 +11099,37 @@ impl crate::read_fields::ReadFields for PublicationFacet {
 
 /// The `microsoft.graph.quota` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Quota {
     /// Total space consumed by files in the recycle bin, in bytes. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted: crate::Patch<i64>,
     /// Total space remaining before reaching the quota limit, in bytes. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remaining: crate::Patch<i64>,
     /// Enumeration value that indicates the state of the storage space. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// Information about the drive's storage quota plans. Only in Personal OneDrive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub storage_plan_information: crate::Patch<Box<crate::models::StoragePlanInformation>>,
     /// Total allowed storage space, in bytes. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total: crate::Patch<i64>,
     /// Total space used, in bytes. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub used: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Quota {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deleted", &self.deleted)?;
+        writer.field("remaining", &self.remaining)?;
+        writer.field("state", &self.state)?;
+        writer.field("storagePlanInformation", &self.storage_plan_information)?;
+        writer.field("total", &self.total)?;
+        writer.field("used", &self.used)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10689,73 +11167,79 @@ impl crate::read_fields::ReadFields for Quota {
 
 /// The `microsoft.graph.remoteItem` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoteItem {
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates that the remote item is a file. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file: crate::Patch<Box<crate::models::File>>,
     /// Information about the remote item from the local file system. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_system_info: crate::Patch<Box<crate::models::FileSystemInfo>>,
     /// Indicates that the remote item is a folder. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub folder: crate::Patch<Box<crate::models::Folder>>,
     /// Unique identifier for the remote item in its drive. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Image metadata, if the item is an image. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub image: crate::Patch<Box<crate::models::Image>>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Optional. Filename of the remote item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// If present, indicates that this item is a package instead of a folder or file. Packages are
     /// treated like files in some contexts and folders in others. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub package: crate::Patch<Box<crate::models::Package>>,
     /// Properties of the parent of the remote item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// Indicates that the item has been shared with others and provides information about the shared
     /// state of the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared: crate::Patch<Box<crate::models::Shared>>,
     /// Provides interop between items in OneDrive for Business and SharePoint with the full set of item
     /// identifiers. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Size of the remote item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// If the current item is also available as a special folder, this facet is returned. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub special_folder: crate::Patch<Box<crate::models::SpecialFolder>>,
     /// Video metadata, if the item is a video. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video: crate::Patch<Box<crate::models::Video>>,
     /// DAV compatible URL for the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_dav_url: crate::Patch<String>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for RemoteItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("file", &self.file)?;
+        writer.field("fileSystemInfo", &self.file_system_info)?;
+        writer.field("folder", &self.folder)?;
+        writer.field("id", &self.id)?;
+        writer.field("image", &self.image)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("package", &self.package)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("shared", &self.shared)?;
+        writer.field("sharepointIds", &self.sharepoint_ids)?;
+        writer.field("size", &self.size)?;
+        writer.field("specialFolder", &self.special_folder)?;
+        writer.field("video", &self.video)?;
+        writer.field("webDavUrl", &self.web_dav_url)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10806,32 +11290,41 @@ impl crate::read_fields::ReadFields for RemoteItem {
 
 /// The `microsoft.graph.retentionLabelSettings` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RetentionLabelSettings {
     /// The `behaviorDuringRetentionPeriod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_during_retention_period:
         crate::Patch<crate::models::security::BehaviorDuringRetentionPeriod>,
     /// The `isContentUpdateAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_content_update_allowed: crate::Patch<bool>,
     /// The `isDeleteAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delete_allowed: crate::Patch<bool>,
     /// The `isLabelUpdateAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_label_update_allowed: crate::Patch<bool>,
     /// The `isMetadataUpdateAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_metadata_update_allowed: crate::Patch<bool>,
     /// The `isRecordLocked` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_record_locked: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for RetentionLabelSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "behaviorDuringRetentionPeriod",
+            &self.behavior_during_retention_period,
+        )?;
+        writer.field("isContentUpdateAllowed", &self.is_content_update_allowed)?;
+        writer.field("isDeleteAllowed", &self.is_delete_allowed)?;
+        writer.field("isLabelUpdateAllowed", &self.is_label_update_allowed)?;
+        writer.field("isMetadataUpdateAllowed", &self.is_metadata_update_allowed)?;
+        writer.field("isRecordLocked", &self.is_record_locked)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10871,13 +11364,19 @@ impl crate::read_fields::ReadFields for RetentionLabelSettings {
 
 /// The `microsoft.graph.root` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Root {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl serde::Serialize for Root {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
@@ -10907,17 +11406,23 @@ impl crate::read_fields::ReadFields for Root {
 
 /// The `microsoft.graph.searchResult` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchResult {
     /// A callback URL that can be used to record telemetry information. The application should issue a
     /// GET on this URL if the user interacts with this item to improve the quality of results.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_click_telemetry_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for SearchResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("onClickTelemetryUrl", &self.on_click_telemetry_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -10950,22 +11455,28 @@ impl crate::read_fields::ReadFields for SearchResult {
 
 /// The `microsoft.graph.sensitivityLabelAssignment` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SensitivityLabelAssignment {
     /// The `assignmentMethod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_method: crate::Patch<crate::models::SensitivityLabelAssignmentMethod>,
     /// The `sensitivityLabelId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_id: crate::Patch<String>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for SensitivityLabelAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignmentMethod", &self.assignment_method)?;
+        writer.field("sensitivityLabelId", &self.sensitivity_label_id)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11000,25 +11511,31 @@ impl crate::read_fields::ReadFields for SensitivityLabelAssignment {
 
 /// The `microsoft.graph.shared` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Shared {
     /// The identity of the owner of the shared item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Indicates the scope of how the item is shared: anonymous, organization, or users. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<String>,
     /// The identity of the user who shared the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The UTC date and time when the item was shared. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Shared {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("owner", &self.owner)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("sharedBy", &self.shared_by)?;
+        writer.field("sharedDateTime", &self.shared_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11059,34 +11576,45 @@ impl crate::read_fields::ReadFields for Shared {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharepointIds {
     /// The unique identifier (guid) for the item's list in SharePoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list_id: crate::Patch<String>,
     /// An integer identifier for the item within the containing list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list_item_id: crate::Patch<String>,
     /// The unique identifier (guid) for the item within OneDrive for Business or a SharePoint site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list_item_unique_id: crate::Patch<String>,
     /// The unique identifier (guid) for the item's site collection (SPSite).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_id: crate::Patch<String>,
     /// The SharePoint URL for the site that contains the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_url: crate::Patch<String>,
     /// The unique identifier (guid) for the tenancy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The unique identifier (guid) for the item's site (SPWeb).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for SharepointIds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("listId", &self.list_id)?;
+        writer.field("listItemId", &self.list_item_id)?;
+        writer.field("listItemUniqueId", &self.list_item_unique_id)?;
+        writer.field("siteId", &self.site_id)?;
+        writer.field("siteUrl", &self.site_url)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("webId", &self.web_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -11135,27 +11663,33 @@ impl crate::read_fields::ReadFields for SharepointIds {
 
 /// The `microsoft.graph.sharingInvitation` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharingInvitation {
     /// The email address provided for the recipient of the sharing invitation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// Provides information about who sent the invitation that created this permission, if that
     /// information is available. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `redeemedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redeemed_by: crate::Patch<String>,
     /// If true the recipient of the invitation needs to sign in in order to access the shared item.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_required: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for SharingInvitation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("email", &self.email)?;
+        writer.field("invitedBy", &self.invited_by)?;
+        writer.field("redeemedBy", &self.redeemed_by)?;
+        writer.field("signInRequired", &self.sign_in_required)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11191,35 +11725,41 @@ impl crate::read_fields::ReadFields for SharingInvitation {
 
 /// The `microsoft.graph.sharingLink` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharingLink {
     /// The app the link is associated with.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// If true then the user can only use this link to view the item on the web, and cannot use it to
     /// download the contents of the item. Only for OneDrive for Business and SharePoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub prevents_download: crate::Patch<bool>,
     /// The scope of the link represented by this permission. Value anonymous indicates the link is
     /// usable by anyone, organization indicates the link is only usable for users signed into the same
     /// tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<String>,
     /// The type of the link created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// For embed links, this property contains the HTML code for an &lt;iframe&gt; element that will
     /// embed the item in a webpage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_html: crate::Patch<String>,
     /// A URL that opens the item in the browser on the OneDrive website.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for SharingLink {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("preventsDownload", &self.prevents_download)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("webHtml", &self.web_html)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11257,16 +11797,22 @@ impl crate::read_fields::ReadFields for SharingLink {
 
 /// The `microsoft.graph.specialFolder` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpecialFolder {
     /// The unique identifier for this item in the /drive/special collection
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for SpecialFolder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11299,16 +11845,22 @@ impl crate::read_fields::ReadFields for SpecialFolder {
 
 /// The `microsoft.graph.storagePlanInformation` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoragePlanInformation {
     /// Indicates whether there are higher storage quota plans available. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upgrade_available: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for StoragePlanInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("upgradeAvailable", &self.upgrade_available)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11341,13 +11893,19 @@ impl crate::read_fields::ReadFields for StoragePlanInformation {
 
 /// The `microsoft.graph.systemFacet` complex type.
 #[cfg(any(feature = "files", feature = "sites"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemFacet {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "sites"))]
+impl serde::Serialize for SystemFacet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites"))]
@@ -11377,26 +11935,32 @@ impl crate::read_fields::ReadFields for SystemFacet {
 
 /// The `microsoft.graph.thumbnail` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Thumbnail {
     /// The height of the thumbnail, in pixels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub height: crate::Patch<i32>,
     /// The unique identifier of the item that provided the thumbnail. This is only available when a
     /// folder thumbnail is requested.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_item_id: crate::Patch<String>,
     /// The URL used to fetch the thumbnail content.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// The width of the thumbnail, in pixels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub width: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Thumbnail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("height", &self.height)?;
+        writer.field("sourceItemId", &self.source_item_id)?;
+        writer.field("url", &self.url)?;
+        writer.field("width", &self.width)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11432,43 +11996,49 @@ impl crate::read_fields::ReadFields for Thumbnail {
 
 /// The `microsoft.graph.video` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Video {
     /// Number of audio bits per sample.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_bits_per_sample: crate::Patch<i32>,
     /// Number of audio channels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_channels: crate::Patch<i32>,
     /// Name of the audio format (AAC, MP3, etc.).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_format: crate::Patch<String>,
     /// Number of audio samples per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_samples_per_second: crate::Patch<i32>,
     /// Bit rate of the video in bits per second.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bitrate: crate::Patch<i32>,
     /// Duration of the file in milliseconds.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<i64>,
     /// 'Four character code' name of the video format.
-    #[serde(rename = "fourCC", skip_serializing_if = "crate::Patch::is_unset")]
     pub four_cc: crate::Patch<String>,
     /// Frame rate of the video.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub frame_rate: crate::Patch<crate::edm::Double>,
     /// Height of the video, in pixels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub height: crate::Patch<i32>,
     /// Width of the video, in pixels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub width: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for Video {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("audioBitsPerSample", &self.audio_bits_per_sample)?;
+        writer.field("audioChannels", &self.audio_channels)?;
+        writer.field("audioFormat", &self.audio_format)?;
+        writer.field("audioSamplesPerSecond", &self.audio_samples_per_second)?;
+        writer.field("bitrate", &self.bitrate)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("fourCC", &self.four_cc)?;
+        writer.field("frameRate", &self.frame_rate)?;
+        writer.field("height", &self.height)?;
+        writer.field("width", &self.width)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11510,37 +12080,43 @@ impl crate::read_fields::ReadFields for Video {
 
 /// The `microsoft.graph.workbookFilterCriteria` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookFilterCriteria {
     /// The `color` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// The `criterion1` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub criterion1: crate::Patch<String>,
     /// The `criterion2` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub criterion2: crate::Patch<String>,
     /// The `dynamicCriteria` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dynamic_criteria: crate::Patch<String>,
     /// The `filterOn` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filter_on: crate::Patch<String>,
     /// The `icon` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub icon: crate::Patch<Box<crate::models::WorkbookIcon>>,
     /// The `operator` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator: crate::Patch<String>,
     /// The `values` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<serde_json::Value>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookFilterCriteria {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("color", &self.color)?;
+        writer.field("criterion1", &self.criterion1)?;
+        writer.field("criterion2", &self.criterion2)?;
+        writer.field("dynamicCriteria", &self.dynamic_criteria)?;
+        writer.field("filterOn", &self.filter_on)?;
+        writer.field("icon", &self.icon)?;
+        writer.field("operator", &self.operator)?;
+        writer.field("values", &self.values)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11580,22 +12156,28 @@ impl crate::read_fields::ReadFields for WorkbookFilterCriteria {
 
 /// The `microsoft.graph.workbookIcon` complex type.
 #[cfg(any(feature = "files", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookIcon {
     /// Represents the index of the icon in the given set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub index: crate::Patch<i32>,
     /// Represents the set that the icon is part of. The possible values are: Invalid, ThreeArrows,
     /// ThreeArrowsGray, ThreeFlags, ThreeTrafficLights1, ThreeTrafficLights2, ThreeSigns, ThreeSymbols,
     /// ThreeSymbols2, FourArrows, FourArrowsGray, FourRedToBlack, FourRating, FourTrafficLights,
     /// FiveArrows, FiveArrowsGray, FiveRating, FiveQuarters, ThreeStars, ThreeTriangles, FiveBoxes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub set: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl serde::Serialize for WorkbookIcon {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("index", &self.index)?;
+        writer.field("set", &self.set)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "other"))]
@@ -11629,22 +12211,28 @@ impl crate::read_fields::ReadFields for WorkbookIcon {
 
 /// The `microsoft.graph.workbookOperationError` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookOperationError {
     /// The error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `innerError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inner_error: crate::Patch<Box<crate::models::WorkbookOperationError>>,
     /// The error message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookOperationError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("innerError", &self.inner_error)?;
+        writer.field("message", &self.message)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11679,19 +12267,25 @@ impl crate::read_fields::ReadFields for WorkbookOperationError {
 
 /// The `microsoft.graph.workbookSessionInfo` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookSessionInfo {
     /// Id of the workbook session.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// true for persistent session. false for non-persistent session (view mode)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub persist_changes: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookSessionInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("persistChanges", &self.persist_changes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]
@@ -11725,34 +12319,40 @@ impl crate::read_fields::ReadFields for WorkbookSessionInfo {
 
 /// The `microsoft.graph.workbookSortField` complex type.
 #[cfg(any(feature = "files", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookSortField {
     /// Represents whether the sorting is done in an ascending fashion.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ascending: crate::Patch<bool>,
     /// Represents the color that is the target of the condition if the sorting is on font or cell color.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// Represents additional sorting options for this field. The possible values are: Normal,
     /// TextAsNumber.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_option: crate::Patch<String>,
     /// Represents the icon that is the target of the condition if the sorting is on the cell's icon.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub icon: crate::Patch<Box<crate::models::WorkbookIcon>>,
     /// Represents the column (or row, depending on the sort orientation) that the condition is on.
     /// Represented as an offset from the first column (or row).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<i32>,
     /// Represents the type of sorting of this condition. The possible values are: Value, CellColor,
     /// FontColor, Icon.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort_on: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "other"))]
+impl serde::Serialize for WorkbookSortField {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("ascending", &self.ascending)?;
+        writer.field("color", &self.color)?;
+        writer.field("dataOption", &self.data_option)?;
+        writer.field("icon", &self.icon)?;
+        writer.field("key", &self.key)?;
+        writer.field("sortOn", &self.sort_on)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "other"))]
@@ -11790,46 +12390,52 @@ impl crate::read_fields::ReadFields for WorkbookSortField {
 
 /// The `microsoft.graph.workbookWorksheetProtectionOptions` complex type.
 #[cfg(feature = "files")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookWorksheetProtectionOptions {
     /// Represents the worksheet protection option of allowing using auto filter feature.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_auto_filter: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing deleting columns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_delete_columns: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing deleting rows.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_delete_rows: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing formatting cells.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_format_cells: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing formatting columns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_format_columns: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing formatting rows.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_format_rows: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing inserting columns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_insert_columns: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing inserting hyperlinks.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_insert_hyperlinks: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing inserting rows.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_insert_rows: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing using pivot table feature.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_pivot_tables: crate::Patch<bool>,
     /// Represents the worksheet protection option of allowing using sort feature.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_sort: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "files")]
+impl serde::Serialize for WorkbookWorksheetProtectionOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowAutoFilter", &self.allow_auto_filter)?;
+        writer.field("allowDeleteColumns", &self.allow_delete_columns)?;
+        writer.field("allowDeleteRows", &self.allow_delete_rows)?;
+        writer.field("allowFormatCells", &self.allow_format_cells)?;
+        writer.field("allowFormatColumns", &self.allow_format_columns)?;
+        writer.field("allowFormatRows", &self.allow_format_rows)?;
+        writer.field("allowInsertColumns", &self.allow_insert_columns)?;
+        writer.field("allowInsertHyperlinks", &self.allow_insert_hyperlinks)?;
+        writer.field("allowInsertRows", &self.allow_insert_rows)?;
+        writer.field("allowPivotTables", &self.allow_pivot_tables)?;
+        writer.field("allowSort", &self.allow_sort)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "files")]

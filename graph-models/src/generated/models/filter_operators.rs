@@ -5,26 +5,35 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "filter-operators")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterOperatorSchema {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `arity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub arity: crate::Patch<crate::models::ScopeOperatorType>,
     /// The `multivaluedComparisonType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multivalued_comparison_type:
         crate::Patch<crate::models::ScopeOperatorMultiValuedComparisonType>,
     /// The `supportedAttributeTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_attribute_types: crate::Patch<Vec<crate::models::AttributeType>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "filter-operators")]
+impl serde::Serialize for FilterOperatorSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("arity", &self.arity)?;
+        writer.field(
+            "multivaluedComparisonType",
+            &self.multivalued_comparison_type,
+        )?;
+        writer.field("supportedAttributeTypes", &self.supported_attribute_types)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "filter-operators")]

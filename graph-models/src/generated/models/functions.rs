@@ -5,19 +5,25 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "functions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeMappingFunctionSchema {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `parameters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parameters: crate::Patch<Vec<crate::models::AttributeMappingParameterSchema>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "functions")]
+impl serde::Serialize for AttributeMappingFunctionSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("parameters", &self.parameters)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "functions")]
@@ -60,25 +66,31 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.attributeMappingParameterSchema` complex type.
 #[cfg(feature = "functions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeMappingParameterSchema {
     /// The `allowMultipleOccurrences` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_multiple_occurrences: crate::Patch<bool>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `required` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub required: crate::Patch<bool>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::AttributeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "functions")]
+impl serde::Serialize for AttributeMappingParameterSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowMultipleOccurrences", &self.allow_multiple_occurrences)?;
+        writer.field("name", &self.name)?;
+        writer.field("required", &self.required)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "functions")]

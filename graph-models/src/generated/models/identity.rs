@@ -615,19 +615,25 @@ pub struct UserWipeManagedAppRegistrationsByDeviceTagBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivitiesContainer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `contentActivities` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_activities: crate::Patch<Vec<crate::models::ContentActivity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ActivitiesContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentActivities", &self.content_activities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -672,49 +678,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivityHistoryItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Optional. The duration of active user engagement. if not supplied, this is calculated from the
     /// startedDateTime and lastActiveDateTime.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub active_duration_seconds: crate::Patch<i32>,
     /// Set by the server. DateTime in UTC when the object was created on the server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Optional. UTC DateTime when the historyItem will undergo hard-delete. Can be set by the client.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Optional. UTC DateTime when the historyItem (activity session) was last understood as active or
     /// finished - if null, historyItem status should be Ongoing.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_active_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Set by the server. DateTime in UTC when the object was modified on the server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Required. UTC DateTime when the historyItem (activity session) was started. Required for timeline
     /// history.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Set by the server. A status code used to identify valid objects. Values: active, updated,
     /// deleted, ignored.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::Status>,
     /// Optional. The timezone in which the user's device used to generate the activity was located at
     /// activity creation time. Values supplied as Olson IDs in order to support cross-platform
     /// representation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_timezone: crate::Patch<String>,
     /// Optional. NavigationProperty/Containment; navigation property to the associated activity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity: crate::Patch<Box<crate::models::UserActivity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ActivityHistoryItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activeDurationSeconds", &self.active_duration_seconds)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("lastActiveDateTime", &self.last_active_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("startedDateTime", &self.started_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("userTimezone", &self.user_timezone)?;
+        writer.field("activity", &self.activity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -775,24 +787,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdhocCall {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `recordings` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recordings: crate::Patch<Vec<crate::models::CallRecording>>,
     /// The `transcripts` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transcripts: crate::Patch<Vec<crate::models::CallTranscript>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AdhocCall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "communications")]
+        writer.field("recordings", &self.recordings)?;
+        #[cfg(feature = "communications")]
+        writer.field("transcripts", &self.transcripts)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -839,55 +859,68 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdministrativeUnit {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// An optional description for the administrative unit. Supports $filter (eq, ne, in, startsWith),
     /// $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for the administrative unit. Supports $filter (eq, ne, not, ge, le, in, startsWith,
     /// and eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isMemberManagementRestricted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_member_management_restricted: crate::Patch<bool>,
     /// The `membershipRule` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_rule: crate::Patch<String>,
     /// The `membershipRuleProcessingState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_rule_processing_state: crate::Patch<String>,
     /// The `membershipType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_type: crate::Patch<String>,
     /// Controls whether the administrative unit and its members are hidden or public. Can be set to
     /// HiddenMembership. If not set (value is null), the default behavior is public. When set to
     /// HiddenMembership, only members of the administrative unit can list other members of the
     /// administrative unit.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visibility: crate::Patch<String>,
     /// The collection of open extensions defined for this administrative unit. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// Users and groups that are members of this administrative unit. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Scoped-role members of this administrative unit.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scoped_role_members: crate::Patch<Vec<crate::models::ScopedRoleMembership>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AdministrativeUnit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "isMemberManagementRestricted",
+            &self.is_member_management_restricted,
+        )?;
+        writer.field("membershipRule", &self.membership_rule)?;
+        writer.field(
+            "membershipRuleProcessingState",
+            &self.membership_rule_processing_state,
+        )?;
+        writer.field("membershipType", &self.membership_type)?;
+        writer.field("visibility", &self.visibility)?;
+        writer.field("extensions", &self.extensions)?;
+        writer.field("members", &self.members)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("scopedRoleMembers", &self.scoped_role_members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -956,145 +989,112 @@ crate::macros::select_fields! {
 ///
 /// Derived from `servicePrincipal` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgentIdentity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// true if the service principal account is enabled; otherwise, false. If set to false, then no
     /// users will be able to sign in to this app, even if they are assigned to it. Supports $filter (eq,
     /// ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_enabled: crate::Patch<bool>,
     /// Defines custom behavior that a consuming service can use to call an app in specific contexts. For
     /// example, applications that can render file streams may set the addIns property for its
     /// 'FileHandler' functionality. This will let services like Microsoft 365 call the application in
     /// the context of a document the user is working on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_ins: crate::Patch<Vec<crate::models::AddIn>>,
     /// Used to retrieve service principals by subscription, identify resource group and full resource
     /// ids for managed identities. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternative_names: crate::Patch<Vec<String>>,
     /// The description exposed by the associated application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_description: crate::Patch<String>,
     /// The display name exposed by the associated application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_display_name: crate::Patch<String>,
     /// The unique identifier for the associated application (its appId property). Supports $filter (eq,
     /// ne, not, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Unique identifier of the applicationTemplate that the servicePrincipal was created from.
     /// Read-only. Supports $filter (eq, ne, NOT, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_template_id: crate::Patch<String>,
     /// Contains the tenant id where the application is registered. This is applicable only to service
     /// principals backed by applications. Supports $filter (eq, ne, NOT, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_owner_organization_id: crate::Patch<crate::edm::Guid>,
     /// Specifies whether users or other service principals need to be granted an app role assignment for
     /// this service principal before users can sign in or apps can get tokens. The default value is
     /// false. Not nullable. Supports $filter (eq, ne, NOT).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignment_required: crate::Patch<bool>,
     /// The roles exposed by the application which this service principal represents. For more
     /// information see the appRoles property definition on the application entity. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_roles: crate::Patch<Vec<crate::models::AppRole>>,
     /// The `createdByAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// Free text field to provide an internal end-user facing description of the service principal.
     /// End-user portals such MyApps will display the application description in this field. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies whether Microsoft has disabled the registered application. Possible values are: null
     /// (default value), NotDisabled, and DisabledDueToViolationOfServicesAgreement (reasons may include
     /// suspicious, abusive, or malicious activity, or a violation of the Microsoft Services Agreement).
     /// Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_by_microsoft_status: crate::Patch<String>,
     /// The display name for the service principal. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Home page or landing page of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub homepage: crate::Patch<String>,
     /// Basic profile information of the acquired application such as app's marketing, support, terms of
     /// service and privacy statement URLs. The terms of service and privacy statement are surfaced to
     /// users through the user consent experience. For more info, see How to: Add Terms of service and
     /// privacy statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on
     /// null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// The `isDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
     /// The collection of key credentials associated with the service principal. Not nullable. Supports
     /// $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredential>>,
     /// Specifies the URL where the service provider redirects the user to Azure AD to authenticate.
     /// Azure AD uses the URL to launch the application from Microsoft 365 or the Azure AD My Apps. When
     /// blank, Azure AD performs IdP-initiated sign-on for applications configured with SAML-based single
     /// sign-on. The user launches the application from Microsoft 365, the Azure AD My Apps, or the Azure
     /// AD SSO URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_url: crate::Patch<String>,
     /// Specifies the URL that will be used by Microsoft's authorization service to logout an user using
     /// OpenId Connect front-channel, back-channel or SAML logout protocols.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logout_url: crate::Patch<String>,
     /// Free text field to capture information about the service principal, typically used for
     /// operational purposes. Maximum allowed size is 1024 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// Specifies the list of email addresses where Azure AD sends a notification when the active
     /// certificate is near the expiration date. This is only for the certificates used to sign the SAML
     /// token issued for Azure AD Gallery applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_email_addresses: crate::Patch<Vec<String>>,
     /// The delegated permissions exposed by the application. For more information see the
     /// oauth2PermissionScopes property on the application entity's api property. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_scopes: crate::Patch<Vec<crate::models::PermissionScope>>,
     /// The collection of password credentials associated with the application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredential>>,
     /// Specifies the single sign-on mode configured for this application. Azure AD uses the preferred
     /// single sign-on mode to launch the application from Microsoft 365 or the Azure AD My Apps. The
     /// supported values are password, saml, notSupported, and oidc.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_single_sign_on_mode: crate::Patch<String>,
     /// This property can be used on SAML applications (apps that have preferredSingleSignOnMode set to
     /// saml) to control which certificate is used to sign the SAML responses. For applications that are
     /// not SAML, do not write or otherwise rely on this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_token_signing_key_thumbprint: crate::Patch<String>,
     /// The URLs that user tokens are sent to for sign in with the associated application, or the
     /// redirect URIs that OAuth 2.0 authorization codes and access tokens are sent to for the associated
     /// application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_urls: crate::Patch<Vec<String>>,
     /// The resource-specific application permissions exposed by this application. Currently,
     /// resource-specific permissions are only supported for Teams apps accessing to specific chats and
     /// teams using Microsoft Graph. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_specific_application_permissions:
         crate::Patch<Vec<crate::models::ResourceSpecificPermission>>,
     /// The collection for settings related to saml single sign-on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub saml_single_sign_on_settings: crate::Patch<Box<crate::models::SamlSingleSignOnSettings>>,
     /// Contains the list of identifiersUris, copied over from the associated application. Additional
     /// values can be added to hybrid applications. These values can be used to identify the permissions
@@ -1102,7 +1102,6 @@ pub struct AgentIdentity {
     /// based on the values of this property to acquire an access token, which is the URI returned in the
     /// 'aud' claim.The any operator is required for filter expressions on multi-valued properties. Not
     /// nullable. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_names: crate::Patch<Vec<String>>,
     /// Identifies whether the service principal represents an application, a managed identity, or a
     /// legacy application. This is set by Azure AD internally. The servicePrincipalType property can be
@@ -1118,7 +1117,6 @@ pub struct AgentIdentity {
     /// registration. The appId value does not associate the service principal with an app registration.
     /// The service principal can only be used in the tenant where it was created.__SocialIdp - For
     /// internal use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_type: crate::Patch<String>,
     /// Specifies the Microsoft accounts that are supported for the current application. Read-only.
     /// Supported values are:AzureADMyOrg: Users with a Microsoft work or school account in my
@@ -1127,106 +1125,189 @@ pub struct AgentIdentity {
     /// (multi-tenant).AzureADandPersonalMicrosoftAccount: Users with a personal Microsoft account, or a
     /// work or school account in any organization's Azure AD tenant.PersonalMicrosoftAccount: Users with
     /// a personal Microsoft account only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_audience: crate::Patch<String>,
     /// Custom strings that can be used to categorize and identify the service principal. Not nullable.
     /// The value is the union of strings set here and on the associated application entity's tags
     /// property.Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// Specifies the keyId of a public key from the keyCredentials collection. When configured, Azure AD
     /// issues tokens for this application encrypted using the key specified by this property. The
     /// application code that receives the encrypted token must use the matching private key to decrypt
     /// the token before it can be used for the signed-in user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// Specifies the verified publisher of the application which this service principal represents.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// The `agentIdentityBlueprintId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agent_identity_blueprint_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_management_policies: crate::Patch<Vec<crate::models::AppManagementPolicy>>,
     /// App role assignments for this app or service, granted to users, groups, and other service
     /// principals. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assigned_to: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// App role assignment for another app or service, granted to this service principal. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignments: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// The claimsMappingPolicies assigned to this service principal. Supports $expand.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claims_mapping_policies: crate::Patch<Vec<crate::models::ClaimsMappingPolicy>>,
     /// Directory objects created by this service principal. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `delegatedPermissionClassifications` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegated_permission_classifications:
         crate::Patch<Vec<crate::models::DelegatedPermissionClassification>>,
     /// The `endpoints` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoints: crate::Patch<Vec<crate::models::Endpoint>>,
     /// Federated identities for a specific type of service principal - managed identity. Supports
     /// $expand and $filter (/$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_identity_credentials:
         crate::Patch<Vec<crate::models::FederatedIdentityCredential>>,
     /// The homeRealmDiscoveryPolicies assigned to this service principal. Supports $expand.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_realm_discovery_policies: crate::Patch<Vec<crate::models::HomeRealmDiscoveryPolicy>>,
     /// Roles that this service principal is a member of. HTTP Methods: GET Read-only. Nullable. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Delegated permission grants authorizing this service principal to access an API on behalf of a
     /// signed-in user. Read-only. Nullable.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_grants: crate::Patch<Vec<crate::models::OAuth2PermissionGrant>>,
     /// Directory objects that are owned by this service principal. Read-only. Nullable. Supports $expand
     /// and $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owned_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Directory objects that are owners of this servicePrincipal. The owners are a set of non-admin
     /// users or servicePrincipals who are allowed to modify this object. Read-only. Nullable. Supports
     /// $expand and $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `remoteDesktopSecurityConfiguration` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_desktop_security_configuration:
         crate::Patch<Box<crate::models::RemoteDesktopSecurityConfiguration>>,
     /// The `synchronization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The tokenIssuancePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_issuance_policies: crate::Patch<Vec<crate::models::TokenIssuancePolicy>>,
     /// The tokenLifetimePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_lifetime_policies: crate::Patch<Vec<crate::models::TokenLifetimePolicy>>,
     /// The `transitiveMemberOf` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `sponsors` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AgentIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("accountEnabled", &self.account_enabled)?;
+        writer.field("addIns", &self.add_ins)?;
+        writer.field("alternativeNames", &self.alternative_names)?;
+        writer.field("appDescription", &self.app_description)?;
+        writer.field("appDisplayName", &self.app_display_name)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("applicationTemplateId", &self.application_template_id)?;
+        writer.field("appOwnerOrganizationId", &self.app_owner_organization_id)?;
+        writer.field(
+            "appRoleAssignmentRequired",
+            &self.app_role_assignment_required,
+        )?;
+        writer.field("appRoles", &self.app_roles)?;
+        writer.field("createdByAppId", &self.created_by_app_id)?;
+        writer.field("customSecurityAttributes", &self.custom_security_attributes)?;
+        writer.field("description", &self.description)?;
+        writer.field(
+            "disabledByMicrosoftStatus",
+            &self.disabled_by_microsoft_status,
+        )?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("homepage", &self.homepage)?;
+        writer.field("info", &self.info)?;
+        writer.field("isDisabled", &self.is_disabled)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("loginUrl", &self.login_url)?;
+        writer.field("logoutUrl", &self.logout_url)?;
+        writer.field("notes", &self.notes)?;
+        writer.field(
+            "notificationEmailAddresses",
+            &self.notification_email_addresses,
+        )?;
+        writer.field("oauth2PermissionScopes", &self.oauth2_permission_scopes)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.field(
+            "preferredSingleSignOnMode",
+            &self.preferred_single_sign_on_mode,
+        )?;
+        writer.field(
+            "preferredTokenSigningKeyThumbprint",
+            &self.preferred_token_signing_key_thumbprint,
+        )?;
+        writer.field("replyUrls", &self.reply_urls)?;
+        writer.field(
+            "resourceSpecificApplicationPermissions",
+            &self.resource_specific_application_permissions,
+        )?;
+        writer.field(
+            "samlSingleSignOnSettings",
+            &self.saml_single_sign_on_settings,
+        )?;
+        writer.field("servicePrincipalNames", &self.service_principal_names)?;
+        writer.field("servicePrincipalType", &self.service_principal_type)?;
+        writer.field("signInAudience", &self.sign_in_audience)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("tokenEncryptionKeyId", &self.token_encryption_key_id)?;
+        writer.field("verifiedPublisher", &self.verified_publisher)?;
+        writer.field(
+            "agentIdentityBlueprintId",
+            &self.agent_identity_blueprint_id,
+        )?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("appManagementPolicies", &self.app_management_policies)?;
+        writer.field("appRoleAssignedTo", &self.app_role_assigned_to)?;
+        writer.field("appRoleAssignments", &self.app_role_assignments)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("claimsMappingPolicies", &self.claims_mapping_policies)?;
+        writer.field("createdObjects", &self.created_objects)?;
+        writer.field(
+            "delegatedPermissionClassifications",
+            &self.delegated_permission_classifications,
+        )?;
+        writer.field("endpoints", &self.endpoints)?;
+        writer.field(
+            "federatedIdentityCredentials",
+            &self.federated_identity_credentials,
+        )?;
+        #[cfg(feature = "identity-access")]
+        writer.field(
+            "homeRealmDiscoveryPolicies",
+            &self.home_realm_discovery_policies,
+        )?;
+        writer.field("memberOf", &self.member_of)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("oauth2PermissionGrants", &self.oauth2_permission_grants)?;
+        writer.field("ownedObjects", &self.owned_objects)?;
+        writer.field("owners", &self.owners)?;
+        writer.field(
+            "remoteDesktopSecurityConfiguration",
+            &self.remote_desktop_security_configuration,
+        )?;
+        writer.field("synchronization", &self.synchronization)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenIssuancePolicies", &self.token_issuance_policies)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenLifetimePolicies", &self.token_lifetime_policies)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.field("sponsors", &self.sponsors)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -1397,73 +1478,56 @@ crate::macros::select_fields! {
 ///
 /// Derived from `application` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgentIdentityBlueprint {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Defines custom behavior that a consuming service can use to call an app in specific contexts. For
     /// example, applications that can render file streams may set the addIns property for its
     /// 'FileHandler' functionality. This will let services like Office 365 call the application in the
     /// context of a document the user is working on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_ins: crate::Patch<Vec<crate::models::AddIn>>,
     /// Specifies settings for an application that implements a web API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub api: crate::Patch<Box<crate::models::ApiApplication>>,
     /// The unique identifier for the application that is assigned to an application by Azure AD. Not
     /// nullable. Read-only. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Unique identifier of the applicationTemplate. Supports $filter (eq, not, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_template_id: crate::Patch<String>,
     /// The collection of roles defined for the application. With app role assignments, these roles can
     /// be assigned to users, groups, or service principals associated with other applications. Not
     /// nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_roles: crate::Patch<Vec<crate::models::AppRole>>,
     /// The `authenticationBehaviors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_behaviors: crate::Patch<Box<crate::models::AuthenticationBehaviors>>,
     /// Specifies the certification status of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certification: crate::Patch<Box<crate::models::Certification>>,
     /// The `createdByAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
     /// The date and time the application was registered. The DateTimeOffset type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only. Supports $filter (eq, ne, not, ge, le, in, and eq
     /// on null values) and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `defaultRedirectUri` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_redirect_uri: crate::Patch<String>,
     /// Free text field to provide a description of the application object to end users. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies whether Microsoft has disabled the registered application. Possible values are: null
     /// (default value), NotDisabled, and DisabledDueToViolationOfServicesAgreement (reasons may include
     /// suspicious, abusive, or malicious activity, or a violation of the Microsoft Services Agreement).
     /// Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_by_microsoft_status: crate::Patch<String>,
     /// The display name for the application. Supports $filter (eq, ne, not, ge, le, in, startsWith, and
     /// eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Configures the groups claim issued in a user or OAuth 2.0 access token that the application
     /// expects. To set this attribute, use one of the following valid string values: None, SecurityGroup
     /// (for security groups and Azure AD roles), All (this gets all of the security groups, distribution
     /// groups, and Azure AD directory roles that the signed-in user is a member of).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_membership_claims: crate::Patch<String>,
     /// Also known as App ID URI, this value is set when an application is used as a resource app. The
     /// identifierUris acts as the prefix for the scopes you'll reference in your API's code, and it must
@@ -1472,21 +1536,17 @@ pub struct AgentIdentityBlueprint {
     /// For more information on valid identifierUris patterns and best practices, see Azure AD
     /// application registration security best practices. Not nullable. Supports $filter (eq, ne, ge, le,
     /// startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier_uris: crate::Patch<Vec<String>>,
     /// Basic profile information of the application such as app's marketing, support, terms of service
     /// and privacy statement URLs. The terms of service and privacy statement are surfaced to users
     /// through the user consent experience. For more info, see How to: Add Terms of service and privacy
     /// statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on null
     /// values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// Specifies whether this application supports device authentication without a user. The default is
     /// false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_device_only_auth_supported: crate::Patch<bool>,
     /// The `isDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
     /// Specifies the fallback application type as public client, such as an installed application
     /// running on a mobile device. The default value is false which means the fallback application type
@@ -1494,46 +1554,34 @@ pub struct AgentIdentityBlueprint {
     /// determine the client application type. For example, the ROPC flow where it is configured without
     /// specifying a redirect URI. In those cases Azure AD interprets the application type based on the
     /// value of this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_fallback_public_client: crate::Patch<bool>,
     /// The collection of key credentials associated with the application. Not nullable. Supports $filter
     /// (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredential>>,
     /// The `managerApplications` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_applications: crate::Patch<Vec<crate::edm::Guid>>,
     /// The `nativeAuthenticationApisEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub native_authentication_apis_enabled:
         crate::Patch<crate::edm::Flags<crate::models::NativeAuthenticationApisEnabled>>,
     /// Notes relevant for the management of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// The `oauth2RequirePostResponse` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_require_post_response: crate::Patch<bool>,
     /// Application developers can configure optional claims in their Azure AD applications to specify
     /// the claims that are sent to their application by the Microsoft security token service. For more
     /// information, see How to: Provide optional claims to your app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub optional_claims: crate::Patch<Box<crate::models::OptionalClaims>>,
     /// Specifies parental control settings for an application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parental_control_settings: crate::Patch<Box<crate::models::ParentalControlSettings>>,
     /// The collection of password credentials associated with the application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredential>>,
     /// Specifies settings for installed clients such as desktop or mobile devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_client: crate::Patch<Box<crate::models::PublicClientApplication>>,
     /// The verified publisher domain for the application. Read-only. For more information, see How to:
     /// Configure an application's publisher domain. Supports $filter (eq, ne, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publisher_domain: crate::Patch<String>,
     /// Specifies whether this application requires Azure AD to verify the signed authentication
     /// requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_signature_verification:
         crate::Patch<Box<crate::models::RequestSignatureVerification>>,
     /// Specifies the resources that the application needs to access. This property also specifies the
@@ -1542,18 +1590,14 @@ pub struct AgentIdentityBlueprint {
     /// than 50 resource services (APIs) can be configured. Beginning mid-October 2021, the total number
     /// of required permissions must not exceed 400. For more information, see Limits on requested
     /// permissions per app. Not nullable. Supports $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub required_resource_access: crate::Patch<Vec<crate::models::RequiredResourceAccess>>,
     /// The URL where the service exposes SAML metadata for federation. This property is valid only for
     /// single-tenant applications. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub saml_metadata_url: crate::Patch<String>,
     /// References application or service contact information from a Service or Asset Management
     /// database. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_management_reference: crate::Patch<String>,
     /// The `servicePrincipalLockConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_lock_configuration:
         crate::Patch<Box<crate::models::ServicePrincipalLockConfiguration>>,
     /// Specifies the Microsoft accounts that are supported for the current application. The possible
@@ -1563,78 +1607,152 @@ pub struct AgentIdentityBlueprint {
     /// app. The value for this property has implications on other app object properties. As a result, if
     /// you change this property, you may need to change other properties first. For more information,
     /// see Validation differences for signInAudience.Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_audience: crate::Patch<String>,
     /// Specifies settings for a single-page application, including sign out URLs and redirect URIs for
     /// authorization codes and access tokens.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub spa: crate::Patch<Box<crate::models::SpaApplication>>,
     /// Custom strings that can be used to categorize and identify the application. Not nullable. Strings
     /// added here will also appear in the tags property of any associated service principals.Supports
     /// $filter (eq, not, ge, le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// Specifies the keyId of a public key from the keyCredentials collection. When configured, Azure AD
     /// encrypts all the tokens it emits by using the key this property points to. The application code
     /// that receives the encrypted token must use the matching private key to decrypt the token before
     /// it can be used for the signed-in user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// The `uniqueName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_name: crate::Patch<String>,
     /// Specifies the verified publisher of the application. For more information about how publisher
     /// verification helps support application security, trustworthiness, and compliance, see Publisher
     /// verification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// Specifies settings for a web application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web: crate::Patch<Box<crate::models::WebApplication>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_management_policies: crate::Patch<Vec<crate::models::AppManagementPolicy>>,
     /// Supports $filter (/$count eq 0, /$count ne 0). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_on_behalf_of: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Read-only. Nullable. Supports $expand and $filter (/$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_properties: crate::Patch<Vec<crate::models::ExtensionProperty>>,
     /// Federated identities for applications. Supports $expand and $filter (startsWith, /$count eq 0,
     /// /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_identity_credentials:
         crate::Patch<Vec<crate::models::FederatedIdentityCredential>>,
     /// The `homeRealmDiscoveryPolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_realm_discovery_policies: crate::Patch<Vec<crate::models::HomeRealmDiscoveryPolicy>>,
     /// Directory objects that are owners of the application. Read-only. Nullable. Supports $expand and
     /// $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `synchronization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The `tokenIssuancePolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_issuance_policies: crate::Patch<Vec<crate::models::TokenIssuancePolicy>>,
     /// The `tokenLifetimePolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_lifetime_policies: crate::Patch<Vec<crate::models::TokenLifetimePolicy>>,
     /// The `inheritablePermissions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inheritable_permissions: crate::Patch<Vec<crate::models::InheritablePermission>>,
     /// The `sponsors` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AgentIdentityBlueprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("addIns", &self.add_ins)?;
+        writer.field("api", &self.api)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("applicationTemplateId", &self.application_template_id)?;
+        writer.field("appRoles", &self.app_roles)?;
+        writer.field("authenticationBehaviors", &self.authentication_behaviors)?;
+        writer.field("certification", &self.certification)?;
+        writer.field("createdByAppId", &self.created_by_app_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("defaultRedirectUri", &self.default_redirect_uri)?;
+        writer.field("description", &self.description)?;
+        writer.field(
+            "disabledByMicrosoftStatus",
+            &self.disabled_by_microsoft_status,
+        )?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("groupMembershipClaims", &self.group_membership_claims)?;
+        writer.field("identifierUris", &self.identifier_uris)?;
+        writer.field("info", &self.info)?;
+        writer.field(
+            "isDeviceOnlyAuthSupported",
+            &self.is_device_only_auth_supported,
+        )?;
+        writer.field("isDisabled", &self.is_disabled)?;
+        writer.field("isFallbackPublicClient", &self.is_fallback_public_client)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("managerApplications", &self.manager_applications)?;
+        writer.field(
+            "nativeAuthenticationApisEnabled",
+            &self.native_authentication_apis_enabled,
+        )?;
+        writer.field("notes", &self.notes)?;
+        writer.field(
+            "oauth2RequirePostResponse",
+            &self.oauth2_require_post_response,
+        )?;
+        writer.field("optionalClaims", &self.optional_claims)?;
+        writer.field("parentalControlSettings", &self.parental_control_settings)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.field("publicClient", &self.public_client)?;
+        writer.field("publisherDomain", &self.publisher_domain)?;
+        writer.field(
+            "requestSignatureVerification",
+            &self.request_signature_verification,
+        )?;
+        writer.field("requiredResourceAccess", &self.required_resource_access)?;
+        writer.field("samlMetadataUrl", &self.saml_metadata_url)?;
+        writer.field(
+            "serviceManagementReference",
+            &self.service_management_reference,
+        )?;
+        writer.field(
+            "servicePrincipalLockConfiguration",
+            &self.service_principal_lock_configuration,
+        )?;
+        writer.field("signInAudience", &self.sign_in_audience)?;
+        writer.field("spa", &self.spa)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("tokenEncryptionKeyId", &self.token_encryption_key_id)?;
+        writer.field("uniqueName", &self.unique_name)?;
+        writer.field("verifiedPublisher", &self.verified_publisher)?;
+        writer.field("web", &self.web)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("appManagementPolicies", &self.app_management_policies)?;
+        writer.field("createdOnBehalfOf", &self.created_on_behalf_of)?;
+        writer.field("extensionProperties", &self.extension_properties)?;
+        writer.field(
+            "federatedIdentityCredentials",
+            &self.federated_identity_credentials,
+        )?;
+        #[cfg(feature = "identity-access")]
+        writer.field(
+            "homeRealmDiscoveryPolicies",
+            &self.home_realm_discovery_policies,
+        )?;
+        writer.field("owners", &self.owners)?;
+        writer.field("synchronization", &self.synchronization)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenIssuancePolicies", &self.token_issuance_policies)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenLifetimePolicies", &self.token_lifetime_policies)?;
+        writer.field("inheritablePermissions", &self.inheritable_permissions)?;
+        writer.field("sponsors", &self.sponsors)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -1793,145 +1911,112 @@ crate::macros::select_fields! {
 ///
 /// Derived from `servicePrincipal` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgentIdentityBlueprintPrincipal {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// true if the service principal account is enabled; otherwise, false. If set to false, then no
     /// users will be able to sign in to this app, even if they are assigned to it. Supports $filter (eq,
     /// ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_enabled: crate::Patch<bool>,
     /// Defines custom behavior that a consuming service can use to call an app in specific contexts. For
     /// example, applications that can render file streams may set the addIns property for its
     /// 'FileHandler' functionality. This will let services like Microsoft 365 call the application in
     /// the context of a document the user is working on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_ins: crate::Patch<Vec<crate::models::AddIn>>,
     /// Used to retrieve service principals by subscription, identify resource group and full resource
     /// ids for managed identities. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternative_names: crate::Patch<Vec<String>>,
     /// The description exposed by the associated application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_description: crate::Patch<String>,
     /// The display name exposed by the associated application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_display_name: crate::Patch<String>,
     /// The unique identifier for the associated application (its appId property). Supports $filter (eq,
     /// ne, not, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Unique identifier of the applicationTemplate that the servicePrincipal was created from.
     /// Read-only. Supports $filter (eq, ne, NOT, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_template_id: crate::Patch<String>,
     /// Contains the tenant id where the application is registered. This is applicable only to service
     /// principals backed by applications. Supports $filter (eq, ne, NOT, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_owner_organization_id: crate::Patch<crate::edm::Guid>,
     /// Specifies whether users or other service principals need to be granted an app role assignment for
     /// this service principal before users can sign in or apps can get tokens. The default value is
     /// false. Not nullable. Supports $filter (eq, ne, NOT).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignment_required: crate::Patch<bool>,
     /// The roles exposed by the application which this service principal represents. For more
     /// information see the appRoles property definition on the application entity. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_roles: crate::Patch<Vec<crate::models::AppRole>>,
     /// The `createdByAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// Free text field to provide an internal end-user facing description of the service principal.
     /// End-user portals such MyApps will display the application description in this field. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies whether Microsoft has disabled the registered application. Possible values are: null
     /// (default value), NotDisabled, and DisabledDueToViolationOfServicesAgreement (reasons may include
     /// suspicious, abusive, or malicious activity, or a violation of the Microsoft Services Agreement).
     /// Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_by_microsoft_status: crate::Patch<String>,
     /// The display name for the service principal. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Home page or landing page of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub homepage: crate::Patch<String>,
     /// Basic profile information of the acquired application such as app's marketing, support, terms of
     /// service and privacy statement URLs. The terms of service and privacy statement are surfaced to
     /// users through the user consent experience. For more info, see How to: Add Terms of service and
     /// privacy statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on
     /// null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// The `isDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
     /// The collection of key credentials associated with the service principal. Not nullable. Supports
     /// $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredential>>,
     /// Specifies the URL where the service provider redirects the user to Azure AD to authenticate.
     /// Azure AD uses the URL to launch the application from Microsoft 365 or the Azure AD My Apps. When
     /// blank, Azure AD performs IdP-initiated sign-on for applications configured with SAML-based single
     /// sign-on. The user launches the application from Microsoft 365, the Azure AD My Apps, or the Azure
     /// AD SSO URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_url: crate::Patch<String>,
     /// Specifies the URL that will be used by Microsoft's authorization service to logout an user using
     /// OpenId Connect front-channel, back-channel or SAML logout protocols.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logout_url: crate::Patch<String>,
     /// Free text field to capture information about the service principal, typically used for
     /// operational purposes. Maximum allowed size is 1024 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// Specifies the list of email addresses where Azure AD sends a notification when the active
     /// certificate is near the expiration date. This is only for the certificates used to sign the SAML
     /// token issued for Azure AD Gallery applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_email_addresses: crate::Patch<Vec<String>>,
     /// The delegated permissions exposed by the application. For more information see the
     /// oauth2PermissionScopes property on the application entity's api property. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_scopes: crate::Patch<Vec<crate::models::PermissionScope>>,
     /// The collection of password credentials associated with the application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredential>>,
     /// Specifies the single sign-on mode configured for this application. Azure AD uses the preferred
     /// single sign-on mode to launch the application from Microsoft 365 or the Azure AD My Apps. The
     /// supported values are password, saml, notSupported, and oidc.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_single_sign_on_mode: crate::Patch<String>,
     /// This property can be used on SAML applications (apps that have preferredSingleSignOnMode set to
     /// saml) to control which certificate is used to sign the SAML responses. For applications that are
     /// not SAML, do not write or otherwise rely on this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_token_signing_key_thumbprint: crate::Patch<String>,
     /// The URLs that user tokens are sent to for sign in with the associated application, or the
     /// redirect URIs that OAuth 2.0 authorization codes and access tokens are sent to for the associated
     /// application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_urls: crate::Patch<Vec<String>>,
     /// The resource-specific application permissions exposed by this application. Currently,
     /// resource-specific permissions are only supported for Teams apps accessing to specific chats and
     /// teams using Microsoft Graph. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_specific_application_permissions:
         crate::Patch<Vec<crate::models::ResourceSpecificPermission>>,
     /// The collection for settings related to saml single sign-on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub saml_single_sign_on_settings: crate::Patch<Box<crate::models::SamlSingleSignOnSettings>>,
     /// Contains the list of identifiersUris, copied over from the associated application. Additional
     /// values can be added to hybrid applications. These values can be used to identify the permissions
@@ -1939,7 +2024,6 @@ pub struct AgentIdentityBlueprintPrincipal {
     /// based on the values of this property to acquire an access token, which is the URI returned in the
     /// 'aud' claim.The any operator is required for filter expressions on multi-valued properties. Not
     /// nullable. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_names: crate::Patch<Vec<String>>,
     /// Identifies whether the service principal represents an application, a managed identity, or a
     /// legacy application. This is set by Azure AD internally. The servicePrincipalType property can be
@@ -1955,7 +2039,6 @@ pub struct AgentIdentityBlueprintPrincipal {
     /// registration. The appId value does not associate the service principal with an app registration.
     /// The service principal can only be used in the tenant where it was created.__SocialIdp - For
     /// internal use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_type: crate::Patch<String>,
     /// Specifies the Microsoft accounts that are supported for the current application. Read-only.
     /// Supported values are:AzureADMyOrg: Users with a Microsoft work or school account in my
@@ -1964,100 +2047,180 @@ pub struct AgentIdentityBlueprintPrincipal {
     /// (multi-tenant).AzureADandPersonalMicrosoftAccount: Users with a personal Microsoft account, or a
     /// work or school account in any organization's Azure AD tenant.PersonalMicrosoftAccount: Users with
     /// a personal Microsoft account only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_audience: crate::Patch<String>,
     /// Custom strings that can be used to categorize and identify the service principal. Not nullable.
     /// The value is the union of strings set here and on the associated application entity's tags
     /// property.Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// Specifies the keyId of a public key from the keyCredentials collection. When configured, Azure AD
     /// issues tokens for this application encrypted using the key specified by this property. The
     /// application code that receives the encrypted token must use the matching private key to decrypt
     /// the token before it can be used for the signed-in user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// Specifies the verified publisher of the application which this service principal represents.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_management_policies: crate::Patch<Vec<crate::models::AppManagementPolicy>>,
     /// App role assignments for this app or service, granted to users, groups, and other service
     /// principals. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assigned_to: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// App role assignment for another app or service, granted to this service principal. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignments: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// The claimsMappingPolicies assigned to this service principal. Supports $expand.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claims_mapping_policies: crate::Patch<Vec<crate::models::ClaimsMappingPolicy>>,
     /// Directory objects created by this service principal. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `delegatedPermissionClassifications` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegated_permission_classifications:
         crate::Patch<Vec<crate::models::DelegatedPermissionClassification>>,
     /// The `endpoints` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoints: crate::Patch<Vec<crate::models::Endpoint>>,
     /// Federated identities for a specific type of service principal - managed identity. Supports
     /// $expand and $filter (/$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_identity_credentials:
         crate::Patch<Vec<crate::models::FederatedIdentityCredential>>,
     /// The homeRealmDiscoveryPolicies assigned to this service principal. Supports $expand.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_realm_discovery_policies: crate::Patch<Vec<crate::models::HomeRealmDiscoveryPolicy>>,
     /// Roles that this service principal is a member of. HTTP Methods: GET Read-only. Nullable. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Delegated permission grants authorizing this service principal to access an API on behalf of a
     /// signed-in user. Read-only. Nullable.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_grants: crate::Patch<Vec<crate::models::OAuth2PermissionGrant>>,
     /// Directory objects that are owned by this service principal. Read-only. Nullable. Supports $expand
     /// and $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owned_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Directory objects that are owners of this servicePrincipal. The owners are a set of non-admin
     /// users or servicePrincipals who are allowed to modify this object. Read-only. Nullable. Supports
     /// $expand and $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `remoteDesktopSecurityConfiguration` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_desktop_security_configuration:
         crate::Patch<Box<crate::models::RemoteDesktopSecurityConfiguration>>,
     /// The `synchronization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The tokenIssuancePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_issuance_policies: crate::Patch<Vec<crate::models::TokenIssuancePolicy>>,
     /// The tokenLifetimePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_lifetime_policies: crate::Patch<Vec<crate::models::TokenLifetimePolicy>>,
     /// The `transitiveMemberOf` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `sponsors` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AgentIdentityBlueprintPrincipal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("accountEnabled", &self.account_enabled)?;
+        writer.field("addIns", &self.add_ins)?;
+        writer.field("alternativeNames", &self.alternative_names)?;
+        writer.field("appDescription", &self.app_description)?;
+        writer.field("appDisplayName", &self.app_display_name)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("applicationTemplateId", &self.application_template_id)?;
+        writer.field("appOwnerOrganizationId", &self.app_owner_organization_id)?;
+        writer.field(
+            "appRoleAssignmentRequired",
+            &self.app_role_assignment_required,
+        )?;
+        writer.field("appRoles", &self.app_roles)?;
+        writer.field("createdByAppId", &self.created_by_app_id)?;
+        writer.field("customSecurityAttributes", &self.custom_security_attributes)?;
+        writer.field("description", &self.description)?;
+        writer.field(
+            "disabledByMicrosoftStatus",
+            &self.disabled_by_microsoft_status,
+        )?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("homepage", &self.homepage)?;
+        writer.field("info", &self.info)?;
+        writer.field("isDisabled", &self.is_disabled)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("loginUrl", &self.login_url)?;
+        writer.field("logoutUrl", &self.logout_url)?;
+        writer.field("notes", &self.notes)?;
+        writer.field(
+            "notificationEmailAddresses",
+            &self.notification_email_addresses,
+        )?;
+        writer.field("oauth2PermissionScopes", &self.oauth2_permission_scopes)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.field(
+            "preferredSingleSignOnMode",
+            &self.preferred_single_sign_on_mode,
+        )?;
+        writer.field(
+            "preferredTokenSigningKeyThumbprint",
+            &self.preferred_token_signing_key_thumbprint,
+        )?;
+        writer.field("replyUrls", &self.reply_urls)?;
+        writer.field(
+            "resourceSpecificApplicationPermissions",
+            &self.resource_specific_application_permissions,
+        )?;
+        writer.field(
+            "samlSingleSignOnSettings",
+            &self.saml_single_sign_on_settings,
+        )?;
+        writer.field("servicePrincipalNames", &self.service_principal_names)?;
+        writer.field("servicePrincipalType", &self.service_principal_type)?;
+        writer.field("signInAudience", &self.sign_in_audience)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("tokenEncryptionKeyId", &self.token_encryption_key_id)?;
+        writer.field("verifiedPublisher", &self.verified_publisher)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("appManagementPolicies", &self.app_management_policies)?;
+        writer.field("appRoleAssignedTo", &self.app_role_assigned_to)?;
+        writer.field("appRoleAssignments", &self.app_role_assignments)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("claimsMappingPolicies", &self.claims_mapping_policies)?;
+        writer.field("createdObjects", &self.created_objects)?;
+        writer.field(
+            "delegatedPermissionClassifications",
+            &self.delegated_permission_classifications,
+        )?;
+        writer.field("endpoints", &self.endpoints)?;
+        writer.field(
+            "federatedIdentityCredentials",
+            &self.federated_identity_credentials,
+        )?;
+        #[cfg(feature = "identity-access")]
+        writer.field(
+            "homeRealmDiscoveryPolicies",
+            &self.home_realm_discovery_policies,
+        )?;
+        writer.field("memberOf", &self.member_of)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("oauth2PermissionGrants", &self.oauth2_permission_grants)?;
+        writer.field("ownedObjects", &self.owned_objects)?;
+        writer.field("owners", &self.owners)?;
+        writer.field(
+            "remoteDesktopSecurityConfiguration",
+            &self.remote_desktop_security_configuration,
+        )?;
+        writer.field("synchronization", &self.synchronization)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenIssuancePolicies", &self.token_issuance_policies)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenLifetimePolicies", &self.token_lifetime_policies)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.field("sponsors", &self.sponsors)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -2224,75 +2387,59 @@ crate::macros::select_fields! {
 ///
 /// Derived from `user` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgentUser {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A freeform text entry field for the user to describe themselves. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub about_me: crate::Patch<String>,
     /// true if the account is enabled; otherwise, false. This property is required when a user is
     /// created. Returned only on $select. Supports $filter (eq, ne, not, and in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_enabled: crate::Patch<bool>,
     /// Sets the age group of the user. Allowed values: null, Minor, NotAdult and Adult. Refer to the
     /// legal age group property definitions for further information. Returned only on $select. Supports
     /// $filter (eq, ne, not, and in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub age_group: crate::Patch<String>,
     /// The licenses that are assigned to the user, including inherited (group-based) licenses. This
     /// property doesn't differentiate directly-assigned and inherited licenses. Use the
     /// licenseAssignmentStates property to identify the directly-assigned and inherited licenses. Not
     /// nullable. Returned only on $select. Supports $filter (eq, not, /$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_licenses: crate::Patch<Vec<crate::models::AssignedLicense>>,
     /// The plans that are assigned to the user. Read-only. Not nullable. Returned only on $select.
     /// Supports $filter (eq and not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_plans: crate::Patch<Vec<crate::models::AssignedPlan>>,
     /// The `authorizationInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authorization_info: crate::Patch<Box<crate::models::AuthorizationInfo>>,
     /// The birthday of the user. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub birthday: crate::Patch<crate::edm::DateTimeOffset>,
     /// The telephone numbers for the user. NOTE: Although this is a string collection, only one number
     /// can be set for this property. Read-only for users synced from on-premises directory. Returned by
     /// default. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_phones: crate::Patch<Vec<String>>,
     /// The city in which the user is located. Maximum length is 128 characters. Returned only on
     /// $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub city: crate::Patch<String>,
     /// The company name which the user is associated. This property can be useful for describing the
     /// company that an external user comes from. The maximum length is 64 characters.Returned only on
     /// $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub company_name: crate::Patch<String>,
     /// Sets whether consent has been obtained for minors. Allowed values: null, Granted, Denied and
     /// NotRequired. Refer to the legal age group property definitions for further information. Returned
     /// only on $select. Supports $filter (eq, ne, not, and in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consent_provided_for_minor: crate::Patch<String>,
     /// The country/region in which the user is located; for example, US or UK. Maximum length is 128
     /// characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and
     /// eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country: crate::Patch<String>,
     /// The date and time the user was created, in ISO 8601 format and in UTC time. The value cannot be
     /// modified and is automatically populated when the entity is created. Nullable. For on-premises
     /// users, the value represents when they were first created in Azure AD. Property is null for some
     /// users created before June 2018 and on-premises users that were synced to Azure AD before June
     /// 2018. Read-only. Returned only on $select. Supports $filter (eq, ne, not , ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates whether the user account was created through one of the following methods: As a regular
     /// school or work account (null). As an external account (Invitation). As a local account for an
@@ -2300,34 +2447,27 @@ pub struct AgentUser {
     /// user using email verification (EmailVerified). Through self-service sign-up by an external user
     /// signing up through a link that is part of a user flow (SelfServiceSignUp). Read-only.Returned
     /// only on $select. Supports $filter (eq, ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_type: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// The name for the department in which the user works. Maximum length is 64 characters. Returned
     /// only on $select. Supports $filter (eq, ne, not , ge, le, in, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub department: crate::Patch<String>,
     /// The limit on the maximum number of devices that the user is permitted to enroll. Allowed values
     /// are 5 or 1000.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_enrollment_limit: crate::Patch<i32>,
     /// The name displayed in the address book for the user. This is usually the combination of the
     /// user's first name, middle initial and last name. This property is required when a user is created
     /// and it cannot be cleared during updates. Maximum length is 256 characters. Returned by default.
     /// Supports $filter (eq, ne, not , ge, le, in, startsWith, and eq on null values), $orderBy, and
     /// $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The date and time when the user was hired or will start work in case of a future hire. Returned
     /// only on $select. Supports $filter (eq, ne, not , ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_hire_date: crate::Patch<crate::edm::DateTimeOffset>,
     /// The employee identifier assigned to the user by the organization. The maximum length is 16
     /// characters. Returned only on $select. Supports $filter (eq, ne, not , ge, le, in, startsWith, and
     /// eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_id: crate::Patch<String>,
     /// The date and time when the user left or will leave the organization. To read this property, the
     /// calling app must be assigned the User-LifeCycleInfo.Read.All permission. To write this property,
@@ -2337,123 +2477,97 @@ pub struct AgentUser {
     /// write this property in delegated scenarios, the admin needs the Global Administrator role.
     /// Supports $filter (eq, ne, not , ge, le, in). For more information, see Configure the
     /// employeeLeaveDateTime property for a user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_leave_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Represents organization data (e.g. division and costCenter) associated with a user. Returned only
     /// on $select. Supports $filter (eq, ne, not , ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_org_data: crate::Patch<Box<crate::models::EmployeeOrgData>>,
     /// Captures enterprise worker type. For example, Employee, Contractor, Consultant, or Vendor.
     /// Returned only on $select. Supports $filter (eq, ne, not , ge, le, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_type: crate::Patch<String>,
     /// For an external user invited to the tenant using the invitation API, this property represents the
     /// invited user's invitation status. For invited users, the state can be PendingAcceptance or
     /// Accepted, or null for all other users. Returned only on $select. Supports $filter (eq, ne, not ,
     /// in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_user_state: crate::Patch<String>,
     /// Shows the timestamp for the latest change to the externalUserState property. Returned only on
     /// $select. Supports $filter (eq, ne, not , in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_user_state_change_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The fax number of the user. Returned only on $select. Supports $filter (eq, ne, not , ge, le, in,
     /// startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fax_number: crate::Patch<String>,
     /// The given name (first name) of the user. Maximum length is 64 characters. Returned by default.
     /// Supports $filter (eq, ne, not , ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub given_name: crate::Patch<String>,
     /// The hire date of the user. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select. Note: This property is specific to SharePoint
     /// Online. We recommend using the native employeeHireDate property to set and update hire date
     /// values using Microsoft Graph APIs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hire_date: crate::Patch<crate::edm::DateTimeOffset>,
     /// Represents the identities that can be used to sign in to this user account. An identity can be
     /// provided by Microsoft (also known as a local account), by organizations, or by social identity
     /// providers such as Facebook, Google, and Microsoft, and tied to a user account. May contain
     /// multiple items with the same signInType value. Returned only on $select. Supports $filter (eq)
     /// including on null values, only where the signInType is not userPrincipalName.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identities: crate::Patch<Vec<crate::models::ObjectIdentity>>,
     /// The `identityParentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_parent_id: crate::Patch<String>,
     /// The instant message voice over IP (VOIP) session initiation protocol (SIP) addresses for the
     /// user. Read-only. Returned only on $select. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub im_addresses: crate::Patch<Vec<String>>,
     /// A list for the user to describe their interests. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interests: crate::Patch<Vec<String>>,
     /// The `isManagementRestricted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_management_restricted: crate::Patch<bool>,
     /// Do not use – reserved for future use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_resource_account: crate::Patch<bool>,
     /// The user's job title. Maximum length is 128 characters. Returned by default. Supports $filter
     /// (eq, ne, not , ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_title: crate::Patch<String>,
     /// The time when this Azure AD user last changed their password or when their password was created,
     /// whichever date the latest action was performed. The date and time information uses ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_password_change_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Used by enterprise applications to determine the legal age group of the user. This property is
     /// read-only and calculated based on ageGroup and consentProvidedForMinor properties. Allowed
     /// values: null, MinorWithOutParentalConsent, MinorWithParentalConsent,
     /// MinorNoParentalConsentRequired, NotAdult and Adult. Refer to the legal age group property
     /// definitions for further information. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub legal_age_group_classification: crate::Patch<String>,
     /// State of license assignments for this user. Also indicates licenses that are directly-assigned
     /// and those that the user has inherited through group memberships. Read-only. Returned only on
     /// $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub license_assignment_states: crate::Patch<Vec<crate::models::LicenseAssignmentState>>,
     /// The SMTP address for the user, for example, jeff@contoso.onmicrosoft.com. Changes to this
     /// property will also update the user's proxyAddresses collection to include the value as an SMTP
     /// address. This property cannot contain accent characters. NOTE: We do not recommend updating this
     /// property for Azure AD B2C user profiles. Use the otherMails property instead. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, endsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail: crate::Patch<String>,
     /// Settings for the primary mailbox of the signed-in user. You can get or update settings for
     /// sending automatic replies to incoming messages, locale and time zone. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_settings: crate::Patch<Box<crate::models::MailboxSettings>>,
     /// The mail alias for the user. This property must be specified when a user is created. Maximum
     /// length is 64 characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_nickname: crate::Patch<String>,
     /// The primary cellular telephone number for the user. Read-only for users synced from on-premises
     /// directory. Maximum length is 64 characters. Returned by default. Supports $filter (eq, ne, not,
     /// ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mobile_phone: crate::Patch<String>,
     /// The URL for the user's personal site. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub my_site: crate::Patch<String>,
     /// The office location in the user's place of business. Returned by default. Supports $filter (eq,
     /// ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub office_location: crate::Patch<String>,
     /// Contains the on-premises Active Directory distinguished name or DN. The property is only
     /// populated for customers who are synchronizing their on-premises directory to Azure Active
     /// Directory via Azure AD Connect. Read-only. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_distinguished_name: crate::Patch<String>,
     /// Contains the on-premises domainFQDN, also called dnsDomainName synchronized from the on-premises
     /// directory. The property is only populated for customers who are synchronizing their on-premises
     /// directory to Azure Active Directory via Azure AD Connect. Read-only. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_domain_name: crate::Patch<String>,
     /// Contains extensionAttributes1-15 for the user. These extension attributes are also known as
     /// Exchange custom attributes 1-15. For an onPremisesSyncEnabled user, the source of authority for
@@ -2463,7 +2577,6 @@ pub struct AgentUser {
     /// properties are read-only in Microsoft Graph but can be fully managed through the Exchange Admin
     /// Center or the Exchange Online V2 module in PowerShell. Returned only on $select. Supports $filter
     /// (eq, ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_extension_attributes:
         crate::Patch<Box<crate::models::OnPremisesExtensionAttributes>>,
     /// This property is used to associate an on-premises Active Directory user account to their Azure AD
@@ -2471,47 +2584,39 @@ pub struct AgentUser {
     /// are using a federated domain for the user's userPrincipalName (UPN) property. NOTE: The $ and _
     /// characters cannot be used when specifying this property. Returned only on $select. Supports
     /// $filter (eq, ne, not, ge, le, in)..
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_immutable_id: crate::Patch<String>,
     /// Indicates the last time at which the object was synced with the on-premises directory; for
     /// example: 2013-02-16T03:04:54Z. The Timestamp type represents date and time information using ISO
     /// 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only. Returned only on $select. Supports $filter (eq, ne, not, ge, le,
     /// in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_last_sync_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Errors when using Microsoft synchronization product during provisioning. Returned only on
     /// $select. Supports $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_provisioning_errors:
         crate::Patch<Vec<crate::models::OnPremisesProvisioningError>>,
     /// Contains the on-premises samAccountName synchronized from the on-premises directory. The property
     /// is only populated for customers who are synchronizing their on-premises directory to Azure Active
     /// Directory via Azure AD Connect. Read-only. Returned only on $select. Supports $filter (eq, ne,
     /// not, ge, le, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sam_account_name: crate::Patch<String>,
     /// Contains the on-premises security identifier (SID) for the user that was synchronized from
     /// on-premises to the cloud. Read-only. Returned only on $select. Supports $filter (eq including on
     /// null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_security_identifier: crate::Patch<String>,
     /// true if this user object is currently being synced from an on-premises Active Directory (AD);
     /// otherwise the user isn't being synced and can be managed in Azure Active Directory (Azure AD).
     /// Read-only. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_enabled: crate::Patch<bool>,
     /// Contains the on-premises userPrincipalName synchronized from the on-premises directory. The
     /// property is only populated for customers who are synchronizing their on-premises directory to
     /// Azure Active Directory via Azure AD Connect. Read-only. Returned only on $select. Supports
     /// $filter (eq, ne, not, ge, le, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_user_principal_name: crate::Patch<String>,
     /// A list of additional email addresses for the user; for example: \['bob@contoso.com',
     /// 'Robert@fabrikam.com'\]. NOTE: This property cannot contain accent characters. Returned only on
     /// $select. Supports $filter (eq, not, ge, le, in, startsWith, endsWith, /$count eq 0, /$count ne
     /// 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub other_mails: crate::Patch<Vec<String>>,
     /// Specifies password policies for the user. This value is an enumeration with one possible value
     /// being DisableStrongPassword, which allows weaker passwords than the default policy to be
@@ -2519,40 +2624,31 @@ pub struct AgentUser {
     /// for example: DisablePasswordExpiration, DisableStrongPassword. Returned only on $select. For more
     /// information on the default password policies, see Azure AD pasword policies. Supports $filter
     /// (ne, not, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_policies: crate::Patch<String>,
     /// Specifies the password profile for the user. The profile contains the user’s password. This
     /// property is required when a user is created. The password in the profile must satisfy minimum
     /// requirements as specified by the passwordPolicies property. By default, a strong password is
     /// required. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_profile: crate::Patch<Box<crate::models::PasswordProfile>>,
     /// A list for the user to enumerate their past projects. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub past_projects: crate::Patch<Vec<String>>,
     /// The postal code for the user's postal address. The postal code is specific to the user's
     /// country/region. In the United States of America, this attribute contains the ZIP code. Maximum
     /// length is 40 characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_code: crate::Patch<String>,
     /// The preferred data location for the user. For more information, see OneDrive Online Multi-Geo.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_data_location: crate::Patch<String>,
     /// The preferred language for the user. Should follow ISO 639-1 Code; for example en-US. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_language: crate::Patch<String>,
     /// The preferred name for the user. Not Supported. This attribute returns an empty string.Returned
     /// only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_name: crate::Patch<String>,
     /// The `print` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub print: crate::Patch<Box<crate::models::UserPrint>>,
     /// The plans that are provisioned for the user. Read-only. Not nullable. Returned only on $select.
     /// Supports $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioned_plans: crate::Patch<Vec<crate::models::ProvisionedPlan>>,
     /// For example: \['SMTP: bob@contoso.com', 'smtp: bob@sales.contoso.com'\]. Changes to the mail
     /// property will also update this collection to include the value as an SMTP address. For more
@@ -2562,60 +2658,47 @@ pub struct AgentUser {
     /// Read-only in Microsoft Graph; you can update this property only through the Microsoft 365 admin
     /// center. Not nullable. Returned only on $select. Supports $filter (eq, not, ge, le, startsWith,
     /// endsWith, /$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub proxy_addresses: crate::Patch<Vec<String>>,
     /// A list for the user to enumerate their responsibilities. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub responsibilities: crate::Patch<Vec<String>>,
     /// A list for the user to enumerate the schools they have attended. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schools: crate::Patch<Vec<String>>,
     /// Security identifier (SID) of the user, used in Windows scenarios. Read-only. Returned by default.
     /// Supports $select and $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security_identifier: crate::Patch<String>,
     /// The `serviceProvisioningErrors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_provisioning_errors: crate::Patch<Vec<crate::models::AnyServiceProvisioningError>>,
     /// Do not use in Microsoft Graph. Manage this property through the Microsoft 365 admin center
     /// instead. Represents whether the user should be included in the Outlook global address list. See
     /// Known issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_in_address_list: crate::Patch<bool>,
     /// Get the last signed-in date and request ID of the sign-in for a given user. Read-only.Returned
     /// only on $select. Supports $filter (eq, ne, not, ge, le) but not with any other filterable
     /// properties. Note: Details for this property require an Azure AD Premium P1/P2 license and the
     /// AuditLog.Read.All permission.This property is not returned for a user who has never signed in or
     /// last signed in before April 2020.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_activity: crate::Patch<Box<crate::models::SignInActivity>>,
     /// Any refresh tokens or sessions tokens (session cookies) issued before this time are invalid, and
     /// applications will get an error when using an invalid refresh or sessions token to acquire a
     /// delegated access token (to access APIs such as Microsoft Graph). If this happens, the application
     /// will need to acquire a new refresh token by making a request to the authorize endpoint.
     /// Read-only. Use revokeSignInSessions to reset. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_sessions_valid_from_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A list for the user to enumerate their skills. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub skills: crate::Patch<Vec<String>>,
     /// The state or province in the user's address. Maximum length is 128 characters. Returned only on
     /// $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// The street address of the user's place of business. Maximum length is 1024 characters. Returned
     /// only on $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub street_address: crate::Patch<String>,
     /// The user's surname (family name or last name). Maximum length is 64 characters. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub surname: crate::Patch<String>,
     /// A two letter country code (ISO standard 3166). Required for users that will be assigned licenses
     /// due to legal requirement to check for availability of services in countries. Examples include:
     /// US, JP, and GB. Not nullable. Returned only on $select. Supports $filter (eq, ne, not, ge, le,
     /// in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage_location: crate::Patch<String>,
     /// The user principal name (UPN) of the user. The UPN is an Internet-style login name for the user
     /// based on the Internet standard RFC 822. By convention, this should map to the user's email name.
@@ -2625,223 +2708,381 @@ pub struct AgentUser {
     /// cannot contain accent characters. Only the following characters are allowed A - Z, a - z, 0 - 9,
     /// ' . - _ ! # ^ ~. For the complete list of allowed characters, see username policies. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, endsWith) and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// A string value that can be used to classify user types in your directory, such as Member and
     /// Guest. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values). NOTE:
     /// For more information about the permissions for member and guest users, see What are the default
     /// user permissions in Azure Active Directory?
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_type: crate::Patch<String>,
     /// The user's activities across devices. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Vec<crate::models::UserActivity>>,
     /// The `adhocCalls` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub adhoc_calls: crate::Patch<Vec<crate::models::AdhocCall>>,
     /// The user's terms of use acceptance statuses. Read-only. Nullable.
     #[cfg(feature = "identity-governance")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agreement_acceptances: crate::Patch<Vec<crate::models::AgreementAcceptance>>,
     /// Represents the app roles a user has been granted for an application. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignments: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// The authentication methods that are supported for the user.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication: crate::Patch<Box<crate::models::Authentication>>,
     /// The user's primary calendar. Read-only.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The user's calendar groups. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_groups: crate::Patch<Vec<crate::models::CalendarGroup>>,
     /// The user's calendars. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendars: crate::Patch<Vec<crate::models::Calendar>>,
     /// The calendar view for the calendar. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_view: crate::Patch<Vec<crate::models::Event>>,
     /// The `chats` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chats: crate::Patch<Vec<crate::models::Chat>>,
     /// The `cloudClipboard` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_clipboard: crate::Patch<Box<crate::models::CloudClipboardRoot>>,
     /// The `cloudPCs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_p_cs: crate::Patch<Vec<crate::models::CloudPC>>,
     /// The user's contacts folders. Read-only. Nullable.
     #[cfg(feature = "personal-contacts")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contact_folders: crate::Patch<Vec<crate::models::ContactFolder>>,
     /// The user's contacts. Read-only. Nullable.
     #[cfg(feature = "personal-contacts")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contacts: crate::Patch<Vec<crate::models::Contact>>,
     /// Directory objects that were created by the user. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `dataSecurityAndGovernance` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_security_and_governance:
         crate::Patch<Box<crate::models::UserDataSecurityAndGovernance>>,
     /// The list of troubleshooting events for this user.
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_management_troubleshooting_events:
         crate::Patch<Vec<crate::models::AnyDeviceManagementTroubleshootingEvent>>,
     /// The users and contacts that report to the user. (The users and contacts that have their manager
     /// property set to this user.) Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub direct_reports: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The user's OneDrive. Read-only.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// A collection of drives available for this user. Read-only.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drives: crate::Patch<Vec<crate::models::Drive>>,
     /// The `employeeExperience` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_experience: crate::Patch<Box<crate::models::EmployeeExperienceUser>>,
     /// The user's events. Default is to show Events under the Default Calendar. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub events: crate::Patch<Vec<crate::models::Event>>,
     /// The collection of open extensions defined for the user. Read-only. Supports $expand. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The `followedSites` navigation property (present when expanded).
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub followed_sites: crate::Patch<Vec<crate::models::Site>>,
     /// Relevance classification of the user's messages based on explicit designations which override
     /// inferred relevance or importance.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inference_classification: crate::Patch<Box<crate::models::InferenceClassification>>,
     /// The `insights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insights: crate::Patch<Box<crate::models::ItemInsights>>,
     /// The `joinedTeams` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub joined_teams: crate::Patch<Vec<crate::models::Team>>,
     /// A collection of this user's license details. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub license_details: crate::Patch<Vec<crate::models::LicenseDetails>>,
     /// The user's mail folders. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_folders: crate::Patch<Vec<crate::models::AnyMailFolder>>,
     /// Zero or more managed app registrations that belong to the user.
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub managed_app_registrations: crate::Patch<Vec<crate::models::AnyManagedAppRegistration>>,
     /// The managed devices associated with the user.
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub managed_devices: crate::Patch<Vec<crate::models::ManagedDevice>>,
     /// The user or contact that is this user's manager. Read-only. (HTTP Methods: GET, PUT, DELETE.).
     /// Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The groups and directory roles that the user is a member of. Read-only. Nullable. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The messages in a mailbox or folder. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyMessage>>,
     /// The `oauth2PermissionGrants` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_grants: crate::Patch<Vec<crate::models::OAuth2PermissionGrant>>,
     /// The `onenote` navigation property (present when expanded).
     #[cfg(feature = "onenote")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The `onlineMeetings` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meetings: crate::Patch<Vec<crate::models::OnlineMeeting>>,
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The `outlook` navigation property (present when expanded).
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outlook: crate::Patch<Box<crate::models::OutlookUser>>,
     /// Devices that are owned by the user. Read-only. Nullable. Supports $expand and $filter (/$count eq
     /// 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owned_devices: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Directory objects that are owned by the user. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owned_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// People that are relevant to the user. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub people: crate::Patch<Vec<crate::models::Person>>,
     /// The `permissionGrants` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// The user's profile photo. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The `photos` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photos: crate::Patch<Vec<crate::models::ProfilePhoto>>,
     /// Entry-point to the Planner resource that might exist for a user. Read-only.
     #[cfg(feature = "planner")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub planner: crate::Patch<Box<crate::models::PlannerUser>>,
     /// The `presence` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presence: crate::Patch<Box<crate::models::Presence>>,
     /// Devices that are registered for the user. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_devices: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `scopedRoleMemberOf` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scoped_role_member_of: crate::Patch<Vec<crate::models::ScopedRoleMembership>>,
     /// The `settings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::UserSettings>>,
     /// The `solutions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub solutions: crate::Patch<Box<crate::models::UserSolutionRoot>>,
     /// The `sponsorOf` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsor_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `sponsors` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `teamwork` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teamwork: crate::Patch<Box<crate::models::UserTeamwork>>,
     /// Represents the To Do services available to a user.
     #[cfg(feature = "todo")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub todo: crate::Patch<Box<crate::models::Todo>>,
     /// The groups, including nested groups, and directory roles that a user is a member of. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AgentUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("aboutMe", &self.about_me)?;
+        writer.field("accountEnabled", &self.account_enabled)?;
+        writer.field("ageGroup", &self.age_group)?;
+        writer.field("assignedLicenses", &self.assigned_licenses)?;
+        writer.field("assignedPlans", &self.assigned_plans)?;
+        writer.field("authorizationInfo", &self.authorization_info)?;
+        writer.field("birthday", &self.birthday)?;
+        writer.field("businessPhones", &self.business_phones)?;
+        writer.field("city", &self.city)?;
+        writer.field("companyName", &self.company_name)?;
+        writer.field("consentProvidedForMinor", &self.consent_provided_for_minor)?;
+        writer.field("country", &self.country)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("creationType", &self.creation_type)?;
+        writer.field("customSecurityAttributes", &self.custom_security_attributes)?;
+        writer.field("department", &self.department)?;
+        writer.field("deviceEnrollmentLimit", &self.device_enrollment_limit)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("employeeHireDate", &self.employee_hire_date)?;
+        writer.field("employeeId", &self.employee_id)?;
+        writer.field("employeeLeaveDateTime", &self.employee_leave_date_time)?;
+        writer.field("employeeOrgData", &self.employee_org_data)?;
+        writer.field("employeeType", &self.employee_type)?;
+        writer.field("externalUserState", &self.external_user_state)?;
+        writer.field(
+            "externalUserStateChangeDateTime",
+            &self.external_user_state_change_date_time,
+        )?;
+        writer.field("faxNumber", &self.fax_number)?;
+        writer.field("givenName", &self.given_name)?;
+        writer.field("hireDate", &self.hire_date)?;
+        writer.field("identities", &self.identities)?;
+        writer.field("identityParentId", &self.identity_parent_id)?;
+        writer.field("imAddresses", &self.im_addresses)?;
+        writer.field("interests", &self.interests)?;
+        writer.field("isManagementRestricted", &self.is_management_restricted)?;
+        writer.field("isResourceAccount", &self.is_resource_account)?;
+        writer.field("jobTitle", &self.job_title)?;
+        writer.field(
+            "lastPasswordChangeDateTime",
+            &self.last_password_change_date_time,
+        )?;
+        writer.field(
+            "legalAgeGroupClassification",
+            &self.legal_age_group_classification,
+        )?;
+        writer.field("licenseAssignmentStates", &self.license_assignment_states)?;
+        writer.field("mail", &self.mail)?;
+        writer.field("mailboxSettings", &self.mailbox_settings)?;
+        writer.field("mailNickname", &self.mail_nickname)?;
+        writer.field("mobilePhone", &self.mobile_phone)?;
+        writer.field("mySite", &self.my_site)?;
+        writer.field("officeLocation", &self.office_location)?;
+        writer.field(
+            "onPremisesDistinguishedName",
+            &self.on_premises_distinguished_name,
+        )?;
+        writer.field("onPremisesDomainName", &self.on_premises_domain_name)?;
+        writer.field(
+            "onPremisesExtensionAttributes",
+            &self.on_premises_extension_attributes,
+        )?;
+        writer.field("onPremisesImmutableId", &self.on_premises_immutable_id)?;
+        writer.field(
+            "onPremisesLastSyncDateTime",
+            &self.on_premises_last_sync_date_time,
+        )?;
+        writer.field(
+            "onPremisesProvisioningErrors",
+            &self.on_premises_provisioning_errors,
+        )?;
+        writer.field(
+            "onPremisesSamAccountName",
+            &self.on_premises_sam_account_name,
+        )?;
+        writer.field(
+            "onPremisesSecurityIdentifier",
+            &self.on_premises_security_identifier,
+        )?;
+        writer.field("onPremisesSyncEnabled", &self.on_premises_sync_enabled)?;
+        writer.field(
+            "onPremisesUserPrincipalName",
+            &self.on_premises_user_principal_name,
+        )?;
+        writer.field("otherMails", &self.other_mails)?;
+        writer.field("passwordPolicies", &self.password_policies)?;
+        writer.field("passwordProfile", &self.password_profile)?;
+        writer.field("pastProjects", &self.past_projects)?;
+        writer.field("postalCode", &self.postal_code)?;
+        writer.field("preferredDataLocation", &self.preferred_data_location)?;
+        writer.field("preferredLanguage", &self.preferred_language)?;
+        writer.field("preferredName", &self.preferred_name)?;
+        writer.field("print", &self.print)?;
+        writer.field("provisionedPlans", &self.provisioned_plans)?;
+        writer.field("proxyAddresses", &self.proxy_addresses)?;
+        writer.field("responsibilities", &self.responsibilities)?;
+        writer.field("schools", &self.schools)?;
+        writer.field("securityIdentifier", &self.security_identifier)?;
+        writer.field(
+            "serviceProvisioningErrors",
+            &self.service_provisioning_errors,
+        )?;
+        writer.field("showInAddressList", &self.show_in_address_list)?;
+        writer.field("signInActivity", &self.sign_in_activity)?;
+        writer.field(
+            "signInSessionsValidFromDateTime",
+            &self.sign_in_sessions_valid_from_date_time,
+        )?;
+        writer.field("skills", &self.skills)?;
+        writer.field("state", &self.state)?;
+        writer.field("streetAddress", &self.street_address)?;
+        writer.field("surname", &self.surname)?;
+        writer.field("usageLocation", &self.usage_location)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.field("userType", &self.user_type)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("adhocCalls", &self.adhoc_calls)?;
+        #[cfg(feature = "identity-governance")]
+        writer.field("agreementAcceptances", &self.agreement_acceptances)?;
+        writer.field("appRoleAssignments", &self.app_role_assignments)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("authentication", &self.authentication)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendar", &self.calendar)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendarGroups", &self.calendar_groups)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendars", &self.calendars)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendarView", &self.calendar_view)?;
+        #[cfg(feature = "teams")]
+        writer.field("chats", &self.chats)?;
+        writer.field("cloudClipboard", &self.cloud_clipboard)?;
+        writer.field("cloudPCs", &self.cloud_p_cs)?;
+        #[cfg(feature = "personal-contacts")]
+        writer.field("contactFolders", &self.contact_folders)?;
+        #[cfg(feature = "personal-contacts")]
+        writer.field("contacts", &self.contacts)?;
+        writer.field("createdObjects", &self.created_objects)?;
+        writer.field(
+            "dataSecurityAndGovernance",
+            &self.data_security_and_governance,
+        )?;
+        #[cfg(feature = "device-management")]
+        writer.field(
+            "deviceManagementTroubleshootingEvents",
+            &self.device_management_troubleshooting_events,
+        )?;
+        writer.field("directReports", &self.direct_reports)?;
+        #[cfg(feature = "files")]
+        writer.field("drive", &self.drive)?;
+        #[cfg(feature = "files")]
+        writer.field("drives", &self.drives)?;
+        writer.field("employeeExperience", &self.employee_experience)?;
+        #[cfg(feature = "calendar")]
+        writer.field("events", &self.events)?;
+        writer.field("extensions", &self.extensions)?;
+        #[cfg(feature = "sites")]
+        writer.field("followedSites", &self.followed_sites)?;
+        #[cfg(feature = "mail")]
+        writer.field("inferenceClassification", &self.inference_classification)?;
+        writer.field("insights", &self.insights)?;
+        #[cfg(feature = "teams")]
+        writer.field("joinedTeams", &self.joined_teams)?;
+        writer.field("licenseDetails", &self.license_details)?;
+        #[cfg(feature = "mail")]
+        writer.field("mailFolders", &self.mail_folders)?;
+        #[cfg(feature = "device-management")]
+        writer.field("managedAppRegistrations", &self.managed_app_registrations)?;
+        #[cfg(feature = "device-management")]
+        writer.field("managedDevices", &self.managed_devices)?;
+        writer.field("manager", &self.manager)?;
+        writer.field("memberOf", &self.member_of)?;
+        #[cfg(feature = "mail")]
+        writer.field("messages", &self.messages)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("oauth2PermissionGrants", &self.oauth2_permission_grants)?;
+        #[cfg(feature = "onenote")]
+        writer.field("onenote", &self.onenote)?;
+        #[cfg(feature = "communications")]
+        writer.field("onlineMeetings", &self.online_meetings)?;
+        writer.field("onPremisesSyncBehavior", &self.on_premises_sync_behavior)?;
+        #[cfg(feature = "mail")]
+        writer.field("outlook", &self.outlook)?;
+        writer.field("ownedDevices", &self.owned_devices)?;
+        writer.field("ownedObjects", &self.owned_objects)?;
+        writer.field("people", &self.people)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("permissionGrants", &self.permission_grants)?;
+        writer.field("photo", &self.photo)?;
+        writer.field("photos", &self.photos)?;
+        #[cfg(feature = "planner")]
+        writer.field("planner", &self.planner)?;
+        #[cfg(feature = "communications")]
+        writer.field("presence", &self.presence)?;
+        writer.field("registeredDevices", &self.registered_devices)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("scopedRoleMemberOf", &self.scoped_role_member_of)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("solutions", &self.solutions)?;
+        writer.field("sponsorOf", &self.sponsor_of)?;
+        writer.field("sponsors", &self.sponsors)?;
+        #[cfg(feature = "teams")]
+        writer.field("teamwork", &self.teamwork)?;
+        #[cfg(feature = "todo")]
+        writer.field("todo", &self.todo)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3178,73 +3419,56 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Application {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Defines custom behavior that a consuming service can use to call an app in specific contexts. For
     /// example, applications that can render file streams may set the addIns property for its
     /// 'FileHandler' functionality. This will let services like Office 365 call the application in the
     /// context of a document the user is working on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_ins: crate::Patch<Vec<crate::models::AddIn>>,
     /// Specifies settings for an application that implements a web API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub api: crate::Patch<Box<crate::models::ApiApplication>>,
     /// The unique identifier for the application that is assigned to an application by Azure AD. Not
     /// nullable. Read-only. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Unique identifier of the applicationTemplate. Supports $filter (eq, not, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_template_id: crate::Patch<String>,
     /// The collection of roles defined for the application. With app role assignments, these roles can
     /// be assigned to users, groups, or service principals associated with other applications. Not
     /// nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_roles: crate::Patch<Vec<crate::models::AppRole>>,
     /// The `authenticationBehaviors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_behaviors: crate::Patch<Box<crate::models::AuthenticationBehaviors>>,
     /// Specifies the certification status of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certification: crate::Patch<Box<crate::models::Certification>>,
     /// The `createdByAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
     /// The date and time the application was registered. The DateTimeOffset type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only. Supports $filter (eq, ne, not, ge, le, in, and eq
     /// on null values) and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `defaultRedirectUri` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_redirect_uri: crate::Patch<String>,
     /// Free text field to provide a description of the application object to end users. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies whether Microsoft has disabled the registered application. Possible values are: null
     /// (default value), NotDisabled, and DisabledDueToViolationOfServicesAgreement (reasons may include
     /// suspicious, abusive, or malicious activity, or a violation of the Microsoft Services Agreement).
     /// Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_by_microsoft_status: crate::Patch<String>,
     /// The display name for the application. Supports $filter (eq, ne, not, ge, le, in, startsWith, and
     /// eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Configures the groups claim issued in a user or OAuth 2.0 access token that the application
     /// expects. To set this attribute, use one of the following valid string values: None, SecurityGroup
     /// (for security groups and Azure AD roles), All (this gets all of the security groups, distribution
     /// groups, and Azure AD directory roles that the signed-in user is a member of).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_membership_claims: crate::Patch<String>,
     /// Also known as App ID URI, this value is set when an application is used as a resource app. The
     /// identifierUris acts as the prefix for the scopes you'll reference in your API's code, and it must
@@ -3253,21 +3477,17 @@ pub struct Application {
     /// For more information on valid identifierUris patterns and best practices, see Azure AD
     /// application registration security best practices. Not nullable. Supports $filter (eq, ne, ge, le,
     /// startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier_uris: crate::Patch<Vec<String>>,
     /// Basic profile information of the application such as app's marketing, support, terms of service
     /// and privacy statement URLs. The terms of service and privacy statement are surfaced to users
     /// through the user consent experience. For more info, see How to: Add Terms of service and privacy
     /// statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on null
     /// values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// Specifies whether this application supports device authentication without a user. The default is
     /// false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_device_only_auth_supported: crate::Patch<bool>,
     /// The `isDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
     /// Specifies the fallback application type as public client, such as an installed application
     /// running on a mobile device. The default value is false which means the fallback application type
@@ -3275,46 +3495,34 @@ pub struct Application {
     /// determine the client application type. For example, the ROPC flow where it is configured without
     /// specifying a redirect URI. In those cases Azure AD interprets the application type based on the
     /// value of this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_fallback_public_client: crate::Patch<bool>,
     /// The collection of key credentials associated with the application. Not nullable. Supports $filter
     /// (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredential>>,
     /// The `managerApplications` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_applications: crate::Patch<Vec<crate::edm::Guid>>,
     /// The `nativeAuthenticationApisEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub native_authentication_apis_enabled:
         crate::Patch<crate::edm::Flags<crate::models::NativeAuthenticationApisEnabled>>,
     /// Notes relevant for the management of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// The `oauth2RequirePostResponse` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_require_post_response: crate::Patch<bool>,
     /// Application developers can configure optional claims in their Azure AD applications to specify
     /// the claims that are sent to their application by the Microsoft security token service. For more
     /// information, see How to: Provide optional claims to your app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub optional_claims: crate::Patch<Box<crate::models::OptionalClaims>>,
     /// Specifies parental control settings for an application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parental_control_settings: crate::Patch<Box<crate::models::ParentalControlSettings>>,
     /// The collection of password credentials associated with the application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredential>>,
     /// Specifies settings for installed clients such as desktop or mobile devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_client: crate::Patch<Box<crate::models::PublicClientApplication>>,
     /// The verified publisher domain for the application. Read-only. For more information, see How to:
     /// Configure an application's publisher domain. Supports $filter (eq, ne, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publisher_domain: crate::Patch<String>,
     /// Specifies whether this application requires Azure AD to verify the signed authentication
     /// requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_signature_verification:
         crate::Patch<Box<crate::models::RequestSignatureVerification>>,
     /// Specifies the resources that the application needs to access. This property also specifies the
@@ -3323,18 +3531,14 @@ pub struct Application {
     /// than 50 resource services (APIs) can be configured. Beginning mid-October 2021, the total number
     /// of required permissions must not exceed 400. For more information, see Limits on requested
     /// permissions per app. Not nullable. Supports $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub required_resource_access: crate::Patch<Vec<crate::models::RequiredResourceAccess>>,
     /// The URL where the service exposes SAML metadata for federation. This property is valid only for
     /// single-tenant applications. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub saml_metadata_url: crate::Patch<String>,
     /// References application or service contact information from a Service or Asset Management
     /// database. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_management_reference: crate::Patch<String>,
     /// The `servicePrincipalLockConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_lock_configuration:
         crate::Patch<Box<crate::models::ServicePrincipalLockConfiguration>>,
     /// Specifies the Microsoft accounts that are supported for the current application. The possible
@@ -3344,72 +3548,146 @@ pub struct Application {
     /// app. The value for this property has implications on other app object properties. As a result, if
     /// you change this property, you may need to change other properties first. For more information,
     /// see Validation differences for signInAudience.Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_audience: crate::Patch<String>,
     /// Specifies settings for a single-page application, including sign out URLs and redirect URIs for
     /// authorization codes and access tokens.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub spa: crate::Patch<Box<crate::models::SpaApplication>>,
     /// Custom strings that can be used to categorize and identify the application. Not nullable. Strings
     /// added here will also appear in the tags property of any associated service principals.Supports
     /// $filter (eq, not, ge, le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// Specifies the keyId of a public key from the keyCredentials collection. When configured, Azure AD
     /// encrypts all the tokens it emits by using the key this property points to. The application code
     /// that receives the encrypted token must use the matching private key to decrypt the token before
     /// it can be used for the signed-in user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// The `uniqueName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_name: crate::Patch<String>,
     /// Specifies the verified publisher of the application. For more information about how publisher
     /// verification helps support application security, trustworthiness, and compliance, see Publisher
     /// verification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// Specifies settings for a web application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web: crate::Patch<Box<crate::models::WebApplication>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_management_policies: crate::Patch<Vec<crate::models::AppManagementPolicy>>,
     /// Supports $filter (/$count eq 0, /$count ne 0). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_on_behalf_of: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Read-only. Nullable. Supports $expand and $filter (/$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_properties: crate::Patch<Vec<crate::models::ExtensionProperty>>,
     /// Federated identities for applications. Supports $expand and $filter (startsWith, /$count eq 0,
     /// /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_identity_credentials:
         crate::Patch<Vec<crate::models::FederatedIdentityCredential>>,
     /// The `homeRealmDiscoveryPolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_realm_discovery_policies: crate::Patch<Vec<crate::models::HomeRealmDiscoveryPolicy>>,
     /// Directory objects that are owners of the application. Read-only. Nullable. Supports $expand and
     /// $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `synchronization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The `tokenIssuancePolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_issuance_policies: crate::Patch<Vec<crate::models::TokenIssuancePolicy>>,
     /// The `tokenLifetimePolicies` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_lifetime_policies: crate::Patch<Vec<crate::models::TokenLifetimePolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Application {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("addIns", &self.add_ins)?;
+        writer.field("api", &self.api)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("applicationTemplateId", &self.application_template_id)?;
+        writer.field("appRoles", &self.app_roles)?;
+        writer.field("authenticationBehaviors", &self.authentication_behaviors)?;
+        writer.field("certification", &self.certification)?;
+        writer.field("createdByAppId", &self.created_by_app_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("defaultRedirectUri", &self.default_redirect_uri)?;
+        writer.field("description", &self.description)?;
+        writer.field(
+            "disabledByMicrosoftStatus",
+            &self.disabled_by_microsoft_status,
+        )?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("groupMembershipClaims", &self.group_membership_claims)?;
+        writer.field("identifierUris", &self.identifier_uris)?;
+        writer.field("info", &self.info)?;
+        writer.field(
+            "isDeviceOnlyAuthSupported",
+            &self.is_device_only_auth_supported,
+        )?;
+        writer.field("isDisabled", &self.is_disabled)?;
+        writer.field("isFallbackPublicClient", &self.is_fallback_public_client)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("managerApplications", &self.manager_applications)?;
+        writer.field(
+            "nativeAuthenticationApisEnabled",
+            &self.native_authentication_apis_enabled,
+        )?;
+        writer.field("notes", &self.notes)?;
+        writer.field(
+            "oauth2RequirePostResponse",
+            &self.oauth2_require_post_response,
+        )?;
+        writer.field("optionalClaims", &self.optional_claims)?;
+        writer.field("parentalControlSettings", &self.parental_control_settings)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.field("publicClient", &self.public_client)?;
+        writer.field("publisherDomain", &self.publisher_domain)?;
+        writer.field(
+            "requestSignatureVerification",
+            &self.request_signature_verification,
+        )?;
+        writer.field("requiredResourceAccess", &self.required_resource_access)?;
+        writer.field("samlMetadataUrl", &self.saml_metadata_url)?;
+        writer.field(
+            "serviceManagementReference",
+            &self.service_management_reference,
+        )?;
+        writer.field(
+            "servicePrincipalLockConfiguration",
+            &self.service_principal_lock_configuration,
+        )?;
+        writer.field("signInAudience", &self.sign_in_audience)?;
+        writer.field("spa", &self.spa)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("tokenEncryptionKeyId", &self.token_encryption_key_id)?;
+        writer.field("uniqueName", &self.unique_name)?;
+        writer.field("verifiedPublisher", &self.verified_publisher)?;
+        writer.field("web", &self.web)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("appManagementPolicies", &self.app_management_policies)?;
+        writer.field("createdOnBehalfOf", &self.created_on_behalf_of)?;
+        writer.field("extensionProperties", &self.extension_properties)?;
+        writer.field(
+            "federatedIdentityCredentials",
+            &self.federated_identity_credentials,
+        )?;
+        #[cfg(feature = "identity-access")]
+        writer.field(
+            "homeRealmDiscoveryPolicies",
+            &self.home_realm_discovery_policies,
+        )?;
+        writer.field("owners", &self.owners)?;
+        writer.field("synchronization", &self.synchronization)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenIssuancePolicies", &self.token_issuance_policies)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenLifetimePolicies", &self.token_lifetime_policies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3616,50 +3894,56 @@ impl crate::polymorphic::Polymorphic for AnyApplication {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppRoleAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The identifier (id) for the app role which is assigned to the principal. This app role must be
     /// exposed in the appRoles property on the resource application's service principal (resourceId). If
     /// the resource application has not declared any app roles, a default app role ID of
     /// 00000000-0000-0000-0000-000000000000 can be specified to signal that the principal is assigned to
     /// the resource app without any specific app roles. Required on create.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_id: crate::Patch<crate::edm::Guid>,
     /// The time when the app role assignment was created. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The display name of the user, group, or service principal that was granted the app role
     /// assignment. Read-only. Supports $filter (eq and startswith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_display_name: crate::Patch<String>,
     /// The unique identifier (id) for the user, security group, or service principal being granted the
     /// app role. Security groups with dynamic memberships are supported. Required on create.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<crate::edm::Guid>,
     /// The type of the assigned principal. This can either be User, Group, or ServicePrincipal.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_type: crate::Patch<String>,
     /// The display name of the resource app's service principal to which the assignment is made.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_display_name: crate::Patch<String>,
     /// The unique identifier (id) for the resource service principal for which the assignment is made.
     /// Required on create. Supports $filter (eq only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<crate::edm::Guid>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AppRoleAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("appRoleId", &self.app_role_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("principalDisplayName", &self.principal_display_name)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("principalType", &self.principal_type)?;
+        writer.field("resourceDisplayName", &self.resource_display_name)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3718,19 +4002,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApprovedClientApp {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ApprovedClientApp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3775,16 +4065,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BulkUpload {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for BulkUpload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3827,52 +4123,67 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CertificateAuthorityDetail {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `certificate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate: crate::Patch<crate::edm::Binary>,
     /// The `certificateAuthorityType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_authority_type: crate::Patch<crate::models::CertificateAuthorityType>,
     /// The `certificateRevocationListUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_revocation_list_url: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `deltaCertificateRevocationListUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delta_certificate_revocation_list_url: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isIssuerHintEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_issuer_hint_enabled: crate::Patch<bool>,
     /// The `issuer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer: crate::Patch<String>,
     /// The `issuerSubjectKeyIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_subject_key_identifier: crate::Patch<String>,
     /// The `thumbprint` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbprint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CertificateAuthorityDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("certificate", &self.certificate)?;
+        writer.field("certificateAuthorityType", &self.certificate_authority_type)?;
+        writer.field(
+            "certificateRevocationListUrl",
+            &self.certificate_revocation_list_url,
+        )?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field(
+            "deltaCertificateRevocationListUrl",
+            &self.delta_certificate_revocation_list_url,
+        )?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("isIssuerHintEnabled", &self.is_issuer_hint_enabled)?;
+        writer.field("issuer", &self.issuer)?;
+        writer.field(
+            "issuerSubjectKeyIdentifier",
+            &self.issuer_subject_key_identifier,
+        )?;
+        writer.field("thumbprint", &self.thumbprint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -3945,34 +4256,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CertificateBasedAuthPki {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `statusDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status_details: crate::Patch<String>,
     /// The `certificateAuthorities` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_authorities: crate::Patch<Vec<crate::models::CertificateAuthorityDetail>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CertificateBasedAuthPki {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("statusDetails", &self.status_details)?;
+        writer.field("certificateAuthorities", &self.certificate_authorities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4027,28 +4344,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudClipboardItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `payloads` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub payloads: crate::Patch<Vec<crate::models::CloudClipboardItemPayload>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CloudClipboardItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("payloads", &self.payloads)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4099,19 +4422,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudClipboardRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `items` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::CloudClipboardItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CloudClipboardRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("items", &self.items)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4156,58 +4485,67 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudPC {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `aadDeviceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aad_device_id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `gracePeriodEndDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grace_period_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `imageDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub image_display_name: crate::Patch<String>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `managedDeviceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub managed_device_id: crate::Patch<String>,
     /// The `managedDeviceName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub managed_device_name: crate::Patch<String>,
     /// The `onPremisesConnectionName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_connection_name: crate::Patch<String>,
     /// The `provisioningPolicyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_policy_id: crate::Patch<String>,
     /// The `provisioningPolicyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_policy_name: crate::Patch<String>,
     /// The `provisioningType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_type: crate::Patch<crate::models::CloudPcProvisioningType>,
     /// The `servicePlanId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plan_id: crate::Patch<String>,
     /// The `servicePlanName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plan_name: crate::Patch<String>,
     /// The `userPrincipalName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CloudPC {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("aadDeviceId", &self.aad_device_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("gracePeriodEndDateTime", &self.grace_period_end_date_time)?;
+        writer.field("imageDisplayName", &self.image_display_name)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("managedDeviceId", &self.managed_device_id)?;
+        writer.field("managedDeviceName", &self.managed_device_name)?;
+        writer.field(
+            "onPremisesConnectionName",
+            &self.on_premises_connection_name,
+        )?;
+        writer.field("provisioningPolicyId", &self.provisioning_policy_id)?;
+        writer.field("provisioningPolicyName", &self.provisioning_policy_name)?;
+        writer.field("provisioningType", &self.provisioning_type)?;
+        writer.field("servicePlanId", &self.service_plan_id)?;
+        writer.field("servicePlanName", &self.service_plan_name)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4278,25 +4616,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentActivity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `contentMetadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_metadata: crate::Patch<Box<crate::models::ProcessContentRequest>>,
     /// The `scopeIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope_identifier: crate::Patch<String>,
     /// The `userId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ContentActivity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentMetadata", &self.content_metadata)?;
+        writer.field("scopeIdentifier", &self.scope_identifier)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4345,39 +4689,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Conversation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates whether any of the posts within this Conversation has at least one attachment. Supports
     /// $filter (eq, ne) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_delivered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A short summary from the body of the latest post in this conversation. Supports $filter (eq, ne,
     /// le, ge).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview: crate::Patch<String>,
     /// The topic of the conversation. This property can be set when the conversation is created, but it
     /// cannot be updated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub topic: crate::Patch<String>,
     /// All the users that sent a message to this Conversation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_senders: crate::Patch<Vec<String>>,
     /// A collection of all the conversation threads in the conversation. A navigation property.
     /// Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub threads: crate::Patch<Vec<crate::models::ConversationThread>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Conversation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("lastDeliveredDateTime", &self.last_delivered_date_time)?;
+        writer.field("preview", &self.preview)?;
+        writer.field("topic", &self.topic)?;
+        writer.field("uniqueSenders", &self.unique_senders)?;
+        writer.field("threads", &self.threads)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4432,46 +4782,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConversationThread {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Cc: recipients for the thread. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// Indicates whether any of the posts within this thread has at least one attachment. Returned by
     /// default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// Indicates if the thread is locked. Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_locked: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_delivered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A short summary from the body of the latest post in this conversation. Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview: crate::Patch<String>,
     /// The topic of the conversation. This property can be set when the conversation is created, but it
     /// cannot be updated. Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub topic: crate::Patch<String>,
     /// The To: recipients for the thread. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// All the users that sent a message to this thread. Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_senders: crate::Patch<Vec<String>>,
     /// The `posts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub posts: crate::Patch<Vec<crate::models::Post>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ConversationThread {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("ccRecipients", &self.cc_recipients)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("isLocked", &self.is_locked)?;
+        writer.field("lastDeliveredDateTime", &self.last_delivered_date_time)?;
+        writer.field("preview", &self.preview)?;
+        writer.field("topic", &self.topic)?;
+        writer.field("toRecipients", &self.to_recipients)?;
+        writer.field("uniqueSenders", &self.unique_senders)?;
+        writer.field("posts", &self.posts)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4532,27 +4888,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedPermissionClassification {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The classification value being given. Possible value: low. Does not support $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classification: crate::Patch<crate::models::PermissionClassificationType>,
     /// The unique identifier (id) for the delegated permission listed in the oauth2PermissionScopes
     /// collection of the servicePrincipal. Required on create. Does not support $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_id: crate::Patch<String>,
     /// The claim value (value) for the delegated permission listed in the oauth2PermissionScopes
     /// collection of the servicePrincipal. Does not support $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for DelegatedPermissionClassification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("classification", &self.classification)?;
+        writer.field("permissionId", &self.permission_id)?;
+        writer.field("permissionName", &self.permission_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4601,35 +4963,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirectoryDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `discoverabilities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub discoverabilities:
         crate::Patch<crate::edm::Flags<crate::models::DirectoryDefinitionDiscoverabilities>>,
     /// The `discoveryDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub discovery_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `objects` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub objects: crate::Patch<Vec<crate::models::ObjectDefinition>>,
     /// The `readOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub read_only: crate::Patch<bool>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for DirectoryDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("discoverabilities", &self.discoverabilities)?;
+        writer.field("discoveryDateTime", &self.discovery_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("objects", &self.objects)?;
+        writer.field("readOnly", &self.read_only)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -4688,19 +5056,29 @@ crate::macros::select_fields! {
     feature = "identity-access",
     feature = "directory"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirectoryObject {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "identity-access",
+    feature = "directory"
+))]
+impl serde::Serialize for DirectoryObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -5086,31 +5464,37 @@ impl crate::polymorphic::Polymorphic for AnyDirectoryObject {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirectoryObjectPartnerReference {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description of the object returned. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Name of directory object being returned, like group or application. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The tenant identifier for the partner tenant. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_partner_tenant_id: crate::Patch<crate::edm::Guid>,
     /// The type of the referenced object in the partner tenant. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for DirectoryObjectPartnerReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("externalPartnerTenantId", &self.external_partner_tenant_id)?;
+        writer.field("objectType", &self.object_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5163,38 +5547,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirectoryRole {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description for the directory role. Read-only. Supports $filter (eq), $search, $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name for the directory role. Read-only. Supports $filter (eq), $search, $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The id of the directoryRoleTemplate that this role is based on. The property must be specified
     /// when activating a directory role in a tenant with a POST operation. After the directory role has
     /// been activated, the property is read only. Supports $filter (eq), $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_template_id: crate::Patch<String>,
     /// Users that are members of this directory role. HTTP Methods: GET, POST, DELETE. Read-only.
     /// Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Members of this directory role that are scoped to administrative units. Read-only. Nullable.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scoped_members: crate::Patch<Vec<crate::models::ScopedRoleMembership>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for DirectoryRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roleTemplateId", &self.role_template_id)?;
+        writer.field("members", &self.members)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("scopedMembers", &self.scoped_members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5249,24 +5640,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmployeeExperienceUser {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `assignedRoles` navigation property (present when expanded).
     #[cfg(feature = "employee-experience")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_roles: crate::Patch<Vec<crate::models::EngagementRole>>,
     /// The `learningCourseActivities` navigation property (present when expanded).
     #[cfg(feature = "employee-experience")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub learning_course_activities: crate::Patch<Vec<crate::models::AnyLearningCourseActivity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for EmployeeExperienceUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "employee-experience")]
+        writer.field("assignedRoles", &self.assigned_roles)?;
+        #[cfg(feature = "employee-experience")]
+        writer.field("learningCourseActivities", &self.learning_course_activities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5313,34 +5712,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Endpoint {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `capability` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capability: crate::Patch<String>,
     /// The `providerId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provider_id: crate::Patch<String>,
     /// The `providerName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provider_name: crate::Patch<String>,
     /// The `providerResourceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provider_resource_id: crate::Patch<String>,
     /// The `uri` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("capability", &self.capability)?;
+        writer.field("providerId", &self.provider_id)?;
+        writer.field("providerName", &self.provider_name)?;
+        writer.field("providerResourceId", &self.provider_resource_id)?;
+        writer.field("uri", &self.uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5395,19 +5800,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExchangeSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `primaryMailboxId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_mailbox_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ExchangeSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("primaryMailboxId", &self.primary_mailbox_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5452,16 +5863,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Extension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Extension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5556,42 +5973,48 @@ impl crate::polymorphic::Polymorphic for AnyExtension {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExtensionProperty {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of the application object on which this extension property is defined. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_display_name: crate::Patch<String>,
     /// Specifies the data type of the value the extension property can hold. Following values are
     /// supported. Not nullable. Binary - 256 bytes maximumBooleanDateTime - Must be specified in ISO
     /// 8601 format. Will be stored in UTC.Integer - 32-bit value.LargeInteger - 64-bit value.String -
     /// 256 characters maximum
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_type: crate::Patch<String>,
     /// The `isMultiValued` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_multi_valued: crate::Patch<bool>,
     /// Indicates if this extension property was synced from on-premises active directory using Azure AD
     /// Connect. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_synced_from_on_premises: crate::Patch<bool>,
     /// Name of the extension property. Not nullable. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Following values are supported. Not nullable.
     /// UserGroupAdministrativeUnitApplicationDeviceOrganization
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_objects: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ExtensionProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("appDisplayName", &self.app_display_name)?;
+        writer.field("dataType", &self.data_type)?;
+        writer.field("isMultiValued", &self.is_multi_valued)?;
+        writer.field("isSyncedFromOnPremises", &self.is_synced_from_on_premises)?;
+        writer.field("name", &self.name)?;
+        writer.field("targetObjects", &self.target_objects)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5648,11 +6071,9 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FederatedIdentityCredential {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The audience that can appear in the external token. This field is mandatory and should be set to
     /// api://AzureADTokenExchange for Azure AD. It says what Microsoft identity platform should accept
@@ -5660,33 +6081,41 @@ pub struct FederatedIdentityCredential {
     /// provider and has no fixed value across identity providers - you may need to create a new
     /// application registration in your identity provider to serve as the audience of this token. This
     /// field can only accept a single value and has a limit of 600 characters. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audiences: crate::Patch<Vec<String>>,
     /// The un-validated, user-provided description of the federated identity credential. It has a limit
     /// of 600 characters. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The URL of the external identity provider and must match the issuer claim of the external token
     /// being exchanged. The combination of the values of issuer and subject must be unique on the app.
     /// It has a limit of 600 characters. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer: crate::Patch<String>,
     /// is the unique identifier for the federated identity credential, which has a limit of 120
     /// characters and must be URL friendly. It is immutable once created. Required. Not nullable.
     /// Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Required. The identifier of the external software workload within the external identity provider.
     /// Like the audience value, it has no fixed format, as each identity provider uses their own -
     /// sometimes a GUID, sometimes a colon delimited identifier, sometimes arbitrary strings. The value
     /// here must match the sub claim within the token presented to Azure AD. The combination of issuer
     /// and subject must be unique on the app. It has a limit of 600 characters. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for FederatedIdentityCredential {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("audiences", &self.audiences)?;
+        writer.field("description", &self.description)?;
+        writer.field("issuer", &self.issuer)?;
+        writer.field("name", &self.name)?;
+        writer.field("subject", &self.subject)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5739,22 +6168,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FederatedTokenValidationPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `validatingDomains` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub validating_domains: crate::Patch<Box<crate::models::AnyValidatingDomains>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for FederatedTokenValidationPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("validatingDomains", &self.validating_domains)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -5801,92 +6236,73 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Group {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `accessType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_type: crate::Patch<crate::models::GroupAccessType>,
     /// Indicates if people external to the organization can send messages to the group. Default value is
     /// false. Returned only on $select. Supported only on the Get group API (GET /groups/{ID}).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_external_senders: crate::Patch<bool>,
     /// The list of sensitivity label pairs (label ID, label name) associated with a Microsoft 365 group.
     /// Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_labels: crate::Patch<Vec<crate::models::AssignedLabel>>,
     /// The licenses that are assigned to the group. Returned only on $select. Supports $filter
     /// (eq).Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_licenses: crate::Patch<Vec<crate::models::AssignedLicense>>,
     /// Indicates if new members added to the group will be auto-subscribed to receive email
     /// notifications. You can set this property in a PATCH request for the group; do not set it in the
     /// initial POST request that creates the group. Default value is false. Returned only on $select.
     /// Supported only on the Get group API (GET /groups/{ID}).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub auto_subscribe_new_members: crate::Patch<bool>,
     /// Describes a classification for the group (such as low, medium or high business impact). Valid
     /// values for this property are defined by creating a ClassificationList setting value, based on the
     /// template definition.Returned by default. Supports $filter (eq, ne, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classification: crate::Patch<String>,
     /// Timestamp of when the group was created. The value cannot be modified and is automatically
     /// populated when the group is created. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned by default. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// An optional description for the group. Returned by default. Supports $filter (eq, ne, not, ge,
     /// le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name for the group. This property is required when a group is created and cannot be
     /// cleared during updates. Maximum length is 256 characters. Returned by default. Supports $filter
     /// (eq, ne, not, ge, le, in, startsWith, and eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Timestamp of when the group is set to expire. The value cannot be modified and is automatically
     /// populated when the group is created. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned by default. Supports $filter (eq, ne, not, ge, le, in). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the group type and its membership. If the collection contains Unified, the group is a
     /// Microsoft 365 group; otherwise, it's either a security group or distribution group. For details,
     /// see groups overview.If the collection includes DynamicMembership, the group has dynamic
     /// membership; otherwise, membership is static. Returned by default. Supports $filter (eq, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_types: crate::Patch<Vec<String>>,
     /// Indicates whether there are members in this group that have license errors from its group-based
     /// license assignment. This property is never returned on a GET operation. You can use it as a
     /// $filter argument to get groups that have members with license errors (that is, filter for this
     /// property being true). See an example. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_members_with_license_errors: crate::Patch<bool>,
     /// True if the group is not displayed in certain parts of the Outlook UI: the Address Book, address
     /// lists for selecting message recipients, and the Browse Groups dialog for searching groups;
     /// otherwise, false. Default value is false. Returned only on $select. Supported only on the Get
     /// group API (GET /groups/{ID}).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_from_address_lists: crate::Patch<bool>,
     /// True if the group is not displayed in Outlook clients, such as Outlook for Windows and Outlook on
     /// the web; otherwise, false. Default value is false. Returned only on $select. Supported only on
     /// the Get group API (GET /groups/{ID}).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hide_from_outlook_clients: crate::Patch<bool>,
     /// The `infoCatalogs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub info_catalogs: crate::Patch<Vec<String>>,
     /// When a group is associated with a team this property determines whether the team is in read-only
     /// mode.To read this property, use the /group/{groupId}/team endpoint or the Get team API. To update
     /// this property, use the archiveTeam and unarchiveTeam APIs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_archived: crate::Patch<bool>,
     /// Indicates whether this group can be assigned to an Azure Active Directory role or not. Optional.
     /// This property can only be set while creating the group and is immutable. If set to true, the
@@ -5897,144 +6313,111 @@ pub struct Group {
     /// update the membership of such groups. For more, see Using a group to manage Azure AD role
     /// assignmentsUsing this feature requires a Azure AD Premium P1 license. Returned by default.
     /// Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_assignable_to_role: crate::Patch<bool>,
     /// The `isFavorite` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_favorite: crate::Patch<bool>,
     /// The `isManagementRestricted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_management_restricted: crate::Patch<bool>,
     /// Indicates whether the signed-in user is subscribed to receive email conversations. Default value
     /// is true. Returned only on $select. Supported only on the Get group API (GET /groups/{ID}).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_subscribed_by_mail: crate::Patch<bool>,
     /// Indicates status of the group license assignment to all members of the group. Default value is
     /// false. Read-only. Possible values: QueuedForProcessing, ProcessingInProgress, and
     /// ProcessingComplete.Returned only on $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub license_processing_state: crate::Patch<Box<crate::models::LicenseProcessingState>>,
     /// The SMTP address for the group, for example, 'serviceadmins@contoso.onmicrosoft.com'. Returned by
     /// default. Read-only. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null
     /// values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail: crate::Patch<String>,
     /// Specifies whether the group is mail-enabled. Required. Returned by default. Supports $filter (eq,
     /// ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_enabled: crate::Patch<bool>,
     /// The mail alias for the group, unique for Microsoft 365 groups in the organization. Maximum length
     /// is 64 characters. This property can contain only characters in the ASCII character set 0 - 127
     /// except the following: @ () / \[\] ' ; : &lt;&gt; , SPACE. Required. Returned by default. Supports
     /// $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_nickname: crate::Patch<String>,
     /// The rule that determines members for this group if the group is a dynamic group (groupTypes
     /// contains DynamicMembership). For more information about the syntax of the membership rule, see
     /// Membership Rules syntax. Returned by default. Supports $filter (eq, ne, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_rule: crate::Patch<String>,
     /// Indicates whether the dynamic membership processing is on or paused. Possible values are On or
     /// Paused. Returned by default. Supports $filter (eq, ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_rule_processing_state: crate::Patch<String>,
     /// The `onPremisesDomainName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_domain_name: crate::Patch<String>,
     /// The `onPremisesExtensionAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_extension_attributes:
         crate::Patch<Box<crate::models::OnPremisesExtensionAttributes>>,
     /// Indicates the last time at which the group was synced with the on-premises directory.The
     /// Timestamp type represents date and time information using ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Returned by default.
     /// Read-only. Supports $filter (eq, ne, not, ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_last_sync_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `onPremisesNetBiosName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_net_bios_name: crate::Patch<String>,
     /// Errors when using Microsoft synchronization product during provisioning. Returned by default.
     /// Supports $filter (eq, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_provisioning_errors:
         crate::Patch<Vec<crate::models::OnPremisesProvisioningError>>,
     /// Contains the on-premises SAM account name synchronized from the on-premises directory. The
     /// property is only populated for customers who are synchronizing their on-premises directory to
     /// Azure Active Directory via Azure AD Connect.Returned by default. Supports $filter (eq, ne, not,
     /// ge, le, in, startsWith). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sam_account_name: crate::Patch<String>,
     /// Contains the on-premises security identifier (SID) for the group that was synchronized from
     /// on-premises to the cloud. Returned by default. Supports $filter (eq including on null values).
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_security_identifier: crate::Patch<String>,
     /// true if this group is synced from an on-premises directory; false if this group was originally
     /// synced from an on-premises directory but is no longer synced; null if this object has never been
     /// synced from an on-premises directory (default). Returned by default. Read-only. Supports $filter
     /// (eq, ne, not, in, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_enabled: crate::Patch<bool>,
     /// The `organizationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organization_id: crate::Patch<String>,
     /// The preferred data location for the Microsoft 365 group. By default, the group inherits the group
     /// creator's preferred data location. To set this property, the calling user must be assigned one of
     /// the following Azure AD roles: Global Administrator User Account Administrator Directory Writer
     /// Exchange Administrator SharePoint Administrator For more information about this property, see
     /// OneDrive Online Multi-Geo. Nullable. Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_data_location: crate::Patch<String>,
     /// The preferred language for a Microsoft 365 group. Should follow ISO 639-1 Code; for example
     /// en-US. Returned by default. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null
     /// values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_language: crate::Patch<String>,
     /// Email addresses for the group that direct to the same group mailbox. For example: \['SMTP:
     /// bob@contoso.com', 'smtp: bob@sales.contoso.com'\]. The any operator is required to filter
     /// expressions on multi-valued properties. Returned by default. Read-only. Not nullable. Supports
     /// $filter (eq, not, ge, le, startsWith, endsWith, /$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub proxy_addresses: crate::Patch<Vec<String>>,
     /// Timestamp of when the group was last renewed. This cannot be modified directly and is only
     /// updated via the renew service action. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned by default. Supports $filter (eq, ne, not, ge, le, in). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub renewed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `resourceBehaviorOptions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_behavior_options: crate::Patch<Vec<String>>,
     /// The `resourceProvisioningOptions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_provisioning_options: crate::Patch<Vec<String>>,
     /// Specifies whether the group is a security group. Required. Returned by default. Supports $filter
     /// (eq, ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security_enabled: crate::Patch<bool>,
     /// Security identifier of the group, used in Windows scenarios. Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security_identifier: crate::Patch<String>,
     /// The `serviceProvisioningErrors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_provisioning_errors: crate::Patch<Vec<crate::models::AnyServiceProvisioningError>>,
     /// Specifies a Microsoft 365 group's color theme. Possible values are Teal, Purple, Green, Blue,
     /// Pink, Orange or Red. Returned by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub theme: crate::Patch<String>,
     /// The `uniqueName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_name: crate::Patch<String>,
     /// The `unseenConversationsCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unseen_conversations_count: crate::Patch<i32>,
     /// Count of conversations that have received new posts since the signed-in user last visited the
     /// group. Returned only on $select. Supported only on the Get group API (GET /groups/{ID}).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unseen_count: crate::Patch<i32>,
     /// The `unseenMessagesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unseen_messages_count: crate::Patch<i32>,
     /// Specifies the group join policy and group content visibility for groups. Possible values are:
     /// Private, Public, or HiddenMembership. HiddenMembership can be set only for Microsoft 365 groups,
@@ -6043,123 +6426,223 @@ pub struct Group {
     /// Graph, a security group is created as Private by default and Microsoft 365 group is Public.
     /// Groups assignable to roles are always Private. See group visibility options to learn more.
     /// Returned by default. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visibility: crate::Patch<String>,
     /// The `welcomeMessageEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub welcome_message_enabled: crate::Patch<bool>,
     /// The list of users or groups that are allowed to create post's or calendar events in this group.
     /// If this list is non-empty then only users or groups listed here are allowed to post.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accepted_senders: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Represents the app roles a group has been granted for an application. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignments: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// The group's calendar. Read-only.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The calendar view for the calendar. Read-only.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_view: crate::Patch<Vec<crate::models::Event>>,
     /// The group's conversations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversations: crate::Patch<Vec<crate::models::Conversation>>,
     /// The user (or application) that created the group. NOTE: This is not set if the user is an
     /// administrator. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_on_behalf_of: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The group's default drive. Read-only.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// The group's drives. Read-only.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drives: crate::Patch<Vec<crate::models::Drive>>,
     /// The group's calendar events.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub events: crate::Patch<Vec<crate::models::Event>>,
     /// The collection of open extensions defined for the group. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The collection of lifecycle policies for this group. Read-only. Nullable.
     #[cfg(feature = "directory")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_lifecycle_policies: crate::Patch<Vec<crate::models::GroupLifecyclePolicy>>,
     /// Groups that this group is a member of. HTTP Methods: GET (supported for all groups). Read-only.
     /// Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The members of this group, who can be users, devices, other groups, or service principals.
     /// Supports the List members, Add member, and Remove member operations. Nullable. Supports $expand
     /// including nested $select. For example,
     /// /groups?$filter=startsWith(displayName,'Role')&$select=id,displayName&$expand=members($select=id,userPrincipalName,displayName).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// A list of group members with license errors from this group-based license assignment. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members_with_license_errors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `onenote` navigation property (present when expanded).
     #[cfg(feature = "onenote")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The owners of the group. Limited to 100 owners. Nullable. If this property is not specified when
     /// creating a Microsoft 365 group, the calling user is automatically assigned as the group owner.
     /// Supports $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1). Supports $expand
     /// including nested $select. For example,
     /// /groups?$filter=startsWith(displayName,'Role')&$select=id,displayName&$expand=owners($select=id,userPrincipalName,displayName).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The permission that has been granted for a group to a specific application. Supports $expand.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// The group's profile photo
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The profile photos owned by the group. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photos: crate::Patch<Vec<crate::models::ProfilePhoto>>,
     /// Entry-point to Planner resource that might exist for a Unified Group.
     #[cfg(feature = "planner")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub planner: crate::Patch<Box<crate::models::PlannerGroup>>,
     /// The list of users or groups that are not allowed to create posts or calendar events in this
     /// group. Nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rejected_senders: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Settings that can govern this group's behavior, like whether members can invite guest users to
     /// the group. Nullable.
     #[cfg(feature = "directory")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Vec<crate::models::GroupSetting>>,
     /// The list of SharePoint sites in this group. Access the default site with /sites/root.
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sites: crate::Patch<Vec<crate::models::Site>>,
     /// The team associated with this group.
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team: crate::Patch<Box<crate::models::Team>>,
     /// The group's conversation threads. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub threads: crate::Patch<Vec<crate::models::ConversationThread>>,
     /// The groups that a group is a member of, either directly and through nested membership. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The direct and transitive members of a group. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_members: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Group {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("accessType", &self.access_type)?;
+        writer.field("allowExternalSenders", &self.allow_external_senders)?;
+        writer.field("assignedLabels", &self.assigned_labels)?;
+        writer.field("assignedLicenses", &self.assigned_licenses)?;
+        writer.field("autoSubscribeNewMembers", &self.auto_subscribe_new_members)?;
+        writer.field("classification", &self.classification)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("groupTypes", &self.group_types)?;
+        writer.field(
+            "hasMembersWithLicenseErrors",
+            &self.has_members_with_license_errors,
+        )?;
+        writer.field("hideFromAddressLists", &self.hide_from_address_lists)?;
+        writer.field("hideFromOutlookClients", &self.hide_from_outlook_clients)?;
+        writer.field("infoCatalogs", &self.info_catalogs)?;
+        writer.field("isArchived", &self.is_archived)?;
+        writer.field("isAssignableToRole", &self.is_assignable_to_role)?;
+        writer.field("isFavorite", &self.is_favorite)?;
+        writer.field("isManagementRestricted", &self.is_management_restricted)?;
+        writer.field("isSubscribedByMail", &self.is_subscribed_by_mail)?;
+        writer.field("licenseProcessingState", &self.license_processing_state)?;
+        writer.field("mail", &self.mail)?;
+        writer.field("mailEnabled", &self.mail_enabled)?;
+        writer.field("mailNickname", &self.mail_nickname)?;
+        writer.field("membershipRule", &self.membership_rule)?;
+        writer.field(
+            "membershipRuleProcessingState",
+            &self.membership_rule_processing_state,
+        )?;
+        writer.field("onPremisesDomainName", &self.on_premises_domain_name)?;
+        writer.field(
+            "onPremisesExtensionAttributes",
+            &self.on_premises_extension_attributes,
+        )?;
+        writer.field(
+            "onPremisesLastSyncDateTime",
+            &self.on_premises_last_sync_date_time,
+        )?;
+        writer.field("onPremisesNetBiosName", &self.on_premises_net_bios_name)?;
+        writer.field(
+            "onPremisesProvisioningErrors",
+            &self.on_premises_provisioning_errors,
+        )?;
+        writer.field(
+            "onPremisesSamAccountName",
+            &self.on_premises_sam_account_name,
+        )?;
+        writer.field(
+            "onPremisesSecurityIdentifier",
+            &self.on_premises_security_identifier,
+        )?;
+        writer.field("onPremisesSyncEnabled", &self.on_premises_sync_enabled)?;
+        writer.field("organizationId", &self.organization_id)?;
+        writer.field("preferredDataLocation", &self.preferred_data_location)?;
+        writer.field("preferredLanguage", &self.preferred_language)?;
+        writer.field("proxyAddresses", &self.proxy_addresses)?;
+        writer.field("renewedDateTime", &self.renewed_date_time)?;
+        writer.field("resourceBehaviorOptions", &self.resource_behavior_options)?;
+        writer.field(
+            "resourceProvisioningOptions",
+            &self.resource_provisioning_options,
+        )?;
+        writer.field("securityEnabled", &self.security_enabled)?;
+        writer.field("securityIdentifier", &self.security_identifier)?;
+        writer.field(
+            "serviceProvisioningErrors",
+            &self.service_provisioning_errors,
+        )?;
+        writer.field("theme", &self.theme)?;
+        writer.field("uniqueName", &self.unique_name)?;
+        writer.field("unseenConversationsCount", &self.unseen_conversations_count)?;
+        writer.field("unseenCount", &self.unseen_count)?;
+        writer.field("unseenMessagesCount", &self.unseen_messages_count)?;
+        writer.field("visibility", &self.visibility)?;
+        writer.field("welcomeMessageEnabled", &self.welcome_message_enabled)?;
+        writer.field("acceptedSenders", &self.accepted_senders)?;
+        writer.field("appRoleAssignments", &self.app_role_assignments)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendar", &self.calendar)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendarView", &self.calendar_view)?;
+        writer.field("conversations", &self.conversations)?;
+        writer.field("createdOnBehalfOf", &self.created_on_behalf_of)?;
+        #[cfg(feature = "files")]
+        writer.field("drive", &self.drive)?;
+        #[cfg(feature = "files")]
+        writer.field("drives", &self.drives)?;
+        #[cfg(feature = "calendar")]
+        writer.field("events", &self.events)?;
+        writer.field("extensions", &self.extensions)?;
+        #[cfg(feature = "directory")]
+        writer.field("groupLifecyclePolicies", &self.group_lifecycle_policies)?;
+        writer.field("memberOf", &self.member_of)?;
+        writer.field("members", &self.members)?;
+        writer.field(
+            "membersWithLicenseErrors",
+            &self.members_with_license_errors,
+        )?;
+        #[cfg(feature = "onenote")]
+        writer.field("onenote", &self.onenote)?;
+        writer.field("onPremisesSyncBehavior", &self.on_premises_sync_behavior)?;
+        writer.field("owners", &self.owners)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("permissionGrants", &self.permission_grants)?;
+        writer.field("photo", &self.photo)?;
+        writer.field("photos", &self.photos)?;
+        #[cfg(feature = "planner")]
+        writer.field("planner", &self.planner)?;
+        writer.field("rejectedSenders", &self.rejected_senders)?;
+        #[cfg(feature = "directory")]
+        writer.field("settings", &self.settings)?;
+        #[cfg(feature = "sites")]
+        writer.field("sites", &self.sites)?;
+        #[cfg(feature = "teams")]
+        writer.field("team", &self.team)?;
+        writer.field("threads", &self.threads)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.field("transitiveMembers", &self.transitive_members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6374,19 +6857,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.inheritablePermission` entity type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InheritablePermission {
     /// The `inheritableScopes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inheritable_scopes: crate::Patch<Box<crate::models::AnyInheritableScopes>>,
     /// The `resourceAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for InheritablePermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("inheritableScopes", &self.inheritable_scopes)?;
+        writer.field("resourceAppId", &self.resource_app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6431,35 +6920,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `officeGraphInsights` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemInsights {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Calculated relationship identifying documents shared with or by the user. This includes URLs,
     /// file attachments, and reference attachments to OneDrive for Business and SharePoint files found
     /// in Outlook messages and meetings. This also includes URLs and reference attachments to Teams
     /// conversations. Ordered by recency of share.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared: crate::Patch<Vec<crate::models::SharedInsight>>,
     /// Calculated relationship identifying documents trending around a user. Trending documents are
     /// calculated based on activity of the user's closest network of people and include files stored in
     /// OneDrive for Business and SharePoint. Trending insights help the user to discover potentially
     /// useful content that the user has access to, but has never viewed before.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trending: crate::Patch<Vec<crate::models::Trending>>,
     /// Calculated relationship identifying the latest documents viewed or modified by a user, including
     /// OneDrive for Business and SharePoint documents, ranked by recency of use.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub used: crate::Patch<Vec<crate::models::UsedInsight>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ItemInsights {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "other")]
+        writer.field("shared", &self.shared)?;
+        #[cfg(feature = "other")]
+        writer.field("trending", &self.trending)?;
+        #[cfg(feature = "other")]
+        writer.field("used", &self.used)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6508,27 +7006,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseDetails {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Information about the service plans assigned with the license. Read-only, Not nullable
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plans: crate::Patch<Vec<crate::models::ServicePlanInfo>>,
     /// Unique identifier (GUID) for the service SKU. Equal to the skuId property on the related
     /// SubscribedSku object. Read-only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_id: crate::Patch<crate::edm::Guid>,
     /// Unique SKU display name. Equal to the skuPartNumber on the related SubscribedSku object; for
     /// example: 'AAD_Premium'. Read-only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_part_number: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for LicenseDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("servicePlans", &self.service_plans)?;
+        writer.field("skuId", &self.sku_id)?;
+        writer.field("skuPartNumber", &self.sku_part_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6577,22 +7081,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Mailbox {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `folders` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub folders: crate::Patch<Vec<crate::models::MailboxFolder>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Mailbox {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("folders", &self.folders)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6639,47 +7149,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxFolder {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `childFolderCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_folder_count: crate::Patch<i32>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `parentFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The `totalItemCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_item_count: crate::Patch<i32>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// The `childFolders` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_folders: crate::Patch<Vec<crate::models::MailboxFolder>>,
     /// The `items` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::MailboxItem>>,
     /// The `multiValueExtendedProperties` navigation property (present when expanded).
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The `singleValueExtendedProperties` navigation property (present when expanded).
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MailboxFolder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("childFolderCount", &self.child_folder_count)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("totalItemCount", &self.total_item_count)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("childFolders", &self.child_folders)?;
+        writer.field("items", &self.items)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6744,47 +7268,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `size` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// The `multiValueExtendedProperties` navigation property (present when expanded).
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The `singleValueExtendedProperties` navigation property (present when expanded).
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MailboxItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("size", &self.size)?;
+        writer.field("type", &self.r#type)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6847,44 +7385,50 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiTenantOrganizationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `addedByTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub added_by_tenant_id: crate::Patch<crate::edm::Guid>,
     /// The `addedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub added_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `joinedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub joined_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `role` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::MultiTenantOrganizationMemberRole>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::MultiTenantOrganizationMemberState>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `transitionDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transition_details:
         crate::Patch<Box<crate::models::MultiTenantOrganizationMemberTransitionDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MultiTenantOrganizationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("addedByTenantId", &self.added_by_tenant_id)?;
+        writer.field("addedDateTime", &self.added_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("joinedDateTime", &self.joined_date_time)?;
+        writer.field("role", &self.role)?;
+        writer.field("state", &self.state)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("transitionDetails", &self.transition_details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -6945,19 +7489,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPremisesSyncBehavior {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isCloudManaged` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_cloud_managed: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for OnPremisesSyncBehavior {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isCloudManaged", &self.is_cloud_managed)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7002,19 +7552,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `extension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpenTypeExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A unique text identifier for an open type data extension. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for OpenTypeExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("extensionName", &self.extension_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7059,76 +7615,82 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Person {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The person's birthday.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub birthday: crate::Patch<String>,
     /// The name of the person's company.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub company_name: crate::Patch<String>,
     /// The person's department.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub department: crate::Patch<String>,
     /// The person's display name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The person's given name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub given_name: crate::Patch<String>,
     /// The instant message voice over IP (VOIP) session initiation protocol (SIP) address for the user.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub im_address: crate::Patch<String>,
     /// true if the user has flagged this person as a favorite.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_favorite: crate::Patch<bool>,
     /// The person's job title.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_title: crate::Patch<String>,
     /// The location of the person's office.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub office_location: crate::Patch<String>,
     /// Free-form notes that the user has taken about this person.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub person_notes: crate::Patch<String>,
     /// The type of person.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub person_type: crate::Patch<Box<crate::models::PersonType>>,
     /// The person's phone numbers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phones: crate::Patch<Vec<crate::models::Phone>>,
     /// The person's addresses.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_addresses: crate::Patch<Vec<crate::models::AnyLocation>>,
     /// The person's profession.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profession: crate::Patch<String>,
     /// The person's email addresses.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scored_email_addresses: crate::Patch<Vec<crate::models::ScoredEmailAddress>>,
     /// The person's surname.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub surname: crate::Patch<String>,
     /// The user principal name (UPN) of the person. The UPN is an Internet-style login name for the
     /// person based on the Internet standard RFC 822. By convention, this should map to the person's
     /// email name. The general format is alias@domain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// The person's websites.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub websites: crate::Patch<Vec<crate::models::Website>>,
     /// The phonetic Japanese name of the person's company.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub yomi_company: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Person {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("birthday", &self.birthday)?;
+        writer.field("companyName", &self.company_name)?;
+        writer.field("department", &self.department)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("givenName", &self.given_name)?;
+        writer.field("imAddress", &self.im_address)?;
+        writer.field("isFavorite", &self.is_favorite)?;
+        writer.field("jobTitle", &self.job_title)?;
+        writer.field("officeLocation", &self.office_location)?;
+        writer.field("personNotes", &self.person_notes)?;
+        writer.field("personType", &self.person_type)?;
+        writer.field("phones", &self.phones)?;
+        writer.field("postalAddresses", &self.postal_addresses)?;
+        writer.field("profession", &self.profession)?;
+        writer.field("scoredEmailAddresses", &self.scored_email_addresses)?;
+        writer.field("surname", &self.surname)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.field("websites", &self.websites)?;
+        writer.field("yomiCompany", &self.yomi_company)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7209,25 +7771,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl serde::Serialize for PolicyBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
@@ -7407,79 +7975,94 @@ impl crate::polymorphic::Polymorphic for AnyPolicyBase {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Post {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The contents of the post. This is a default property. This property can be null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// Unique ID of the conversation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_id: crate::Patch<String>,
     /// Unique ID of the conversation thread. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_thread_id: crate::Patch<String>,
     /// Used in delegate access scenarios. Indicates who posted the message on behalf of another user.
     /// This is a default property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the post has at least one attachment. This is a default property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// Conversation participants that were added to the thread as part of this post.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub new_participants: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// Specifies when the post was received. The DateTimeOffset type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Contains the address of the sender. The value of Sender is assumed to be the address of the
     /// authenticated user in the case when Sender is not specified. This is a default property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Read-only. Nullable. Supports $expand.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The collection of open extensions defined for the post. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// Read-only. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub in_reply_to: crate::Patch<Box<crate::models::Post>>,
     /// The collection of multi-value extended properties defined for the post. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the post. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Post {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("body", &self.body)?;
+        writer.field("conversationId", &self.conversation_id)?;
+        writer.field("conversationThreadId", &self.conversation_thread_id)?;
+        writer.field("from", &self.from)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("newParticipants", &self.new_participants)?;
+        writer.field("receivedDateTime", &self.received_date_time)?;
+        writer.field("sender", &self.sender)?;
+        #[cfg(feature = "mail")]
+        writer.field("attachments", &self.attachments)?;
+        writer.field("extensions", &self.extensions)?;
+        writer.field("inReplyTo", &self.in_reply_to)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7560,22 +8143,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProfilePhoto {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The height of the photo. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub height: crate::Patch<i32>,
     /// The width of the photo. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub width: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ProfilePhoto {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("height", &self.height)?;
+        writer.field("width", &self.width)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7622,25 +8211,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoteDesktopSecurityConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isRemoteDesktopProtocolEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_remote_desktop_protocol_enabled: crate::Patch<bool>,
     /// The `approvedClientApps` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approved_client_apps: crate::Patch<Vec<crate::models::ApprovedClientApp>>,
     /// The `targetDeviceGroups` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_device_groups: crate::Patch<Vec<crate::models::TargetDeviceGroup>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for RemoteDesktopSecurityConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "isRemoteDesktopProtocolEnabled",
+            &self.is_remote_desktop_protocol_enabled,
+        )?;
+        writer.field("approvedClientApps", &self.approved_client_apps)?;
+        writer.field("targetDeviceGroups", &self.target_device_groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7691,34 +8289,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoteTenantGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `remoteGroupDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_group_display_name: crate::Patch<String>,
     /// The `remoteGroupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_group_id: crate::Patch<crate::edm::Guid>,
     /// The `remoteTenantDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_tenant_display_name: crate::Patch<String>,
     /// The `remoteTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_tenant_id: crate::Patch<crate::edm::Guid>,
     /// The `remoteTenantPrimaryDomain` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_tenant_primary_domain: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for RemoteTenantGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("remoteGroupDisplayName", &self.remote_group_display_name)?;
+        writer.field("remoteGroupId", &self.remote_group_id)?;
+        writer.field("remoteTenantDisplayName", &self.remote_tenant_display_name)?;
+        writer.field("remoteTenantId", &self.remote_tenant_id)?;
+        writer.field(
+            "remoteTenantPrimaryDomain",
+            &self.remote_tenant_primary_domain,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -7773,145 +8380,112 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServicePrincipal {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// true if the service principal account is enabled; otherwise, false. If set to false, then no
     /// users will be able to sign in to this app, even if they are assigned to it. Supports $filter (eq,
     /// ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_enabled: crate::Patch<bool>,
     /// Defines custom behavior that a consuming service can use to call an app in specific contexts. For
     /// example, applications that can render file streams may set the addIns property for its
     /// 'FileHandler' functionality. This will let services like Microsoft 365 call the application in
     /// the context of a document the user is working on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_ins: crate::Patch<Vec<crate::models::AddIn>>,
     /// Used to retrieve service principals by subscription, identify resource group and full resource
     /// ids for managed identities. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternative_names: crate::Patch<Vec<String>>,
     /// The description exposed by the associated application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_description: crate::Patch<String>,
     /// The display name exposed by the associated application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_display_name: crate::Patch<String>,
     /// The unique identifier for the associated application (its appId property). Supports $filter (eq,
     /// ne, not, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Unique identifier of the applicationTemplate that the servicePrincipal was created from.
     /// Read-only. Supports $filter (eq, ne, NOT, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_template_id: crate::Patch<String>,
     /// Contains the tenant id where the application is registered. This is applicable only to service
     /// principals backed by applications. Supports $filter (eq, ne, NOT, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_owner_organization_id: crate::Patch<crate::edm::Guid>,
     /// Specifies whether users or other service principals need to be granted an app role assignment for
     /// this service principal before users can sign in or apps can get tokens. The default value is
     /// false. Not nullable. Supports $filter (eq, ne, NOT).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignment_required: crate::Patch<bool>,
     /// The roles exposed by the application which this service principal represents. For more
     /// information see the appRoles property definition on the application entity. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_roles: crate::Patch<Vec<crate::models::AppRole>>,
     /// The `createdByAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// Free text field to provide an internal end-user facing description of the service principal.
     /// End-user portals such MyApps will display the application description in this field. The maximum
     /// allowed size is 1024 characters. Supports $filter (eq, ne, not, ge, le, startsWith) and $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies whether Microsoft has disabled the registered application. Possible values are: null
     /// (default value), NotDisabled, and DisabledDueToViolationOfServicesAgreement (reasons may include
     /// suspicious, abusive, or malicious activity, or a violation of the Microsoft Services Agreement).
     /// Supports $filter (eq, ne, not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_by_microsoft_status: crate::Patch<String>,
     /// The display name for the service principal. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values), $search, and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Home page or landing page of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub homepage: crate::Patch<String>,
     /// Basic profile information of the acquired application such as app's marketing, support, terms of
     /// service and privacy statement URLs. The terms of service and privacy statement are surfaced to
     /// users through the user consent experience. For more info, see How to: Add Terms of service and
     /// privacy statement for registered Azure AD apps. Supports $filter (eq, ne, not, ge, le, and eq on
     /// null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub info: crate::Patch<Box<crate::models::InformationalUrl>>,
     /// The `isDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_disabled: crate::Patch<bool>,
     /// The collection of key credentials associated with the service principal. Not nullable. Supports
     /// $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredential>>,
     /// Specifies the URL where the service provider redirects the user to Azure AD to authenticate.
     /// Azure AD uses the URL to launch the application from Microsoft 365 or the Azure AD My Apps. When
     /// blank, Azure AD performs IdP-initiated sign-on for applications configured with SAML-based single
     /// sign-on. The user launches the application from Microsoft 365, the Azure AD My Apps, or the Azure
     /// AD SSO URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_url: crate::Patch<String>,
     /// Specifies the URL that will be used by Microsoft's authorization service to logout an user using
     /// OpenId Connect front-channel, back-channel or SAML logout protocols.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logout_url: crate::Patch<String>,
     /// Free text field to capture information about the service principal, typically used for
     /// operational purposes. Maximum allowed size is 1024 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// Specifies the list of email addresses where Azure AD sends a notification when the active
     /// certificate is near the expiration date. This is only for the certificates used to sign the SAML
     /// token issued for Azure AD Gallery applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_email_addresses: crate::Patch<Vec<String>>,
     /// The delegated permissions exposed by the application. For more information see the
     /// oauth2PermissionScopes property on the application entity's api property. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_scopes: crate::Patch<Vec<crate::models::PermissionScope>>,
     /// The collection of password credentials associated with the application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredential>>,
     /// Specifies the single sign-on mode configured for this application. Azure AD uses the preferred
     /// single sign-on mode to launch the application from Microsoft 365 or the Azure AD My Apps. The
     /// supported values are password, saml, notSupported, and oidc.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_single_sign_on_mode: crate::Patch<String>,
     /// This property can be used on SAML applications (apps that have preferredSingleSignOnMode set to
     /// saml) to control which certificate is used to sign the SAML responses. For applications that are
     /// not SAML, do not write or otherwise rely on this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_token_signing_key_thumbprint: crate::Patch<String>,
     /// The URLs that user tokens are sent to for sign in with the associated application, or the
     /// redirect URIs that OAuth 2.0 authorization codes and access tokens are sent to for the associated
     /// application. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_urls: crate::Patch<Vec<String>>,
     /// The resource-specific application permissions exposed by this application. Currently,
     /// resource-specific permissions are only supported for Teams apps accessing to specific chats and
     /// teams using Microsoft Graph. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_specific_application_permissions:
         crate::Patch<Vec<crate::models::ResourceSpecificPermission>>,
     /// The collection for settings related to saml single sign-on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub saml_single_sign_on_settings: crate::Patch<Box<crate::models::SamlSingleSignOnSettings>>,
     /// Contains the list of identifiersUris, copied over from the associated application. Additional
     /// values can be added to hybrid applications. These values can be used to identify the permissions
@@ -7919,7 +8493,6 @@ pub struct ServicePrincipal {
     /// based on the values of this property to acquire an access token, which is the URI returned in the
     /// 'aud' claim.The any operator is required for filter expressions on multi-valued properties. Not
     /// nullable. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_names: crate::Patch<Vec<String>>,
     /// Identifies whether the service principal represents an application, a managed identity, or a
     /// legacy application. This is set by Azure AD internally. The servicePrincipalType property can be
@@ -7935,7 +8508,6 @@ pub struct ServicePrincipal {
     /// registration. The appId value does not associate the service principal with an app registration.
     /// The service principal can only be used in the tenant where it was created.__SocialIdp - For
     /// internal use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_type: crate::Patch<String>,
     /// Specifies the Microsoft accounts that are supported for the current application. Read-only.
     /// Supported values are:AzureADMyOrg: Users with a Microsoft work or school account in my
@@ -7944,97 +8516,177 @@ pub struct ServicePrincipal {
     /// (multi-tenant).AzureADandPersonalMicrosoftAccount: Users with a personal Microsoft account, or a
     /// work or school account in any organization's Azure AD tenant.PersonalMicrosoftAccount: Users with
     /// a personal Microsoft account only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_audience: crate::Patch<String>,
     /// Custom strings that can be used to categorize and identify the service principal. Not nullable.
     /// The value is the union of strings set here and on the associated application entity's tags
     /// property.Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<String>>,
     /// Specifies the keyId of a public key from the keyCredentials collection. When configured, Azure AD
     /// issues tokens for this application encrypted using the key specified by this property. The
     /// application code that receives the encrypted token must use the matching private key to decrypt
     /// the token before it can be used for the signed-in user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_encryption_key_id: crate::Patch<crate::edm::Guid>,
     /// Specifies the verified publisher of the application which this service principal represents.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_publisher: crate::Patch<Box<crate::models::VerifiedPublisher>>,
     /// The appManagementPolicy applied to this application.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_management_policies: crate::Patch<Vec<crate::models::AppManagementPolicy>>,
     /// App role assignments for this app or service, granted to users, groups, and other service
     /// principals. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assigned_to: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// App role assignment for another app or service, granted to this service principal. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignments: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// The claimsMappingPolicies assigned to this service principal. Supports $expand.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claims_mapping_policies: crate::Patch<Vec<crate::models::ClaimsMappingPolicy>>,
     /// Directory objects created by this service principal. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `delegatedPermissionClassifications` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegated_permission_classifications:
         crate::Patch<Vec<crate::models::DelegatedPermissionClassification>>,
     /// The `endpoints` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoints: crate::Patch<Vec<crate::models::Endpoint>>,
     /// Federated identities for a specific type of service principal - managed identity. Supports
     /// $expand and $filter (/$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_identity_credentials:
         crate::Patch<Vec<crate::models::FederatedIdentityCredential>>,
     /// The homeRealmDiscoveryPolicies assigned to this service principal. Supports $expand.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_realm_discovery_policies: crate::Patch<Vec<crate::models::HomeRealmDiscoveryPolicy>>,
     /// Roles that this service principal is a member of. HTTP Methods: GET Read-only. Nullable. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Delegated permission grants authorizing this service principal to access an API on behalf of a
     /// signed-in user. Read-only. Nullable.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_grants: crate::Patch<Vec<crate::models::OAuth2PermissionGrant>>,
     /// Directory objects that are owned by this service principal. Read-only. Nullable. Supports $expand
     /// and $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owned_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Directory objects that are owners of this servicePrincipal. The owners are a set of non-admin
     /// users or servicePrincipals who are allowed to modify this object. Read-only. Nullable. Supports
     /// $expand and $filter (/$count eq 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `remoteDesktopSecurityConfiguration` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remote_desktop_security_configuration:
         crate::Patch<Box<crate::models::RemoteDesktopSecurityConfiguration>>,
     /// The `synchronization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization: crate::Patch<Box<crate::models::Synchronization>>,
     /// The tokenIssuancePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_issuance_policies: crate::Patch<Vec<crate::models::TokenIssuancePolicy>>,
     /// The tokenLifetimePolicies assigned to this service principal.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_lifetime_policies: crate::Patch<Vec<crate::models::TokenLifetimePolicy>>,
     /// The `transitiveMemberOf` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ServicePrincipal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("accountEnabled", &self.account_enabled)?;
+        writer.field("addIns", &self.add_ins)?;
+        writer.field("alternativeNames", &self.alternative_names)?;
+        writer.field("appDescription", &self.app_description)?;
+        writer.field("appDisplayName", &self.app_display_name)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("applicationTemplateId", &self.application_template_id)?;
+        writer.field("appOwnerOrganizationId", &self.app_owner_organization_id)?;
+        writer.field(
+            "appRoleAssignmentRequired",
+            &self.app_role_assignment_required,
+        )?;
+        writer.field("appRoles", &self.app_roles)?;
+        writer.field("createdByAppId", &self.created_by_app_id)?;
+        writer.field("customSecurityAttributes", &self.custom_security_attributes)?;
+        writer.field("description", &self.description)?;
+        writer.field(
+            "disabledByMicrosoftStatus",
+            &self.disabled_by_microsoft_status,
+        )?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("homepage", &self.homepage)?;
+        writer.field("info", &self.info)?;
+        writer.field("isDisabled", &self.is_disabled)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("loginUrl", &self.login_url)?;
+        writer.field("logoutUrl", &self.logout_url)?;
+        writer.field("notes", &self.notes)?;
+        writer.field(
+            "notificationEmailAddresses",
+            &self.notification_email_addresses,
+        )?;
+        writer.field("oauth2PermissionScopes", &self.oauth2_permission_scopes)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.field(
+            "preferredSingleSignOnMode",
+            &self.preferred_single_sign_on_mode,
+        )?;
+        writer.field(
+            "preferredTokenSigningKeyThumbprint",
+            &self.preferred_token_signing_key_thumbprint,
+        )?;
+        writer.field("replyUrls", &self.reply_urls)?;
+        writer.field(
+            "resourceSpecificApplicationPermissions",
+            &self.resource_specific_application_permissions,
+        )?;
+        writer.field(
+            "samlSingleSignOnSettings",
+            &self.saml_single_sign_on_settings,
+        )?;
+        writer.field("servicePrincipalNames", &self.service_principal_names)?;
+        writer.field("servicePrincipalType", &self.service_principal_type)?;
+        writer.field("signInAudience", &self.sign_in_audience)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("tokenEncryptionKeyId", &self.token_encryption_key_id)?;
+        writer.field("verifiedPublisher", &self.verified_publisher)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("appManagementPolicies", &self.app_management_policies)?;
+        writer.field("appRoleAssignedTo", &self.app_role_assigned_to)?;
+        writer.field("appRoleAssignments", &self.app_role_assignments)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("claimsMappingPolicies", &self.claims_mapping_policies)?;
+        writer.field("createdObjects", &self.created_objects)?;
+        writer.field(
+            "delegatedPermissionClassifications",
+            &self.delegated_permission_classifications,
+        )?;
+        writer.field("endpoints", &self.endpoints)?;
+        writer.field(
+            "federatedIdentityCredentials",
+            &self.federated_identity_credentials,
+        )?;
+        #[cfg(feature = "identity-access")]
+        writer.field(
+            "homeRealmDiscoveryPolicies",
+            &self.home_realm_discovery_policies,
+        )?;
+        writer.field("memberOf", &self.member_of)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("oauth2PermissionGrants", &self.oauth2_permission_grants)?;
+        writer.field("ownedObjects", &self.owned_objects)?;
+        writer.field("owners", &self.owners)?;
+        writer.field(
+            "remoteDesktopSecurityConfiguration",
+            &self.remote_desktop_security_configuration,
+        )?;
+        writer.field("synchronization", &self.synchronization)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenIssuancePolicies", &self.token_issuance_policies)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("tokenLifetimePolicies", &self.token_lifetime_policies)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -8256,33 +8908,39 @@ impl crate::polymorphic::Polymorphic for AnyServicePrincipal {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShiftPreferences {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Availability of the user to be scheduled for work and its recurrence pattern.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability: crate::Patch<Vec<crate::models::ShiftAvailability>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ShiftPreferences {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("availability", &self.availability)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -8335,36 +8993,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StsPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A string collection containing a JSON string that defines the rules and settings for a policy.
     /// The syntax for the definition differs for each derived policy type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Vec<String>>,
     /// If set to true, activates this policy. There can be many policies for the same policy type, but
     /// only one can be activated as the organization default. Optional, default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organization_default: crate::Patch<bool>,
     /// The `appliesTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl serde::Serialize for StsPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("isOrganizationDefault", &self.is_organization_default)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
@@ -8501,25 +9165,31 @@ impl crate::polymorphic::Polymorphic for AnyStsPolicy {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Synchronization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `secrets` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub secrets: crate::Patch<Vec<crate::models::SynchronizationSecretKeyStringValuePair>>,
     /// The `jobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub jobs: crate::Patch<Vec<crate::models::SynchronizationJob>>,
     /// The `templates` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub templates: crate::Patch<Vec<crate::models::SynchronizationTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Synchronization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("secrets", &self.secrets)?;
+        writer.field("jobs", &self.jobs)?;
+        writer.field("templates", &self.templates)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -8568,34 +9238,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `schedule` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule: crate::Patch<Box<crate::models::SynchronizationSchedule>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::SynchronizationStatus>>,
     /// The `synchronizationJobSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization_job_settings: crate::Patch<Vec<crate::models::KeyValuePair>>,
     /// The `templateId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_id: crate::Patch<String>,
     /// The `bulkUpload` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bulk_upload: crate::Patch<Box<crate::models::BulkUpload>>,
     /// The `schema` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schema: crate::Patch<Box<crate::models::SynchronizationSchema>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("schedule", &self.schedule)?;
+        writer.field("status", &self.status)?;
+        writer.field(
+            "synchronizationJobSettings",
+            &self.synchronization_job_settings,
+        )?;
+        writer.field("templateId", &self.template_id)?;
+        writer.field("bulkUpload", &self.bulk_upload)?;
+        writer.field("schema", &self.schema)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -8650,25 +9329,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationSchema {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `synchronizationRules` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronization_rules: crate::Patch<Vec<crate::models::SynchronizationRule>>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// The `directories` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directories: crate::Patch<Vec<crate::models::DirectoryDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationSchema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("synchronizationRules", &self.synchronization_rules)?;
+        writer.field("version", &self.version)?;
+        writer.field("directories", &self.directories)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -8717,37 +9402,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `applicationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_id: crate::Patch<crate::edm::Guid>,
     /// The `default` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default: crate::Patch<bool>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `discoverable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub discoverable: crate::Patch<bool>,
     /// The `factoryTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub factory_tag: crate::Patch<String>,
     /// The `metadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata: crate::Patch<Vec<crate::models::SynchronizationMetadataEntry>>,
     /// The `schema` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schema: crate::Patch<Box<crate::models::SynchronizationSchema>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("applicationId", &self.application_id)?;
+        writer.field("default", &self.default)?;
+        writer.field("description", &self.description)?;
+        writer.field("discoverable", &self.discoverable)?;
+        writer.field("factoryTag", &self.factory_tag)?;
+        writer.field("metadata", &self.metadata)?;
+        writer.field("schema", &self.schema)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -8804,19 +9495,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetDeviceGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for TargetDeviceGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -8861,75 +9558,59 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct User {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A freeform text entry field for the user to describe themselves. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub about_me: crate::Patch<String>,
     /// true if the account is enabled; otherwise, false. This property is required when a user is
     /// created. Returned only on $select. Supports $filter (eq, ne, not, and in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_enabled: crate::Patch<bool>,
     /// Sets the age group of the user. Allowed values: null, Minor, NotAdult and Adult. Refer to the
     /// legal age group property definitions for further information. Returned only on $select. Supports
     /// $filter (eq, ne, not, and in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub age_group: crate::Patch<String>,
     /// The licenses that are assigned to the user, including inherited (group-based) licenses. This
     /// property doesn't differentiate directly-assigned and inherited licenses. Use the
     /// licenseAssignmentStates property to identify the directly-assigned and inherited licenses. Not
     /// nullable. Returned only on $select. Supports $filter (eq, not, /$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_licenses: crate::Patch<Vec<crate::models::AssignedLicense>>,
     /// The plans that are assigned to the user. Read-only. Not nullable. Returned only on $select.
     /// Supports $filter (eq and not).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_plans: crate::Patch<Vec<crate::models::AssignedPlan>>,
     /// The `authorizationInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authorization_info: crate::Patch<Box<crate::models::AuthorizationInfo>>,
     /// The birthday of the user. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub birthday: crate::Patch<crate::edm::DateTimeOffset>,
     /// The telephone numbers for the user. NOTE: Although this is a string collection, only one number
     /// can be set for this property. Read-only for users synced from on-premises directory. Returned by
     /// default. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_phones: crate::Patch<Vec<String>>,
     /// The city in which the user is located. Maximum length is 128 characters. Returned only on
     /// $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub city: crate::Patch<String>,
     /// The company name which the user is associated. This property can be useful for describing the
     /// company that an external user comes from. The maximum length is 64 characters.Returned only on
     /// $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub company_name: crate::Patch<String>,
     /// Sets whether consent has been obtained for minors. Allowed values: null, Granted, Denied and
     /// NotRequired. Refer to the legal age group property definitions for further information. Returned
     /// only on $select. Supports $filter (eq, ne, not, and in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consent_provided_for_minor: crate::Patch<String>,
     /// The country/region in which the user is located; for example, US or UK. Maximum length is 128
     /// characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and
     /// eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country: crate::Patch<String>,
     /// The date and time the user was created, in ISO 8601 format and in UTC time. The value cannot be
     /// modified and is automatically populated when the entity is created. Nullable. For on-premises
     /// users, the value represents when they were first created in Azure AD. Property is null for some
     /// users created before June 2018 and on-premises users that were synced to Azure AD before June
     /// 2018. Read-only. Returned only on $select. Supports $filter (eq, ne, not , ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates whether the user account was created through one of the following methods: As a regular
     /// school or work account (null). As an external account (Invitation). As a local account for an
@@ -8937,34 +9618,27 @@ pub struct User {
     /// user using email verification (EmailVerified). Through self-service sign-up by an external user
     /// signing up through a link that is part of a user flow (SelfServiceSignUp). Read-only.Returned
     /// only on $select. Supports $filter (eq, ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_type: crate::Patch<String>,
     /// The `customSecurityAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_security_attributes: crate::Patch<Box<crate::models::CustomSecurityAttributeValue>>,
     /// The name for the department in which the user works. Maximum length is 64 characters. Returned
     /// only on $select. Supports $filter (eq, ne, not , ge, le, in, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub department: crate::Patch<String>,
     /// The limit on the maximum number of devices that the user is permitted to enroll. Allowed values
     /// are 5 or 1000.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_enrollment_limit: crate::Patch<i32>,
     /// The name displayed in the address book for the user. This is usually the combination of the
     /// user's first name, middle initial and last name. This property is required when a user is created
     /// and it cannot be cleared during updates. Maximum length is 256 characters. Returned by default.
     /// Supports $filter (eq, ne, not , ge, le, in, startsWith, and eq on null values), $orderBy, and
     /// $search.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The date and time when the user was hired or will start work in case of a future hire. Returned
     /// only on $select. Supports $filter (eq, ne, not , ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_hire_date: crate::Patch<crate::edm::DateTimeOffset>,
     /// The employee identifier assigned to the user by the organization. The maximum length is 16
     /// characters. Returned only on $select. Supports $filter (eq, ne, not , ge, le, in, startsWith, and
     /// eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_id: crate::Patch<String>,
     /// The date and time when the user left or will leave the organization. To read this property, the
     /// calling app must be assigned the User-LifeCycleInfo.Read.All permission. To write this property,
@@ -8974,123 +9648,97 @@ pub struct User {
     /// write this property in delegated scenarios, the admin needs the Global Administrator role.
     /// Supports $filter (eq, ne, not , ge, le, in). For more information, see Configure the
     /// employeeLeaveDateTime property for a user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_leave_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Represents organization data (e.g. division and costCenter) associated with a user. Returned only
     /// on $select. Supports $filter (eq, ne, not , ge, le, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_org_data: crate::Patch<Box<crate::models::EmployeeOrgData>>,
     /// Captures enterprise worker type. For example, Employee, Contractor, Consultant, or Vendor.
     /// Returned only on $select. Supports $filter (eq, ne, not , ge, le, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_type: crate::Patch<String>,
     /// For an external user invited to the tenant using the invitation API, this property represents the
     /// invited user's invitation status. For invited users, the state can be PendingAcceptance or
     /// Accepted, or null for all other users. Returned only on $select. Supports $filter (eq, ne, not ,
     /// in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_user_state: crate::Patch<String>,
     /// Shows the timestamp for the latest change to the externalUserState property. Returned only on
     /// $select. Supports $filter (eq, ne, not , in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_user_state_change_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The fax number of the user. Returned only on $select. Supports $filter (eq, ne, not , ge, le, in,
     /// startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fax_number: crate::Patch<String>,
     /// The given name (first name) of the user. Maximum length is 64 characters. Returned by default.
     /// Supports $filter (eq, ne, not , ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub given_name: crate::Patch<String>,
     /// The hire date of the user. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select. Note: This property is specific to SharePoint
     /// Online. We recommend using the native employeeHireDate property to set and update hire date
     /// values using Microsoft Graph APIs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hire_date: crate::Patch<crate::edm::DateTimeOffset>,
     /// Represents the identities that can be used to sign in to this user account. An identity can be
     /// provided by Microsoft (also known as a local account), by organizations, or by social identity
     /// providers such as Facebook, Google, and Microsoft, and tied to a user account. May contain
     /// multiple items with the same signInType value. Returned only on $select. Supports $filter (eq)
     /// including on null values, only where the signInType is not userPrincipalName.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identities: crate::Patch<Vec<crate::models::ObjectIdentity>>,
     /// The `identityParentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_parent_id: crate::Patch<String>,
     /// The instant message voice over IP (VOIP) session initiation protocol (SIP) addresses for the
     /// user. Read-only. Returned only on $select. Supports $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub im_addresses: crate::Patch<Vec<String>>,
     /// A list for the user to describe their interests. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interests: crate::Patch<Vec<String>>,
     /// The `isManagementRestricted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_management_restricted: crate::Patch<bool>,
     /// Do not use – reserved for future use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_resource_account: crate::Patch<bool>,
     /// The user's job title. Maximum length is 128 characters. Returned by default. Supports $filter
     /// (eq, ne, not , ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_title: crate::Patch<String>,
     /// The time when this Azure AD user last changed their password or when their password was created,
     /// whichever date the latest action was performed. The date and time information uses ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_password_change_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Used by enterprise applications to determine the legal age group of the user. This property is
     /// read-only and calculated based on ageGroup and consentProvidedForMinor properties. Allowed
     /// values: null, MinorWithOutParentalConsent, MinorWithParentalConsent,
     /// MinorNoParentalConsentRequired, NotAdult and Adult. Refer to the legal age group property
     /// definitions for further information. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub legal_age_group_classification: crate::Patch<String>,
     /// State of license assignments for this user. Also indicates licenses that are directly-assigned
     /// and those that the user has inherited through group memberships. Read-only. Returned only on
     /// $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub license_assignment_states: crate::Patch<Vec<crate::models::LicenseAssignmentState>>,
     /// The SMTP address for the user, for example, jeff@contoso.onmicrosoft.com. Changes to this
     /// property will also update the user's proxyAddresses collection to include the value as an SMTP
     /// address. This property cannot contain accent characters. NOTE: We do not recommend updating this
     /// property for Azure AD B2C user profiles. Use the otherMails property instead. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, endsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail: crate::Patch<String>,
     /// Settings for the primary mailbox of the signed-in user. You can get or update settings for
     /// sending automatic replies to incoming messages, locale and time zone. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_settings: crate::Patch<Box<crate::models::MailboxSettings>>,
     /// The mail alias for the user. This property must be specified when a user is created. Maximum
     /// length is 64 characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_nickname: crate::Patch<String>,
     /// The primary cellular telephone number for the user. Read-only for users synced from on-premises
     /// directory. Maximum length is 64 characters. Returned by default. Supports $filter (eq, ne, not,
     /// ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mobile_phone: crate::Patch<String>,
     /// The URL for the user's personal site. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub my_site: crate::Patch<String>,
     /// The office location in the user's place of business. Returned by default. Supports $filter (eq,
     /// ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub office_location: crate::Patch<String>,
     /// Contains the on-premises Active Directory distinguished name or DN. The property is only
     /// populated for customers who are synchronizing their on-premises directory to Azure Active
     /// Directory via Azure AD Connect. Read-only. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_distinguished_name: crate::Patch<String>,
     /// Contains the on-premises domainFQDN, also called dnsDomainName synchronized from the on-premises
     /// directory. The property is only populated for customers who are synchronizing their on-premises
     /// directory to Azure Active Directory via Azure AD Connect. Read-only. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_domain_name: crate::Patch<String>,
     /// Contains extensionAttributes1-15 for the user. These extension attributes are also known as
     /// Exchange custom attributes 1-15. For an onPremisesSyncEnabled user, the source of authority for
@@ -9100,7 +9748,6 @@ pub struct User {
     /// properties are read-only in Microsoft Graph but can be fully managed through the Exchange Admin
     /// Center or the Exchange Online V2 module in PowerShell. Returned only on $select. Supports $filter
     /// (eq, ne, not, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_extension_attributes:
         crate::Patch<Box<crate::models::OnPremisesExtensionAttributes>>,
     /// This property is used to associate an on-premises Active Directory user account to their Azure AD
@@ -9108,47 +9755,39 @@ pub struct User {
     /// are using a federated domain for the user's userPrincipalName (UPN) property. NOTE: The $ and _
     /// characters cannot be used when specifying this property. Returned only on $select. Supports
     /// $filter (eq, ne, not, ge, le, in)..
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_immutable_id: crate::Patch<String>,
     /// Indicates the last time at which the object was synced with the on-premises directory; for
     /// example: 2013-02-16T03:04:54Z. The Timestamp type represents date and time information using ISO
     /// 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only. Returned only on $select. Supports $filter (eq, ne, not, ge, le,
     /// in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_last_sync_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Errors when using Microsoft synchronization product during provisioning. Returned only on
     /// $select. Supports $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_provisioning_errors:
         crate::Patch<Vec<crate::models::OnPremisesProvisioningError>>,
     /// Contains the on-premises samAccountName synchronized from the on-premises directory. The property
     /// is only populated for customers who are synchronizing their on-premises directory to Azure Active
     /// Directory via Azure AD Connect. Read-only. Returned only on $select. Supports $filter (eq, ne,
     /// not, ge, le, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sam_account_name: crate::Patch<String>,
     /// Contains the on-premises security identifier (SID) for the user that was synchronized from
     /// on-premises to the cloud. Read-only. Returned only on $select. Supports $filter (eq including on
     /// null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_security_identifier: crate::Patch<String>,
     /// true if this user object is currently being synced from an on-premises Active Directory (AD);
     /// otherwise the user isn't being synced and can be managed in Azure Active Directory (Azure AD).
     /// Read-only. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_enabled: crate::Patch<bool>,
     /// Contains the on-premises userPrincipalName synchronized from the on-premises directory. The
     /// property is only populated for customers who are synchronizing their on-premises directory to
     /// Azure Active Directory via Azure AD Connect. Read-only. Returned only on $select. Supports
     /// $filter (eq, ne, not, ge, le, in, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_user_principal_name: crate::Patch<String>,
     /// A list of additional email addresses for the user; for example: \['bob@contoso.com',
     /// 'Robert@fabrikam.com'\]. NOTE: This property cannot contain accent characters. Returned only on
     /// $select. Supports $filter (eq, not, ge, le, in, startsWith, endsWith, /$count eq 0, /$count ne
     /// 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub other_mails: crate::Patch<Vec<String>>,
     /// Specifies password policies for the user. This value is an enumeration with one possible value
     /// being DisableStrongPassword, which allows weaker passwords than the default policy to be
@@ -9156,40 +9795,31 @@ pub struct User {
     /// for example: DisablePasswordExpiration, DisableStrongPassword. Returned only on $select. For more
     /// information on the default password policies, see Azure AD pasword policies. Supports $filter
     /// (ne, not, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_policies: crate::Patch<String>,
     /// Specifies the password profile for the user. The profile contains the user’s password. This
     /// property is required when a user is created. The password in the profile must satisfy minimum
     /// requirements as specified by the passwordPolicies property. By default, a strong password is
     /// required. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_profile: crate::Patch<Box<crate::models::PasswordProfile>>,
     /// A list for the user to enumerate their past projects. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub past_projects: crate::Patch<Vec<String>>,
     /// The postal code for the user's postal address. The postal code is specific to the user's
     /// country/region. In the United States of America, this attribute contains the ZIP code. Maximum
     /// length is 40 characters. Returned only on $select. Supports $filter (eq, ne, not, ge, le, in,
     /// startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_code: crate::Patch<String>,
     /// The preferred data location for the user. For more information, see OneDrive Online Multi-Geo.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_data_location: crate::Patch<String>,
     /// The preferred language for the user. Should follow ISO 639-1 Code; for example en-US. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_language: crate::Patch<String>,
     /// The preferred name for the user. Not Supported. This attribute returns an empty string.Returned
     /// only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_name: crate::Patch<String>,
     /// The `print` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub print: crate::Patch<Box<crate::models::UserPrint>>,
     /// The plans that are provisioned for the user. Read-only. Not nullable. Returned only on $select.
     /// Supports $filter (eq, not, ge, le).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioned_plans: crate::Patch<Vec<crate::models::ProvisionedPlan>>,
     /// For example: \['SMTP: bob@contoso.com', 'smtp: bob@sales.contoso.com'\]. Changes to the mail
     /// property will also update this collection to include the value as an SMTP address. For more
@@ -9199,60 +9829,47 @@ pub struct User {
     /// Read-only in Microsoft Graph; you can update this property only through the Microsoft 365 admin
     /// center. Not nullable. Returned only on $select. Supports $filter (eq, not, ge, le, startsWith,
     /// endsWith, /$count eq 0, /$count ne 0).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub proxy_addresses: crate::Patch<Vec<String>>,
     /// A list for the user to enumerate their responsibilities. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub responsibilities: crate::Patch<Vec<String>>,
     /// A list for the user to enumerate the schools they have attended. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schools: crate::Patch<Vec<String>>,
     /// Security identifier (SID) of the user, used in Windows scenarios. Read-only. Returned by default.
     /// Supports $select and $filter (eq, not, ge, le, startsWith).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security_identifier: crate::Patch<String>,
     /// The `serviceProvisioningErrors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_provisioning_errors: crate::Patch<Vec<crate::models::AnyServiceProvisioningError>>,
     /// Do not use in Microsoft Graph. Manage this property through the Microsoft 365 admin center
     /// instead. Represents whether the user should be included in the Outlook global address list. See
     /// Known issue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_in_address_list: crate::Patch<bool>,
     /// Get the last signed-in date and request ID of the sign-in for a given user. Read-only.Returned
     /// only on $select. Supports $filter (eq, ne, not, ge, le) but not with any other filterable
     /// properties. Note: Details for this property require an Azure AD Premium P1/P2 license and the
     /// AuditLog.Read.All permission.This property is not returned for a user who has never signed in or
     /// last signed in before April 2020.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_activity: crate::Patch<Box<crate::models::SignInActivity>>,
     /// Any refresh tokens or sessions tokens (session cookies) issued before this time are invalid, and
     /// applications will get an error when using an invalid refresh or sessions token to acquire a
     /// delegated access token (to access APIs such as Microsoft Graph). If this happens, the application
     /// will need to acquire a new refresh token by making a request to the authorize endpoint.
     /// Read-only. Use revokeSignInSessions to reset. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_sessions_valid_from_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A list for the user to enumerate their skills. Returned only on $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub skills: crate::Patch<Vec<String>>,
     /// The state or province in the user's address. Maximum length is 128 characters. Returned only on
     /// $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// The street address of the user's place of business. Maximum length is 1024 characters. Returned
     /// only on $select. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub street_address: crate::Patch<String>,
     /// The user's surname (family name or last name). Maximum length is 64 characters. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub surname: crate::Patch<String>,
     /// A two letter country code (ISO standard 3166). Required for users that will be assigned licenses
     /// due to legal requirement to check for availability of services in countries. Examples include:
     /// US, JP, and GB. Not nullable. Returned only on $select. Supports $filter (eq, ne, not, ge, le,
     /// in, startsWith, and eq on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage_location: crate::Patch<String>,
     /// The user principal name (UPN) of the user. The UPN is an Internet-style login name for the user
     /// based on the Internet standard RFC 822. By convention, this should map to the user's email name.
@@ -9262,223 +9879,381 @@ pub struct User {
     /// cannot contain accent characters. Only the following characters are allowed A - Z, a - z, 0 - 9,
     /// ' . - _ ! # ^ ~. For the complete list of allowed characters, see username policies. Returned by
     /// default. Supports $filter (eq, ne, not, ge, le, in, startsWith, endsWith) and $orderBy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// A string value that can be used to classify user types in your directory, such as Member and
     /// Guest. Returned only on $select. Supports $filter (eq, ne, not, in, and eq on null values). NOTE:
     /// For more information about the permissions for member and guest users, see What are the default
     /// user permissions in Azure Active Directory?
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_type: crate::Patch<String>,
     /// The user's activities across devices. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Vec<crate::models::UserActivity>>,
     /// The `adhocCalls` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub adhoc_calls: crate::Patch<Vec<crate::models::AdhocCall>>,
     /// The user's terms of use acceptance statuses. Read-only. Nullable.
     #[cfg(feature = "identity-governance")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agreement_acceptances: crate::Patch<Vec<crate::models::AgreementAcceptance>>,
     /// Represents the app roles a user has been granted for an application. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_role_assignments: crate::Patch<Vec<crate::models::AppRoleAssignment>>,
     /// The authentication methods that are supported for the user.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication: crate::Patch<Box<crate::models::Authentication>>,
     /// The user's primary calendar. Read-only.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar: crate::Patch<Box<crate::models::Calendar>>,
     /// The user's calendar groups. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_groups: crate::Patch<Vec<crate::models::CalendarGroup>>,
     /// The user's calendars. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendars: crate::Patch<Vec<crate::models::Calendar>>,
     /// The calendar view for the calendar. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_view: crate::Patch<Vec<crate::models::Event>>,
     /// The `chats` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chats: crate::Patch<Vec<crate::models::Chat>>,
     /// The `cloudClipboard` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_clipboard: crate::Patch<Box<crate::models::CloudClipboardRoot>>,
     /// The `cloudPCs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_p_cs: crate::Patch<Vec<crate::models::CloudPC>>,
     /// The user's contacts folders. Read-only. Nullable.
     #[cfg(feature = "personal-contacts")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contact_folders: crate::Patch<Vec<crate::models::ContactFolder>>,
     /// The user's contacts. Read-only. Nullable.
     #[cfg(feature = "personal-contacts")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contacts: crate::Patch<Vec<crate::models::Contact>>,
     /// Directory objects that were created by the user. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `dataSecurityAndGovernance` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_security_and_governance:
         crate::Patch<Box<crate::models::UserDataSecurityAndGovernance>>,
     /// The list of troubleshooting events for this user.
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_management_troubleshooting_events:
         crate::Patch<Vec<crate::models::AnyDeviceManagementTroubleshootingEvent>>,
     /// The users and contacts that report to the user. (The users and contacts that have their manager
     /// property set to this user.) Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub direct_reports: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The user's OneDrive. Read-only.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// A collection of drives available for this user. Read-only.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drives: crate::Patch<Vec<crate::models::Drive>>,
     /// The `employeeExperience` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub employee_experience: crate::Patch<Box<crate::models::EmployeeExperienceUser>>,
     /// The user's events. Default is to show Events under the Default Calendar. Read-only. Nullable.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub events: crate::Patch<Vec<crate::models::Event>>,
     /// The collection of open extensions defined for the user. Read-only. Supports $expand. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The `followedSites` navigation property (present when expanded).
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub followed_sites: crate::Patch<Vec<crate::models::Site>>,
     /// Relevance classification of the user's messages based on explicit designations which override
     /// inferred relevance or importance.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inference_classification: crate::Patch<Box<crate::models::InferenceClassification>>,
     /// The `insights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insights: crate::Patch<Box<crate::models::ItemInsights>>,
     /// The `joinedTeams` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub joined_teams: crate::Patch<Vec<crate::models::Team>>,
     /// A collection of this user's license details. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub license_details: crate::Patch<Vec<crate::models::LicenseDetails>>,
     /// The user's mail folders. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_folders: crate::Patch<Vec<crate::models::AnyMailFolder>>,
     /// Zero or more managed app registrations that belong to the user.
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub managed_app_registrations: crate::Patch<Vec<crate::models::AnyManagedAppRegistration>>,
     /// The managed devices associated with the user.
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub managed_devices: crate::Patch<Vec<crate::models::ManagedDevice>>,
     /// The user or contact that is this user's manager. Read-only. (HTTP Methods: GET, PUT, DELETE.).
     /// Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The groups and directory roles that the user is a member of. Read-only. Nullable. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The messages in a mailbox or folder. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyMessage>>,
     /// The `oauth2PermissionGrants` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_grants: crate::Patch<Vec<crate::models::OAuth2PermissionGrant>>,
     /// The `onenote` navigation property (present when expanded).
     #[cfg(feature = "onenote")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The `onlineMeetings` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meetings: crate::Patch<Vec<crate::models::OnlineMeeting>>,
     /// The `onPremisesSyncBehavior` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_sync_behavior: crate::Patch<Box<crate::models::OnPremisesSyncBehavior>>,
     /// The `outlook` navigation property (present when expanded).
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outlook: crate::Patch<Box<crate::models::OutlookUser>>,
     /// Devices that are owned by the user. Read-only. Nullable. Supports $expand and $filter (/$count eq
     /// 0, /$count ne 0, /$count eq 1, /$count ne 1).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owned_devices: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Directory objects that are owned by the user. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owned_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// People that are relevant to the user. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub people: crate::Patch<Vec<crate::models::Person>>,
     /// The `permissionGrants` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// The user's profile photo. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The `photos` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photos: crate::Patch<Vec<crate::models::ProfilePhoto>>,
     /// Entry-point to the Planner resource that might exist for a user. Read-only.
     #[cfg(feature = "planner")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub planner: crate::Patch<Box<crate::models::PlannerUser>>,
     /// The `presence` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presence: crate::Patch<Box<crate::models::Presence>>,
     /// Devices that are registered for the user. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_devices: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `scopedRoleMemberOf` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scoped_role_member_of: crate::Patch<Vec<crate::models::ScopedRoleMembership>>,
     /// The `settings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::UserSettings>>,
     /// The `solutions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub solutions: crate::Patch<Box<crate::models::UserSolutionRoot>>,
     /// The `sponsorOf` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsor_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `sponsors` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `teamwork` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teamwork: crate::Patch<Box<crate::models::UserTeamwork>>,
     /// Represents the To Do services available to a user.
     #[cfg(feature = "todo")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub todo: crate::Patch<Box<crate::models::Todo>>,
     /// The groups, including nested groups, and directory roles that a user is a member of. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transitive_member_of: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for User {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("aboutMe", &self.about_me)?;
+        writer.field("accountEnabled", &self.account_enabled)?;
+        writer.field("ageGroup", &self.age_group)?;
+        writer.field("assignedLicenses", &self.assigned_licenses)?;
+        writer.field("assignedPlans", &self.assigned_plans)?;
+        writer.field("authorizationInfo", &self.authorization_info)?;
+        writer.field("birthday", &self.birthday)?;
+        writer.field("businessPhones", &self.business_phones)?;
+        writer.field("city", &self.city)?;
+        writer.field("companyName", &self.company_name)?;
+        writer.field("consentProvidedForMinor", &self.consent_provided_for_minor)?;
+        writer.field("country", &self.country)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("creationType", &self.creation_type)?;
+        writer.field("customSecurityAttributes", &self.custom_security_attributes)?;
+        writer.field("department", &self.department)?;
+        writer.field("deviceEnrollmentLimit", &self.device_enrollment_limit)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("employeeHireDate", &self.employee_hire_date)?;
+        writer.field("employeeId", &self.employee_id)?;
+        writer.field("employeeLeaveDateTime", &self.employee_leave_date_time)?;
+        writer.field("employeeOrgData", &self.employee_org_data)?;
+        writer.field("employeeType", &self.employee_type)?;
+        writer.field("externalUserState", &self.external_user_state)?;
+        writer.field(
+            "externalUserStateChangeDateTime",
+            &self.external_user_state_change_date_time,
+        )?;
+        writer.field("faxNumber", &self.fax_number)?;
+        writer.field("givenName", &self.given_name)?;
+        writer.field("hireDate", &self.hire_date)?;
+        writer.field("identities", &self.identities)?;
+        writer.field("identityParentId", &self.identity_parent_id)?;
+        writer.field("imAddresses", &self.im_addresses)?;
+        writer.field("interests", &self.interests)?;
+        writer.field("isManagementRestricted", &self.is_management_restricted)?;
+        writer.field("isResourceAccount", &self.is_resource_account)?;
+        writer.field("jobTitle", &self.job_title)?;
+        writer.field(
+            "lastPasswordChangeDateTime",
+            &self.last_password_change_date_time,
+        )?;
+        writer.field(
+            "legalAgeGroupClassification",
+            &self.legal_age_group_classification,
+        )?;
+        writer.field("licenseAssignmentStates", &self.license_assignment_states)?;
+        writer.field("mail", &self.mail)?;
+        writer.field("mailboxSettings", &self.mailbox_settings)?;
+        writer.field("mailNickname", &self.mail_nickname)?;
+        writer.field("mobilePhone", &self.mobile_phone)?;
+        writer.field("mySite", &self.my_site)?;
+        writer.field("officeLocation", &self.office_location)?;
+        writer.field(
+            "onPremisesDistinguishedName",
+            &self.on_premises_distinguished_name,
+        )?;
+        writer.field("onPremisesDomainName", &self.on_premises_domain_name)?;
+        writer.field(
+            "onPremisesExtensionAttributes",
+            &self.on_premises_extension_attributes,
+        )?;
+        writer.field("onPremisesImmutableId", &self.on_premises_immutable_id)?;
+        writer.field(
+            "onPremisesLastSyncDateTime",
+            &self.on_premises_last_sync_date_time,
+        )?;
+        writer.field(
+            "onPremisesProvisioningErrors",
+            &self.on_premises_provisioning_errors,
+        )?;
+        writer.field(
+            "onPremisesSamAccountName",
+            &self.on_premises_sam_account_name,
+        )?;
+        writer.field(
+            "onPremisesSecurityIdentifier",
+            &self.on_premises_security_identifier,
+        )?;
+        writer.field("onPremisesSyncEnabled", &self.on_premises_sync_enabled)?;
+        writer.field(
+            "onPremisesUserPrincipalName",
+            &self.on_premises_user_principal_name,
+        )?;
+        writer.field("otherMails", &self.other_mails)?;
+        writer.field("passwordPolicies", &self.password_policies)?;
+        writer.field("passwordProfile", &self.password_profile)?;
+        writer.field("pastProjects", &self.past_projects)?;
+        writer.field("postalCode", &self.postal_code)?;
+        writer.field("preferredDataLocation", &self.preferred_data_location)?;
+        writer.field("preferredLanguage", &self.preferred_language)?;
+        writer.field("preferredName", &self.preferred_name)?;
+        writer.field("print", &self.print)?;
+        writer.field("provisionedPlans", &self.provisioned_plans)?;
+        writer.field("proxyAddresses", &self.proxy_addresses)?;
+        writer.field("responsibilities", &self.responsibilities)?;
+        writer.field("schools", &self.schools)?;
+        writer.field("securityIdentifier", &self.security_identifier)?;
+        writer.field(
+            "serviceProvisioningErrors",
+            &self.service_provisioning_errors,
+        )?;
+        writer.field("showInAddressList", &self.show_in_address_list)?;
+        writer.field("signInActivity", &self.sign_in_activity)?;
+        writer.field(
+            "signInSessionsValidFromDateTime",
+            &self.sign_in_sessions_valid_from_date_time,
+        )?;
+        writer.field("skills", &self.skills)?;
+        writer.field("state", &self.state)?;
+        writer.field("streetAddress", &self.street_address)?;
+        writer.field("surname", &self.surname)?;
+        writer.field("usageLocation", &self.usage_location)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.field("userType", &self.user_type)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("adhocCalls", &self.adhoc_calls)?;
+        #[cfg(feature = "identity-governance")]
+        writer.field("agreementAcceptances", &self.agreement_acceptances)?;
+        writer.field("appRoleAssignments", &self.app_role_assignments)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("authentication", &self.authentication)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendar", &self.calendar)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendarGroups", &self.calendar_groups)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendars", &self.calendars)?;
+        #[cfg(feature = "calendar")]
+        writer.field("calendarView", &self.calendar_view)?;
+        #[cfg(feature = "teams")]
+        writer.field("chats", &self.chats)?;
+        writer.field("cloudClipboard", &self.cloud_clipboard)?;
+        writer.field("cloudPCs", &self.cloud_p_cs)?;
+        #[cfg(feature = "personal-contacts")]
+        writer.field("contactFolders", &self.contact_folders)?;
+        #[cfg(feature = "personal-contacts")]
+        writer.field("contacts", &self.contacts)?;
+        writer.field("createdObjects", &self.created_objects)?;
+        writer.field(
+            "dataSecurityAndGovernance",
+            &self.data_security_and_governance,
+        )?;
+        #[cfg(feature = "device-management")]
+        writer.field(
+            "deviceManagementTroubleshootingEvents",
+            &self.device_management_troubleshooting_events,
+        )?;
+        writer.field("directReports", &self.direct_reports)?;
+        #[cfg(feature = "files")]
+        writer.field("drive", &self.drive)?;
+        #[cfg(feature = "files")]
+        writer.field("drives", &self.drives)?;
+        writer.field("employeeExperience", &self.employee_experience)?;
+        #[cfg(feature = "calendar")]
+        writer.field("events", &self.events)?;
+        writer.field("extensions", &self.extensions)?;
+        #[cfg(feature = "sites")]
+        writer.field("followedSites", &self.followed_sites)?;
+        #[cfg(feature = "mail")]
+        writer.field("inferenceClassification", &self.inference_classification)?;
+        writer.field("insights", &self.insights)?;
+        #[cfg(feature = "teams")]
+        writer.field("joinedTeams", &self.joined_teams)?;
+        writer.field("licenseDetails", &self.license_details)?;
+        #[cfg(feature = "mail")]
+        writer.field("mailFolders", &self.mail_folders)?;
+        #[cfg(feature = "device-management")]
+        writer.field("managedAppRegistrations", &self.managed_app_registrations)?;
+        #[cfg(feature = "device-management")]
+        writer.field("managedDevices", &self.managed_devices)?;
+        writer.field("manager", &self.manager)?;
+        writer.field("memberOf", &self.member_of)?;
+        #[cfg(feature = "mail")]
+        writer.field("messages", &self.messages)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("oauth2PermissionGrants", &self.oauth2_permission_grants)?;
+        #[cfg(feature = "onenote")]
+        writer.field("onenote", &self.onenote)?;
+        #[cfg(feature = "communications")]
+        writer.field("onlineMeetings", &self.online_meetings)?;
+        writer.field("onPremisesSyncBehavior", &self.on_premises_sync_behavior)?;
+        #[cfg(feature = "mail")]
+        writer.field("outlook", &self.outlook)?;
+        writer.field("ownedDevices", &self.owned_devices)?;
+        writer.field("ownedObjects", &self.owned_objects)?;
+        writer.field("people", &self.people)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("permissionGrants", &self.permission_grants)?;
+        writer.field("photo", &self.photo)?;
+        writer.field("photos", &self.photos)?;
+        #[cfg(feature = "planner")]
+        writer.field("planner", &self.planner)?;
+        #[cfg(feature = "communications")]
+        writer.field("presence", &self.presence)?;
+        writer.field("registeredDevices", &self.registered_devices)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("scopedRoleMemberOf", &self.scoped_role_member_of)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("solutions", &self.solutions)?;
+        writer.field("sponsorOf", &self.sponsor_of)?;
+        writer.field("sponsors", &self.sponsors)?;
+        #[cfg(feature = "teams")]
+        writer.field("teamwork", &self.teamwork)?;
+        #[cfg(feature = "todo")]
+        writer.field("todo", &self.todo)?;
+        writer.field("transitiveMemberOf", &self.transitive_member_of)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -9865,15 +10640,12 @@ impl crate::polymorphic::Polymorphic for AnyUser {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserActivity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Required. URL used to launch the activity in the best native experience represented by the appId.
     /// Might launch a web-based app if no native app exists.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activation_url: crate::Patch<String>,
     /// Required. URL for the domain representing the cross-platform identity mapping for the app.
     /// Mapping is stored either as a JSON file hosted on the domain or configurable via Windows Dev
@@ -9882,55 +10654,64 @@ pub struct UserActivity {
     /// or https://myapp.contoso.com but NOT https://myapp.contoso.com/somepath. You must have a unique
     /// file and domain (or sub domain) per cross-platform app identity. For example, a separate file and
     /// domain is needed for Word vs. PowerPoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_source_host: crate::Patch<String>,
     /// Required. The unique activity ID in the context of the app - supplied by caller and immutable
     /// thereafter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_activity_id: crate::Patch<String>,
     /// Optional. Short text description of the app used to generate the activity for use in cases when
     /// the app is not installed on the user’s local device.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_display_name: crate::Patch<String>,
     /// Optional. A custom piece of data - JSON-LD extensible description of content according to
     /// schema.org syntax.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_info: crate::Patch<serde_json::Value>,
     /// Optional. Used in the event the content can be rendered outside of a native or web-based app
     /// experience (for example, a pointer to an item in an RSS feed).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_url: crate::Patch<String>,
     /// Set by the server. DateTime in UTC when the object was created on the server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Set by the server. DateTime in UTC when the object expired on the server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Optional. URL used to launch the activity in a web-based app, if available.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_url: crate::Patch<String>,
     /// Set by the server. DateTime in UTC when the object was modified on the server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Set by the server. A status code used to identify valid objects. Values: active, updated,
     /// deleted, ignored.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::Status>,
     /// Optional. The timezone in which the user's device used to generate the activity was located at
     /// activity creation time; values supplied as Olson IDs in order to support cross-platform
     /// representation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_timezone: crate::Patch<String>,
     /// Required. The object containing information to render the activity in the UX.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visual_elements: crate::Patch<Box<crate::models::VisualInfo>>,
     /// Optional. NavigationProperty/Containment; navigation property to the activity's historyItems.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub history_items: crate::Patch<Vec<crate::models::ActivityHistoryItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserActivity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activationUrl", &self.activation_url)?;
+        writer.field("activitySourceHost", &self.activity_source_host)?;
+        writer.field("appActivityId", &self.app_activity_id)?;
+        writer.field("appDisplayName", &self.app_display_name)?;
+        writer.field("contentInfo", &self.content_info)?;
+        writer.field("contentUrl", &self.content_url)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("fallbackUrl", &self.fallback_url)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("userTimezone", &self.user_timezone)?;
+        writer.field("visualElements", &self.visual_elements)?;
+        writer.field("historyItems", &self.history_items)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10001,26 +10782,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `dataSecurityAndGovernance` < `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserDataSecurityAndGovernance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `sensitivityLabels` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_labels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
     /// The `activities` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Box<crate::models::ActivitiesContainer>>,
     /// The `protectionScopes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_scopes: crate::Patch<Box<crate::models::UserProtectionScopeContainer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserDataSecurityAndGovernance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "other")]
+        writer.field("sensitivityLabels", &self.sensitivity_labels)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("protectionScopes", &self.protection_scopes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10069,19 +10857,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserInsightsSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserInsightsSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10126,16 +10920,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserProtectionScopeContainer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserProtectionScopeContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10178,40 +10978,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `contributionToContentDiscoveryAsOrganizationDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contribution_to_content_discovery_as_organization_disabled: crate::Patch<bool>,
     /// The `contributionToContentDiscoveryDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contribution_to_content_discovery_disabled: crate::Patch<bool>,
     /// The `exchange` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exchange: crate::Patch<Box<crate::models::ExchangeSettings>>,
     /// The `itemInsights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_insights: crate::Patch<Box<crate::models::UserInsightsSettings>>,
     /// The `shiftPreferences` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shift_preferences: crate::Patch<Box<crate::models::ShiftPreferences>>,
     /// The `storage` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub storage: crate::Patch<Box<crate::models::UserStorage>>,
     /// The `windows` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows: crate::Patch<Vec<crate::models::WindowsSetting>>,
     /// The `workHoursAndLocations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub work_hours_and_locations: crate::Patch<Box<crate::models::WorkHoursAndLocationsSetting>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "contributionToContentDiscoveryAsOrganizationDisabled",
+            &self.contribution_to_content_discovery_as_organization_disabled,
+        )?;
+        writer.field(
+            "contributionToContentDiscoveryDisabled",
+            &self.contribution_to_content_discovery_disabled,
+        )?;
+        writer.field("exchange", &self.exchange)?;
+        writer.field("itemInsights", &self.item_insights)?;
+        writer.field("shiftPreferences", &self.shift_preferences)?;
+        writer.field("storage", &self.storage)?;
+        writer.field("windows", &self.windows)?;
+        writer.field("workHoursAndLocations", &self.work_hours_and_locations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10275,19 +11087,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserSolutionRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `workingTimeSchedule` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub working_time_schedule: crate::Patch<Box<crate::models::WorkingTimeSchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserSolutionRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("workingTimeSchedule", &self.working_time_schedule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10332,20 +11150,27 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserStorage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `quota` navigation property (present when expanded).
     #[cfg(feature = "storage")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quota: crate::Patch<Box<crate::models::UnifiedStorageQuota>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserStorage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "storage")]
+        writer.field("quota", &self.quota)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10390,28 +11215,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowsSetting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `payloadType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub payload_type: crate::Patch<String>,
     /// The `settingType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub setting_type: crate::Patch<crate::models::WindowsSettingType>,
     /// The `windowsDeviceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows_device_id: crate::Patch<String>,
     /// The `instances` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub instances: crate::Patch<Vec<crate::models::WindowsSettingInstance>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for WindowsSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("payloadType", &self.payload_type)?;
+        writer.field("settingType", &self.setting_type)?;
+        writer.field("windowsDeviceId", &self.windows_device_id)?;
+        writer.field("instances", &self.instances)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10462,28 +11293,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowsSettingInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `payload` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub payload: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for WindowsSettingInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("payload", &self.payload)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10534,25 +11371,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkHoursAndLocationsSetting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `maxSharedWorkLocationDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_shared_work_location_details: crate::Patch<crate::models::MaxWorkLocationDetails>,
     /// The `occurrences` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub occurrences: crate::Patch<Vec<crate::models::WorkPlanOccurrence>>,
     /// The `recurrences` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrences: crate::Patch<Vec<crate::models::WorkPlanRecurrence>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for WorkHoursAndLocationsSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "maxSharedWorkLocationDetails",
+            &self.max_shared_work_location_details,
+        )?;
+        writer.field("occurrences", &self.occurrences)?;
+        writer.field("recurrences", &self.recurrences)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10603,16 +11449,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkingTimeSchedule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for WorkingTimeSchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10655,34 +11507,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkPlanOccurrence {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `end` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `recurrenceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence_id: crate::Patch<String>,
     /// The `start` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `timeOffDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_off_details: crate::Patch<Box<crate::models::TimeOffDetails>>,
     /// The `workLocationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub work_location_type: crate::Patch<crate::models::WorkLocationType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for WorkPlanOccurrence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("end", &self.end)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("recurrenceId", &self.recurrence_id)?;
+        writer.field("start", &self.start)?;
+        writer.field("timeOffDetails", &self.time_off_details)?;
+        writer.field("workLocationType", &self.work_location_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10737,31 +11595,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkPlanRecurrence {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `end` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `placeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub place_id: crate::Patch<String>,
     /// The `recurrence` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `start` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `workLocationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub work_location_type: crate::Patch<crate::models::WorkLocationType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for WorkPlanRecurrence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("end", &self.end)?;
+        writer.field("placeId", &self.place_id)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("start", &self.start)?;
+        writer.field("workLocationType", &self.work_location_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10812,16 +11676,22 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.activityMetadata` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivityMetadata {
     /// The `activity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity: crate::Patch<crate::models::UserActivityType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ActivityMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activity", &self.activity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -10854,22 +11724,28 @@ impl crate::read_fields::ReadFields for ActivityMetadata {
 
 /// The `microsoft.graph.addIn` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddIn {
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<crate::edm::Guid>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Vec<crate::models::KeyValue>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AddIn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -10906,25 +11782,31 @@ impl crate::read_fields::ReadFields for AddIn {
 ///
 /// Derived from `aiInteractionEntity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiAgentInfo {
     /// The `identifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// The `blueprintId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub blueprint_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for AiAgentInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field("name", &self.name)?;
+        writer.field("version", &self.version)?;
+        writer.field("blueprintId", &self.blueprint_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -10960,22 +11842,28 @@ impl crate::read_fields::ReadFields for AiAgentInfo {
 
 /// The `microsoft.graph.aiInteractionEntity` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionEntity {
     /// The `identifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for AiInteractionEntity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field("name", &self.name)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -11086,28 +11974,51 @@ impl crate::polymorphic::Polymorphic for AnyAiInteractionEntity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionMentionedIdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `conversation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation: crate::Patch<Box<crate::models::TeamworkConversationIdentity>>,
     /// The `tag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tag: crate::Patch<Box<crate::models::TeamworkTagIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for AiInteractionMentionedIdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.field("conversation", &self.conversation)?;
+        writer.field("tag", &self.tag)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -11180,22 +12091,28 @@ impl crate::read_fields::ReadFields for AiInteractionMentionedIdentitySet {
 ///
 /// Derived from `aiInteractionEntity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionPlugin {
     /// The `identifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for AiInteractionPlugin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field("name", &self.name)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -11232,16 +12149,22 @@ impl crate::read_fields::ReadFields for AiInteractionPlugin {
 ///
 /// Derived from `inheritableScopes`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllAllowedScopes {
     /// The `kind` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub kind: crate::Patch<crate::models::ScopeCollectionKind>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AllAllowedScopes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("kind", &self.kind)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -11276,16 +12199,22 @@ impl crate::read_fields::ReadFields for AllAllowedScopes {
 ///
 /// Derived from `validatingDomains`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllDomains {
     /// The `rootDomains` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root_domains: crate::Patch<crate::models::RootDomains>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AllDomains {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("rootDomains", &self.root_domains)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -11318,31 +12247,26 @@ impl crate::read_fields::ReadFields for AllDomains {
 
 /// The `microsoft.graph.apiApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApiApplication {
     /// When true, allows an application to use claims mapping without specifying a custom signing key.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accept_mapped_claims: crate::Patch<bool>,
     /// Used for bundling consent if you have a solution that contains two parts: a client app and a
     /// custom web API app. If you set the appID of the client app to this value, the user only consents
     /// once to the client app. Azure AD knows that consenting to the client means implicitly consenting
     /// to the web API and automatically provisions service principals for both APIs at the same time.
     /// Both the client and the web API app must be registered in the same tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub known_client_applications: crate::Patch<Vec<crate::edm::Guid>>,
     /// The definition of the delegated permissions exposed by the web API represented by this
     /// application registration. These delegated permissions may be requested by a client application,
     /// and may be granted by users or administrators during consent. Delegated permissions are sometimes
     /// referred to as OAuth 2.0 scopes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub oauth2_permission_scopes: crate::Patch<Vec<crate::models::PermissionScope>>,
     /// Lists the client applications that are pre-authorized with the specified delegated permissions to
     /// access this application's APIs. Users are not required to consent to any pre-authorized
     /// application (for the permissions specified). However, any additional permissions not listed in
     /// preAuthorizedApplications (requested through incremental consent for example) will require user
     /// consent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pre_authorized_applications: crate::Patch<Vec<crate::models::PreAuthorizedApplication>>,
     /// Specifies the access token version expected by this resource. This changes the version and format
     /// of the JWT produced independent of the endpoint or client used to request the access token. The
@@ -11352,12 +12276,29 @@ pub struct ApiApplication {
     /// value is null, this defaults to 1, which corresponds to the v1.0 endpoint. If signInAudience on
     /// the application is configured as AzureADandPersonalMicrosoftAccount, the value for this property
     /// must be 2
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requested_access_token_version: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ApiApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("acceptMappedClaims", &self.accept_mapped_claims)?;
+        writer.field("knownClientApplications", &self.known_client_applications)?;
+        writer.field("oauth2PermissionScopes", &self.oauth2_permission_scopes)?;
+        writer.field(
+            "preAuthorizedApplications",
+            &self.pre_authorized_applications,
+        )?;
+        writer.field(
+            "requestedAccessTokenVersion",
+            &self.requested_access_token_version,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -11396,47 +12337,53 @@ impl crate::read_fields::ReadFields for ApiApplication {
 
 /// The `microsoft.graph.appRole` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppRole {
     /// Specifies whether this app role can be assigned to users and groups (by setting to \['User'\]),
     /// to other application's (by setting to \['Application'\], or both (by setting to \['User',
     /// 'Application'\]). App roles supporting assignment to other applications' service principals are
     /// also known as application permissions. The 'Application' value is only supported for app roles
     /// defined on application entities.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_member_types: crate::Patch<Vec<String>>,
     /// The description for the app role. This is displayed when the app role is being assigned and, if
     /// the app role functions as an application permission, during consent experiences.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for the permission that appears in the app role assignment and consent experiences.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique role identifier inside the appRoles collection. When creating a new app role, a new GUID
     /// identifier must be provided.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<crate::edm::Guid>,
     /// When creating or updating an app role, this must be set to true (which is the default). To delete
     /// a role, this must first be set to false. At that point, in a subsequent call, this role may be
     /// removed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Specifies if the app role is defined on the application object or on the servicePrincipal entity.
     /// Must not be included in any POST or PATCH requests. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin: crate::Patch<String>,
     /// Specifies the value to include in the roles claim in ID tokens and access tokens authenticating
     /// an assigned user or service principal. Must not exceed 120 characters in length. Allowed
     /// characters are : ! # $ % & ' ( ) * + , - . / : ; = ? @ \[ \] ^ + _ { } ~, as well as characters
     /// in the ranges 0-9, A-Z and a-z. Any other character, including the space character, are not
     /// allowed. May not begin with ..
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AppRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedMemberTypes", &self.allowed_member_types)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("origin", &self.origin)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -11475,19 +12422,25 @@ impl crate::read_fields::ReadFields for AppRole {
 
 /// The `microsoft.graph.assignedLabel` complex type.
 #[cfg(any(feature = "identity", feature = "storage"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssignedLabel {
     /// The display name of the label. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The unique identifier of the label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "storage"))]
+impl serde::Serialize for AssignedLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("labelId", &self.label_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "storage"))]
@@ -11521,19 +12474,25 @@ impl crate::read_fields::ReadFields for AssignedLabel {
 
 /// The `microsoft.graph.assignedLicense` complex type.
 #[cfg(any(feature = "identity", feature = "education"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssignedLicense {
     /// A collection of the unique identifiers for plans that have been disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_plans: crate::Patch<Vec<crate::edm::Guid>>,
     /// The unique identifier for the SKU.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_id: crate::Patch<crate::edm::Guid>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "education"))]
+impl serde::Serialize for AssignedLicense {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("disabledPlans", &self.disabled_plans)?;
+        writer.field("skuId", &self.sku_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "education"))]
@@ -11567,29 +12526,35 @@ impl crate::read_fields::ReadFields for AssignedLicense {
 
 /// The `microsoft.graph.assignedPlan` complex type.
 #[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssignedPlan {
     /// The date and time at which the plan was assigned. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Condition of the capability assignment. The possible values are Enabled, Warning, Suspended,
     /// Deleted, LockedOut. See a detailed description of each value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capability_status: crate::Patch<String>,
     /// The name of the service; for example, exchange.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service: crate::Patch<String>,
     /// A GUID that identifies the service plan. For a complete list of GUIDs and their equivalent
     /// friendly service names, see Product names and service plan identifiers for licensing.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plan_id: crate::Patch<crate::edm::Guid>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
+impl serde::Serialize for AssignedPlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignedDateTime", &self.assigned_date_time)?;
+        writer.field("capabilityStatus", &self.capability_status)?;
+        writer.field("service", &self.service)?;
+        writer.field("servicePlanId", &self.service_plan_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
@@ -11632,29 +12597,40 @@ impl crate::read_fields::ReadFields for AssignedPlan {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Attendee {
     /// The recipient's email address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The type of attendee. The possible values are: required, optional, resource. Currently if the
     /// attendee is a person, findMeetingTimes always considers the person is of the Required type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::AttendeeType>,
     /// An alternate date/time proposed by the attendee for a meeting request to start and end. If the
     /// attendee hasn't proposed another time, then this property is not included in a response of a GET
     /// event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub proposed_new_time: crate::Patch<Box<crate::models::TimeSlot>>,
     /// The attendee's response (none, accepted, declined, etc.) for the event and date-time that the
     /// response was sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::ResponseStatus>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl serde::Serialize for Attendee {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("proposedNewTime", &self.proposed_new_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -11700,21 +12676,27 @@ impl crate::read_fields::ReadFields for Attendee {
 
 /// The `microsoft.graph.attendeeAvailability` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttendeeAvailability {
     /// The email address and type of attendee - whether it's a person or a resource, and whether
     /// required or optional if it's a person.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendee: crate::Patch<Box<crate::models::AnyAttendeeBase>>,
     /// The availability status of the attendee. The possible values are: free, tentative, busy, oof,
     /// workingElsewhere, unknown.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability: crate::Patch<crate::models::FreeBusyStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AttendeeAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attendee", &self.attendee)?;
+        writer.field("availability", &self.availability)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -11755,20 +12737,31 @@ impl crate::read_fields::ReadFields for AttendeeAvailability {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttendeeBase {
     /// The recipient's email address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The type of attendee. The possible values are: required, optional, resource. Currently if the
     /// attendee is a person, findMeetingTimes always considers the person is of the Required type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::AttendeeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl serde::Serialize for AttendeeBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -11877,49 +12870,55 @@ impl crate::polymorphic::Polymorphic for AnyAttendeeBase {
 
 /// The `microsoft.graph.attributeDefinition` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeDefinition {
     /// The `anchor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub anchor: crate::Patch<bool>,
     /// The `apiExpressions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub api_expressions: crate::Patch<Vec<crate::models::StringKeyStringValuePair>>,
     /// The `caseExact` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub case_exact: crate::Patch<bool>,
     /// The `defaultValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_value: crate::Patch<String>,
     /// The `flowNullValues` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flow_null_values: crate::Patch<bool>,
     /// The `metadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata: crate::Patch<Vec<crate::models::AttributeDefinitionMetadataEntry>>,
     /// The `multivalued` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multivalued: crate::Patch<bool>,
     /// The `mutability` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mutability: crate::Patch<crate::models::Mutability>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `referencedObjects` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub referenced_objects: crate::Patch<Vec<crate::models::ReferencedObject>>,
     /// The `required` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub required: crate::Patch<bool>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::AttributeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AttributeDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("anchor", &self.anchor)?;
+        writer.field("apiExpressions", &self.api_expressions)?;
+        writer.field("caseExact", &self.case_exact)?;
+        writer.field("defaultValue", &self.default_value)?;
+        writer.field("flowNullValues", &self.flow_null_values)?;
+        writer.field("metadata", &self.metadata)?;
+        writer.field("multivalued", &self.multivalued)?;
+        writer.field("mutability", &self.mutability)?;
+        writer.field("name", &self.name)?;
+        writer.field("referencedObjects", &self.referenced_objects)?;
+        writer.field("required", &self.required)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -11963,19 +12962,25 @@ impl crate::read_fields::ReadFields for AttributeDefinition {
 
 /// The `microsoft.graph.attributeDefinitionMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeDefinitionMetadataEntry {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::models::AttributeDefinitionMetadata>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AttributeDefinitionMetadataEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12009,34 +13014,40 @@ impl crate::read_fields::ReadFields for AttributeDefinitionMetadataEntry {
 
 /// The `microsoft.graph.attributeMapping` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeMapping {
     /// The `defaultValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_value: crate::Patch<String>,
     /// The `exportMissingReferences` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub export_missing_references: crate::Patch<bool>,
     /// The `flowBehavior` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flow_behavior: crate::Patch<crate::models::AttributeFlowBehavior>,
     /// The `flowType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flow_type: crate::Patch<crate::models::AttributeFlowType>,
     /// The `matchingPriority` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub matching_priority: crate::Patch<i32>,
     /// The `source` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<Box<crate::models::AttributeMappingSource>>,
     /// The `targetAttributeName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_attribute_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AttributeMapping {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("defaultValue", &self.default_value)?;
+        writer.field("exportMissingReferences", &self.export_missing_references)?;
+        writer.field("flowBehavior", &self.flow_behavior)?;
+        writer.field("flowType", &self.flow_type)?;
+        writer.field("matchingPriority", &self.matching_priority)?;
+        writer.field("source", &self.source)?;
+        writer.field("targetAttributeName", &self.target_attribute_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12075,25 +13086,31 @@ impl crate::read_fields::ReadFields for AttributeMapping {
 
 /// The `microsoft.graph.attributeMappingSource` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeMappingSource {
     /// The `expression` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expression: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `parameters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parameters: crate::Patch<Vec<crate::models::StringKeyAttributeMappingSourceValuePair>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::AttributeMappingSourceType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AttributeMappingSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expression", &self.expression)?;
+        writer.field("name", &self.name)?;
+        writer.field("parameters", &self.parameters)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12129,25 +13146,34 @@ impl crate::read_fields::ReadFields for AttributeMappingSource {
 
 /// The `microsoft.graph.authenticationBehaviors` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationBehaviors {
     /// The `blockAzureADGraphAccess` property.
-    #[serde(
-        rename = "blockAzureADGraphAccess",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub block_azure_ad_graph_access: crate::Patch<bool>,
     /// The `removeUnverifiedEmailClaim` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remove_unverified_email_claim: crate::Patch<bool>,
     /// The `requireClientServicePrincipal` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub require_client_service_principal: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AuthenticationBehaviors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("blockAzureADGraphAccess", &self.block_azure_ad_graph_access)?;
+        writer.field(
+            "removeUnverifiedEmailClaim",
+            &self.remove_unverified_email_claim,
+        )?;
+        writer.field(
+            "requireClientServicePrincipal",
+            &self.require_client_service_principal,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12186,16 +13212,22 @@ impl crate::read_fields::ReadFields for AuthenticationBehaviors {
 
 /// The `microsoft.graph.authorizationInfo` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthorizationInfo {
     /// The `certificateUserIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_user_ids: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AuthorizationInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("certificateUserIds", &self.certificate_user_ids)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12228,25 +13260,31 @@ impl crate::read_fields::ReadFields for AuthorizationInfo {
 
 /// The `microsoft.graph.automaticRepliesMailTips` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AutomaticRepliesMailTips {
     /// The automatic reply message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The language that the automatic reply message is in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_language: crate::Patch<Box<crate::models::LocaleInfo>>,
     /// The date and time that automatic replies are set to end.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduled_end_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time that automatic replies are set to begin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduled_start_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AutomaticRepliesMailTips {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("message", &self.message)?;
+        writer.field("messageLanguage", &self.message_language)?;
+        writer.field("scheduledEndTime", &self.scheduled_end_time)?;
+        writer.field("scheduledStartTime", &self.scheduled_start_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12282,36 +13320,42 @@ impl crate::read_fields::ReadFields for AutomaticRepliesMailTips {
 
 /// The `microsoft.graph.automaticRepliesSetting` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AutomaticRepliesSetting {
     /// The set of audience external to the signed-in user's organization who will receive the
     /// ExternalReplyMessage, if Status is AlwaysEnabled or Scheduled. The possible values are: none,
     /// contactsOnly, all.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_audience: crate::Patch<crate::models::ExternalAudienceScope>,
     /// The automatic reply to send to the specified external audience, if Status is AlwaysEnabled or
     /// Scheduled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_reply_message: crate::Patch<String>,
     /// The automatic reply to send to the audience internal to the signed-in user's organization, if
     /// Status is AlwaysEnabled or Scheduled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internal_reply_message: crate::Patch<String>,
     /// The date and time that automatic replies are set to end, if Status is set to Scheduled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduled_end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time that automatic replies are set to begin, if Status is set to Scheduled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduled_start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Configurations status for automatic replies. The possible values are: disabled, alwaysEnabled,
     /// scheduled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::AutomaticRepliesStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for AutomaticRepliesSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("externalAudience", &self.external_audience)?;
+        writer.field("externalReplyMessage", &self.external_reply_message)?;
+        writer.field("internalReplyMessage", &self.internal_reply_message)?;
+        writer.field("scheduledEndDateTime", &self.scheduled_end_date_time)?;
+        writer.field("scheduledStartDateTime", &self.scheduled_start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12369,25 +13413,52 @@ impl crate::read_fields::ReadFields for AutomaticRepliesSetting {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AzureCommunicationServicesUserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `azureCommunicationServicesResourceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub azure_communication_services_resource_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for AzureCommunicationServicesUserIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "azureCommunicationServicesResourceId",
+            &self.azure_communication_services_resource_id,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -12462,16 +13533,22 @@ impl crate::read_fields::ReadFields for AzureCommunicationServicesUserIdentity {
 ///
 /// Derived from `contentBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BinaryContent {
     /// The `data` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<crate::edm::Binary>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for BinaryContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("data", &self.data)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -12504,29 +13581,41 @@ impl crate::read_fields::ReadFields for BinaryContent {
 
 /// The `microsoft.graph.certification` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Certification {
     /// URL that shows certification details for the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certification_details_url: crate::Patch<String>,
     /// The timestamp when the current certification for the application will expire.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certification_expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates whether the application is certified by Microsoft.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_certified_by_microsoft: crate::Patch<bool>,
     /// Indicates whether the application has been self-attested by the application developer or the
     /// publisher.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_publisher_attested: crate::Patch<bool>,
     /// The timestamp when the certification for the application was most recently added or updated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_certification_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Certification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("certificationDetailsUrl", &self.certification_details_url)?;
+        writer.field(
+            "certificationExpirationDateTime",
+            &self.certification_expiration_date_time,
+        )?;
+        writer.field("isCertifiedByMicrosoft", &self.is_certified_by_microsoft)?;
+        writer.field("isPublisherAttested", &self.is_publisher_attested)?;
+        writer.field(
+            "lastCertificationDateTime",
+            &self.last_certification_date_time,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -12584,22 +13673,45 @@ impl crate::read_fields::ReadFields for Certification {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageFromIdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ChatMessageFromIdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -12687,25 +13799,48 @@ impl crate::read_fields::ReadFields for ChatMessageFromIdentitySet {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageMentionedIdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// If present, represents a conversation (for example, team or channel) @mentioned in a message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation: crate::Patch<Box<crate::models::TeamworkConversationIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ChatMessageMentionedIdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.field("conversation", &self.conversation)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -12794,22 +13929,45 @@ impl crate::read_fields::ReadFields for ChatMessageMentionedIdentitySet {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageReactionIdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ChatMessageReactionIdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -12878,25 +14036,31 @@ impl crate::read_fields::ReadFields for ChatMessageReactionIdentitySet {
 
 /// The `microsoft.graph.classifcationErrorBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClassifcationErrorBase {
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `innerError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inner_error: crate::Patch<Box<crate::models::ClassificationInnerError>>,
     /// The `message` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The `target` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ClassifcationErrorBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("innerError", &self.inner_error)?;
+        writer.field("message", &self.message)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -12991,28 +14155,34 @@ impl crate::polymorphic::Polymorphic for AnyClassifcationErrorBase {
 ///
 /// Derived from `classifcationErrorBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClassificationError {
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `innerError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inner_error: crate::Patch<Box<crate::models::ClassificationInnerError>>,
     /// The `message` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The `target` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// The `details` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::AnyClassifcationErrorBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ClassificationError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("innerError", &self.inner_error)?;
+        writer.field("message", &self.message)?;
+        writer.field("target", &self.target)?;
+        writer.field("details", &self.details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -13101,25 +14271,31 @@ impl crate::polymorphic::Polymorphic for AnyClassificationError {
 
 /// The `microsoft.graph.classificationInnerError` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClassificationInnerError {
     /// The `activityId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_id: crate::Patch<String>,
     /// The `clientRequestId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_request_id: crate::Patch<String>,
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `errorDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ClassificationInnerError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activityId", &self.activity_id)?;
+        writer.field("clientRequestId", &self.client_request_id)?;
+        writer.field("code", &self.code)?;
+        writer.field("errorDateTime", &self.error_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -13155,19 +14331,25 @@ impl crate::read_fields::ReadFields for ClassificationInnerError {
 
 /// The `microsoft.graph.cloudClipboardItemPayload` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudClipboardItemPayload {
     /// The `content` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// The `formatName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CloudClipboardItemPayload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("formatName", &self.format_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -13201,26 +14383,38 @@ impl crate::read_fields::ReadFields for CloudClipboardItemPayload {
 
 /// The `microsoft.graph.cloudPcLaunchDetail` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudPcLaunchDetail {
     /// The `cloudPcId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_pc_id: crate::Patch<String>,
     /// The `cloudPcLaunchUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_pc_launch_url: crate::Patch<String>,
     /// The `windows365SwitchCompatibilityFailureReasonType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows365_switch_compatibility_failure_reason_type:
         crate::Patch<crate::models::Windows365SwitchCompatibilityFailureReasonType>,
     /// The `windows365SwitchCompatible` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows365_switch_compatible: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CloudPcLaunchDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("cloudPcId", &self.cloud_pc_id)?;
+        writer.field("cloudPcLaunchUrl", &self.cloud_pc_launch_url)?;
+        writer.field(
+            "windows365SwitchCompatibilityFailureReasonType",
+            &self.windows365_switch_compatibility_failure_reason_type,
+        )?;
+        writer.field(
+            "windows365SwitchCompatible",
+            &self.windows365_switch_compatible,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -13278,28 +14472,52 @@ impl crate::read_fields::ReadFields for CloudPcLaunchDetail {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommunicationsApplicationIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `applicationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_type: crate::Patch<String>,
     /// The `hidden` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for CommunicationsApplicationIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("applicationType", &self.application_type)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -13391,28 +14609,52 @@ impl crate::read_fields::ReadFields for CommunicationsApplicationIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommunicationsApplicationInstanceIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `hidden` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for CommunicationsApplicationInstanceIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -13504,22 +14746,46 @@ impl crate::read_fields::ReadFields for CommunicationsApplicationInstanceIdentit
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommunicationsEncryptedIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for CommunicationsEncryptedIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -13609,25 +14875,49 @@ impl crate::read_fields::ReadFields for CommunicationsEncryptedIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommunicationsGuestIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `email` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for CommunicationsGuestIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("email", &self.email)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -13717,46 +15007,72 @@ impl crate::read_fields::ReadFields for CommunicationsGuestIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommunicationsIdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `applicationInstance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_instance: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `assertedIdentity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub asserted_identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `azureCommunicationServicesUser` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub azure_communication_services_user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `encrypted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encrypted: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `endpointType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_type: crate::Patch<crate::models::EndpointType>,
     /// The `guest` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub guest: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `onPremises` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `phone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for CommunicationsIdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.field("applicationInstance", &self.application_instance)?;
+        writer.field("assertedIdentity", &self.asserted_identity)?;
+        writer.field(
+            "azureCommunicationServicesUser",
+            &self.azure_communication_services_user,
+        )?;
+        writer.field("encrypted", &self.encrypted)?;
+        writer.field("endpointType", &self.endpoint_type)?;
+        writer.field("guest", &self.guest)?;
+        writer.field("onPremises", &self.on_premises)?;
+        writer.field("phone", &self.phone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -13855,22 +15171,46 @@ impl crate::read_fields::ReadFields for CommunicationsIdentitySet {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommunicationsPhoneIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for CommunicationsPhoneIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -13960,25 +15300,49 @@ impl crate::read_fields::ReadFields for CommunicationsPhoneIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommunicationsUserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for CommunicationsUserIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -14049,16 +15413,22 @@ impl crate::read_fields::ReadFields for CommunicationsUserIdentity {
 
 /// The `microsoft.graph.containerFilter` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContainerFilter {
     /// The `includedContainers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub included_containers: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ContainerFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("includedContainers", &self.included_containers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -14091,13 +15461,19 @@ impl crate::read_fields::ReadFields for ContainerFilter {
 
 /// The `microsoft.graph.contentBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ContentBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -14184,23 +15560,29 @@ impl crate::polymorphic::Polymorphic for AnyContentBase {
 
 /// The `microsoft.graph.convertIdResult` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConvertIdResult {
     /// An error object indicating the reason for the conversion failure. This value is not present if
     /// the conversion succeeded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_details: crate::Patch<Box<crate::models::GenericError>>,
     /// The identifier that was converted. This value is the original, un-converted identifier.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_id: crate::Patch<String>,
     /// The converted identifier. This value is not present if the conversion failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ConvertIdResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("errorDetails", &self.error_details)?;
+        writer.field("sourceId", &self.source_id)?;
+        writer.field("targetId", &self.target_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -14243,13 +15625,25 @@ impl crate::read_fields::ReadFields for ConvertIdResult {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomMetadataDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl serde::Serialize for CustomMetadataDictionary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -14291,13 +15685,19 @@ impl crate::read_fields::ReadFields for CustomMetadataDictionary {
 
 /// The `microsoft.graph.customSecurityAttributeValue` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomSecurityAttributeValue {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for CustomSecurityAttributeValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -14329,28 +15729,34 @@ impl crate::read_fields::ReadFields for CustomSecurityAttributeValue {
 ///
 /// Derived from `timeZoneBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomTimeZone {
     /// The name of a time zone. It can be a standard time zone name such as 'Hawaii-Aleutian Standard
     /// Time', or 'Customized Time Zone' for a custom time zone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The time offset of the time zone from Coordinated Universal Time (UTC). This value is in minutes.
     /// Time zones that are ahead of UTC have a positive offset; time zones that are behind UTC have a
     /// negative offset.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bias: crate::Patch<i32>,
     /// Specifies when the time zone switches from standard time to daylight saving time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub daylight_offset: crate::Patch<Box<crate::models::DaylightTimeZoneOffset>>,
     /// Specifies when the time zone switches from daylight saving time to standard time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub standard_offset: crate::Patch<Box<crate::models::AnyStandardTimeZoneOffset>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl serde::Serialize for CustomTimeZone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("bias", &self.bias)?;
+        writer.field("daylightOffset", &self.daylight_offset)?;
+        writer.field("standardOffset", &self.standard_offset)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]
@@ -14395,20 +15801,35 @@ impl crate::read_fields::ReadFields for CustomTimeZone {
     feature = "employee-experience",
     feature = "solutions"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DateTimeTimeZone {
     /// A single point of time in a combined date and time representation ({date}T{time}; for example,
     /// 2017-08-29T04:00:00.0000000).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date_time: crate::Patch<String>,
     /// Represents a time zone, for example, 'Pacific Standard Time'. See below for more possible values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "communications",
+    feature = "identity-access",
+    feature = "employee-experience",
+    feature = "solutions"
+))]
+impl serde::Serialize for DateTimeTimeZone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dateTime", &self.date_time)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -14462,35 +15883,41 @@ impl crate::read_fields::ReadFields for DateTimeTimeZone {
 ///
 /// Derived from `standardTimeZoneOffset`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DaylightTimeZoneOffset {
     /// Represents the nth occurrence of the day of week that the transition from daylight saving time to
     /// standard time occurs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day_occurrence: crate::Patch<i32>,
     /// Represents the day of the week when the transition from daylight saving time to standard time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day_of_week: crate::Patch<crate::models::DayOfWeek>,
     /// Represents the month of the year when the transition from daylight saving time to standard time
     /// occurs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub month: crate::Patch<i32>,
     /// Represents the time of day when the transition from daylight saving time to standard time occurs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time: crate::Patch<crate::edm::TimeOfDay>,
     /// Represents how frequently in terms of years the change from daylight saving time to standard time
     /// occurs. For example, a value of 0 means every year.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub year: crate::Patch<i32>,
     /// The time offset from Coordinated Universal Time (UTC) for daylight saving time. This value is in
     /// minutes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub daylight_bias: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl serde::Serialize for DaylightTimeZoneOffset {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dayOccurrence", &self.day_occurrence)?;
+        writer.field("dayOfWeek", &self.day_of_week)?;
+        writer.field("month", &self.month)?;
+        writer.field("time", &self.time)?;
+        writer.field("year", &self.year)?;
+        writer.field("daylightBias", &self.daylight_bias)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]
@@ -14546,13 +15973,37 @@ impl crate::read_fields::ReadFields for DaylightTimeZoneOffset {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DetailsInfo {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for DetailsInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -14618,13 +16069,19 @@ impl crate::read_fields::ReadFields for DetailsInfo {
 
 /// Exported Data
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceAndAppManagementData {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for DeviceAndAppManagementData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -14654,23 +16111,32 @@ impl crate::read_fields::ReadFields for DeviceAndAppManagementData {
 
 /// The `microsoft.graph.deviceMetadata` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceMetadata {
     /// The `deviceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_type: crate::Patch<String>,
     /// The `ipAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ip_address: crate::Patch<String>,
     /// The `operatingSystemSpecifications` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system_specifications:
         crate::Patch<Box<crate::models::OperatingSystemSpecifications>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for DeviceMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deviceType", &self.device_type)?;
+        writer.field("ipAddress", &self.ip_address)?;
+        writer.field(
+            "operatingSystemSpecifications",
+            &self.operating_system_specifications,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -14713,13 +16179,25 @@ impl crate::read_fields::ReadFields for DeviceMetadata {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl serde::Serialize for Dictionary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -14850,16 +16328,22 @@ impl crate::polymorphic::Polymorphic for AnyDictionary {
 
 /// The `microsoft.graph.dlpActionInfo` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DlpActionInfo {
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::DlpAction>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for DlpActionInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -14955,19 +16439,31 @@ impl crate::polymorphic::Polymorphic for AnyDlpActionInfo {
     feature = "personal-contacts",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailAddress {
     /// The email address of the person or entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<String>,
     /// The display name of the person or entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "identity-access"
+))]
+impl serde::Serialize for EmailAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -15033,25 +16529,49 @@ impl crate::read_fields::ReadFields for EmailAddress {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Email address of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for EmailIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("email", &self.email)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -15122,19 +16642,25 @@ impl crate::read_fields::ReadFields for EmailIdentity {
 
 /// The `microsoft.graph.employeeOrgData` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmployeeOrgData {
     /// The cost center associated with the user. Returned only on $select. Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cost_center: crate::Patch<String>,
     /// The name of the division in which the user works. Returned only on $select. Supports $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub division: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for EmployeeOrgData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("costCenter", &self.cost_center)?;
+        writer.field("division", &self.division)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15187,28 +16713,51 @@ impl crate::read_fields::ReadFields for EmployeeOrgData {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementIdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `audience` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audience: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `group` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for EngagementIdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.field("audience", &self.audience)?;
+        writer.field("group", &self.group)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -15281,19 +16830,25 @@ impl crate::read_fields::ReadFields for EngagementIdentitySet {
 ///
 /// Derived from `validatingDomains`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnumeratedDomains {
     /// The `rootDomains` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root_domains: crate::Patch<crate::models::RootDomains>,
     /// The `domainNames` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domain_names: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for EnumeratedDomains {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("rootDomains", &self.root_domains)?;
+        writer.field("domainNames", &self.domain_names)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15329,19 +16884,25 @@ impl crate::read_fields::ReadFields for EnumeratedDomains {
 ///
 /// Derived from `inheritableScopes`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnumeratedScopes {
     /// The `kind` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub kind: crate::Patch<crate::models::ScopeCollectionKind>,
     /// The `scopes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scopes: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for EnumeratedScopes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("kind", &self.kind)?;
+        writer.field("scopes", &self.scopes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15375,22 +16936,28 @@ impl crate::read_fields::ReadFields for EnumeratedScopes {
 
 /// The `microsoft.graph.exportItemResponse` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportItemResponse {
     /// The `changeKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::MailTipsError>>,
     /// The `itemId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ExportItemResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("error", &self.error)?;
+        writer.field("itemId", &self.item_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15425,19 +16992,25 @@ impl crate::read_fields::ReadFields for ExportItemResponse {
 
 /// The `microsoft.graph.expressionInputObject` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExpressionInputObject {
     /// The `definition` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Box<crate::models::ObjectDefinition>>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Vec<crate::models::StringKeyObjectValuePair>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ExpressionInputObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("properties", &self.properties)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15479,13 +17052,25 @@ impl crate::read_fields::ReadFields for ExpressionInputObject {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerCustomPropertyDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl serde::Serialize for FileStorageContainerCustomPropertyDictionary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -15527,22 +17112,28 @@ impl crate::read_fields::ReadFields for FileStorageContainerCustomPropertyDictio
 
 /// The `microsoft.graph.filter` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
     /// The `categoryFilterGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category_filter_groups: crate::Patch<Vec<crate::models::FilterGroup>>,
     /// The `groups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub groups: crate::Patch<Vec<crate::models::FilterGroup>>,
     /// The `inputFilterGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub input_filter_groups: crate::Patch<Vec<crate::models::FilterGroup>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Filter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("categoryFilterGroups", &self.category_filter_groups)?;
+        writer.field("groups", &self.groups)?;
+        writer.field("inputFilterGroups", &self.input_filter_groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15577,22 +17168,28 @@ impl crate::read_fields::ReadFields for Filter {
 
 /// The `microsoft.graph.filterClause` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterClause {
     /// The `operatorName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator_name: crate::Patch<String>,
     /// The `sourceOperandName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_operand_name: crate::Patch<String>,
     /// The `targetOperand` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_operand: crate::Patch<Box<crate::models::FilterOperand>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for FilterClause {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("operatorName", &self.operator_name)?;
+        writer.field("sourceOperandName", &self.source_operand_name)?;
+        writer.field("targetOperand", &self.target_operand)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15627,19 +17224,25 @@ impl crate::read_fields::ReadFields for FilterClause {
 
 /// The `microsoft.graph.filterGroup` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterGroup {
     /// The `clauses` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub clauses: crate::Patch<Vec<crate::models::FilterClause>>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for FilterGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("clauses", &self.clauses)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15673,16 +17276,22 @@ impl crate::read_fields::ReadFields for FilterGroup {
 
 /// The `microsoft.graph.filterOperand` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterOperand {
     /// The `values` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for FilterOperand {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("values", &self.values)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15715,19 +17324,25 @@ impl crate::read_fields::ReadFields for FilterOperand {
 
 /// The `microsoft.graph.genericError` complex type.
 #[cfg(any(feature = "identity", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GenericError {
     /// The error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The error message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "identity-access"))]
+impl serde::Serialize for GenericError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("message", &self.message)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "identity-access"))]
@@ -15761,16 +17376,22 @@ impl crate::read_fields::ReadFields for GenericError {
 
 /// The `microsoft.graph.groupFilter` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupFilter {
     /// The `includedGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub included_groups: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for GroupFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("includedGroups", &self.included_groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -15805,16 +17426,22 @@ impl crate::read_fields::ReadFields for GroupFilter {
 ///
 /// Derived from `scopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupScope {
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for GroupScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -15865,22 +17492,46 @@ impl crate::read_fields::ReadFields for GroupScope {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Identity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -16175,22 +17826,45 @@ impl crate::polymorphic::Polymorphic for AnyIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for IdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -16392,27 +18066,33 @@ impl crate::polymorphic::Polymorphic for AnyIdentitySet {
 
 /// The `microsoft.graph.imageInfo` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageInfo {
     /// Optional; parameter used to indicate the server is able to render image dynamically in response
     /// to parameterization. For example – a high contrast image
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub add_image_query: crate::Patch<bool>,
     /// Optional; alt-text accessible content for the image
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternate_text: crate::Patch<String>,
     /// The `alternativeText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternative_text: crate::Patch<String>,
     /// Optional; URI that points to an icon which represents the application used to generate the
     /// activity
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub icon_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ImageInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("addImageQuery", &self.add_image_query)?;
+        writer.field("alternateText", &self.alternate_text)?;
+        writer.field("alternativeText", &self.alternative_text)?;
+        writer.field("iconUrl", &self.icon_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -16448,20 +18128,29 @@ impl crate::read_fields::ReadFields for ImageInfo {
 
 /// The `microsoft.graph.implicitGrantSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImplicitGrantSettings {
     /// Specifies whether this web application can request an access token using the OAuth 2.0 implicit
     /// flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_access_token_issuance: crate::Patch<bool>,
     /// Specifies whether this web application can request an ID token using the OAuth 2.0 implicit flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_id_token_issuance: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ImplicitGrantSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "enableAccessTokenIssuance",
+            &self.enable_access_token_issuance,
+        )?;
+        writer.field("enableIdTokenIssuance", &self.enable_id_token_issuance)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -16495,29 +18184,35 @@ impl crate::read_fields::ReadFields for ImplicitGrantSettings {
 
 /// The `microsoft.graph.informationalUrl` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InformationalUrl {
     /// CDN URL to the application's logo, Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logo_url: crate::Patch<String>,
     /// Link to the application's marketing page. For example, https://www.contoso.com/app/marketing
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub marketing_url: crate::Patch<String>,
     /// Link to the application's privacy statement. For example, https://www.contoso.com/app/privacy
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy_statement_url: crate::Patch<String>,
     /// Link to the application's support page. For example, https://www.contoso.com/app/support
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub support_url: crate::Patch<String>,
     /// Link to the application's terms of service statement. For example,
     /// https://www.contoso.com/app/termsofservice
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub terms_of_service_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for InformationalUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("logoUrl", &self.logo_url)?;
+        writer.field("marketingUrl", &self.marketing_url)?;
+        writer.field("privacyStatementUrl", &self.privacy_statement_url)?;
+        writer.field("supportUrl", &self.support_url)?;
+        writer.field("termsOfServiceUrl", &self.terms_of_service_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -16554,16 +18249,22 @@ impl crate::read_fields::ReadFields for InformationalUrl {
 
 /// The `microsoft.graph.inheritableScopes` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InheritableScopes {
     /// The `kind` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub kind: crate::Patch<crate::models::ScopeCollectionKind>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for InheritableScopes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("kind", &self.kind)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -16676,25 +18377,49 @@ impl crate::polymorphic::Polymorphic for AnyInheritableScopes {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Initiator {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of initiator. Possible values are: user, application, system, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator_type: crate::Patch<crate::models::InitiatorType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for Initiator {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("initiatorType", &self.initiator_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -16765,19 +18490,25 @@ impl crate::read_fields::ReadFields for Initiator {
 
 /// The `microsoft.graph.integratedApplicationMetadata` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IntegratedApplicationMetadata {
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for IntegratedApplicationMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -16875,19 +18606,37 @@ impl crate::polymorphic::Polymorphic for AnyIntegratedApplicationMetadata {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemBody {
     /// The content of the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// The type of the content. Possible values are text and html.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<crate::models::BodyType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "directory",
+    feature = "employee-experience",
+    feature = "solutions",
+    feature = "other"
+))]
+impl serde::Serialize for ItemBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -16945,44 +18694,50 @@ impl crate::read_fields::ReadFields for ItemBody {
 
 /// The `microsoft.graph.keyCredential` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyCredential {
     /// A 40-character binary type that can be used to identify the credential. Optional. When not
     /// provided in the payload, defaults to the thumbprint of the certificate.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_key_identifier: crate::Patch<crate::edm::Binary>,
     /// Friendly name for the key. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The date and time at which the credential expires. The DateTimeOffset type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The certificate's raw data in byte array converted to Base64 string. Returned only on $select for
     /// a single object, that is, GET applications/{applicationId}?$select=keyCredentials or GET
     /// servicePrincipals/{servicePrincipalId}?$select=keyCredentials; otherwise, it is always null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::edm::Binary>,
     /// The unique identifier (GUID) for the key.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_id: crate::Patch<crate::edm::Guid>,
     /// The date and time at which the credential becomes valid.The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The type of key credential; for example, Symmetric, AsymmetricX509Cert.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// A string that describes the purpose for which the key can be used; for example, Verify.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for KeyCredential {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customKeyIdentifier", &self.custom_key_identifier)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("key", &self.key)?;
+        writer.field("keyId", &self.key_id)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("usage", &self.usage)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17028,19 +18783,31 @@ impl crate::read_fields::ReadFields for KeyCredential {
     feature = "reports",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyValue {
     /// Key for the key-value pair.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// Value for the key-value pair.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "directory",
+    feature = "reports",
+    feature = "other"
+))]
+impl serde::Serialize for KeyValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -17094,19 +18861,33 @@ impl crate::read_fields::ReadFields for KeyValue {
     feature = "directory",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyValuePair {
     /// Name for this key-value pair
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Value for this key-value pair
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "teams",
+    feature = "security",
+    feature = "device-management",
+    feature = "identity-governance",
+    feature = "directory",
+    feature = "other"
+))]
+impl serde::Serialize for KeyValuePair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -17156,31 +18937,37 @@ impl crate::read_fields::ReadFields for KeyValuePair {
 
 /// The `microsoft.graph.licenseAssignmentState` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseAssignmentState {
     /// The `assignedByGroup` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_by_group: crate::Patch<String>,
     /// The `disabledPlans` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disabled_plans: crate::Patch<Vec<crate::edm::Guid>>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<String>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `skuId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sku_id: crate::Patch<crate::edm::Guid>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for LicenseAssignmentState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignedByGroup", &self.assigned_by_group)?;
+        writer.field("disabledPlans", &self.disabled_plans)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("skuId", &self.sku_id)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17218,16 +19005,22 @@ impl crate::read_fields::ReadFields for LicenseAssignmentState {
 
 /// The `microsoft.graph.licenseProcessingState` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseProcessingState {
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for LicenseProcessingState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17260,22 +19053,28 @@ impl crate::read_fields::ReadFields for LicenseProcessingState {
 
 /// The `microsoft.graph.localeInfo` complex type.
 #[cfg(any(feature = "identity", feature = "mail"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocaleInfo {
     /// A name representing the user's locale in natural language, for example, 'English (United
     /// States)'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A locale representation for the user, which includes the user's preferred language and
     /// country/region. For example, 'en-us'. The language component follows 2-letter codes as defined in
     /// ISO 639-1, and the country component follows 2-letter codes as defined in ISO 3166-1 alpha-2.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "mail"))]
+impl serde::Serialize for LocaleInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("locale", &self.locale)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "mail"))]
@@ -17315,39 +19114,51 @@ impl crate::read_fields::ReadFields for LocaleInfo {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Location {
     /// The street address of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The geographic coordinates and elevation of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The name associated with the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Optional email address of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location_email_address: crate::Patch<String>,
     /// The type of location. The possible values are: default, conferenceRoom, homeAddress,
     /// businessAddress,geoCoordinates, streetAddress, hotel, restaurant, localBusiness, postalAddress.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location_type: crate::Patch<crate::models::LocationType>,
     /// Optional URI representing the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location_uri: crate::Patch<String>,
     /// For internal use only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_id: crate::Patch<String>,
     /// For internal use only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_id_type: crate::Patch<crate::models::LocationUniqueIdType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl serde::Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.field("coordinates", &self.coordinates)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("locationEmailAddress", &self.location_email_address)?;
+        writer.field("locationType", &self.location_type)?;
+        writer.field("locationUri", &self.location_uri)?;
+        writer.field("uniqueId", &self.unique_id)?;
+        writer.field("uniqueIdType", &self.unique_id_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -17469,25 +19280,31 @@ impl crate::polymorphic::Polymorphic for AnyLocation {
 
 /// The `microsoft.graph.locationConstraint` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocationConstraint {
     /// The client requests the service to include in the response a meeting location for the meeting. If
     /// this is true and all the resources are busy, findMeetingTimes will not return any meeting time
     /// suggestions. If this is false and all the resources are busy, findMeetingTimes would still look
     /// for meeting times without locations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// Constraint information for one or more locations that the client requests for the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Vec<crate::models::LocationConstraintItem>>,
     /// The client requests the service to suggest one or more meeting locations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub suggest_location: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for LocationConstraint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("locations", &self.locations)?;
+        writer.field("suggestLocation", &self.suggest_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17530,44 +19347,56 @@ impl crate::read_fields::ReadFields for LocationConstraint {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocationConstraintItem {
     /// The street address of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The geographic coordinates and elevation of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub coordinates: crate::Patch<Box<crate::models::OutlookGeoCoordinates>>,
     /// The name associated with the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Optional email address of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location_email_address: crate::Patch<String>,
     /// The type of location. The possible values are: default, conferenceRoom, homeAddress,
     /// businessAddress,geoCoordinates, streetAddress, hotel, restaurant, localBusiness, postalAddress.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location_type: crate::Patch<crate::models::LocationType>,
     /// Optional URI representing the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location_uri: crate::Patch<String>,
     /// For internal use only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_id: crate::Patch<String>,
     /// For internal use only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_id_type: crate::Patch<crate::models::LocationUniqueIdType>,
     /// If set to true and the specified resource is busy, findMeetingTimes looks for another resource
     /// that is free. If set to false and the specified resource is busy, findMeetingTimes returns the
     /// resource best ranked in the user's cache without checking if it's free. Default is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resolve_availability: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl serde::Serialize for LocationConstraintItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.field("coordinates", &self.coordinates)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("locationEmailAddress", &self.location_email_address)?;
+        writer.field("locationType", &self.location_type)?;
+        writer.field("locationUri", &self.location_uri)?;
+        writer.field("uniqueId", &self.unique_id)?;
+        writer.field("uniqueIdType", &self.unique_id_type)?;
+        writer.field("resolveAvailability", &self.resolve_availability)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -17620,19 +19449,25 @@ impl crate::read_fields::ReadFields for LocationConstraintItem {
 
 /// The `microsoft.graph.mailboxItemImportSession` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxItemImportSession {
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `importUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub import_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MailboxItemImportSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("importUrl", &self.import_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17666,46 +19501,55 @@ impl crate::read_fields::ReadFields for MailboxItemImportSession {
 
 /// The `microsoft.graph.mailboxSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxSettings {
     /// Folder ID of an archive folder for the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub archive_folder: crate::Patch<String>,
     /// Configuration settings to automatically notify the sender of an incoming email with a message
     /// from the signed-in user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_replies_setting: crate::Patch<Box<crate::models::AutomaticRepliesSetting>>,
     /// The date format for the user's mailbox.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date_format: crate::Patch<String>,
     /// If the user has a calendar delegate, this specifies whether the delegate, mailbox owner, or both
     /// receive meeting messages and meeting responses. Possible values are:
     /// sendToDelegateAndInformationToPrincipal, sendToDelegateAndPrincipal, sendToDelegateOnly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegate_meeting_message_delivery_options:
         crate::Patch<crate::models::DelegateMeetingMessageDeliveryOptions>,
     /// The locale information for the user, including the preferred language and country/region.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language: crate::Patch<Box<crate::models::LocaleInfo>>,
     /// The time format for the user's mailbox.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_format: crate::Patch<String>,
     /// The default time zone for the user's mailbox.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<String>,
     /// The purpose of the mailbox. Differentiates a mailbox for a single user from a shared mailbox and
     /// equipment mailbox in Exchange Online. Possible values are: user, linked, shared, room, equipment,
     /// others, unknownFutureValue. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_purpose: crate::Patch<crate::models::UserPurpose>,
     /// The days of the week and hours in a specific time zone that the user works.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub working_hours: crate::Patch<Box<crate::models::WorkingHours>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MailboxSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("archiveFolder", &self.archive_folder)?;
+        writer.field("automaticRepliesSetting", &self.automatic_replies_setting)?;
+        writer.field("dateFormat", &self.date_format)?;
+        writer.field(
+            "delegateMeetingMessageDeliveryOptions",
+            &self.delegate_meeting_message_delivery_options,
+        )?;
+        writer.field("language", &self.language)?;
+        writer.field("timeFormat", &self.time_format)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.field("userPurpose", &self.user_purpose)?;
+        writer.field("workingHours", &self.working_hours)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17748,58 +19592,64 @@ impl crate::read_fields::ReadFields for MailboxSettings {
 
 /// The `microsoft.graph.mailTips` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailTips {
     /// Mail tips for automatic reply if it has been set up by the recipient.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_replies: crate::Patch<Box<crate::models::AutomaticRepliesMailTips>>,
     /// A custom mail tip that can be set on the recipient's mailbox.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_mail_tip: crate::Patch<String>,
     /// Whether the recipient's mailbox is restricted, for example, accepting messages from only a
     /// predefined list of senders, rejecting messages from a predefined list of senders, or accepting
     /// messages from only authenticated senders.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delivery_restricted: crate::Patch<bool>,
     /// The email address of the recipient to get mailtips for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// Errors that occur during the getMailTips action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::MailTipsError>>,
     /// The number of external members if the recipient is a distribution list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_member_count: crate::Patch<i32>,
     /// Whether sending messages to the recipient requires approval. For example, if the recipient is a
     /// large distribution list and a moderator has been set up to approve messages sent to that
     /// distribution list, or if sending messages to a recipient requires approval of the recipient's
     /// manager.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_moderated: crate::Patch<bool>,
     /// The mailbox full status of the recipient.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_full: crate::Patch<bool>,
     /// The maximum message size that has been configured for the recipient's organization or mailbox.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_message_size: crate::Patch<i32>,
     /// The scope of the recipient. Possible values are: none, internal, external, externalPartner,
     /// externalNonParther. For example, an administrator can set another organization to be its
     /// 'partner'. The scope is useful if an administrator wants certain mailtips to be accessible to
     /// certain scopes. It's also useful to senders to inform them that their message may leave the
     /// organization, helping them make the correct decisions about wording, tone and content.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_scope: crate::Patch<crate::edm::Flags<crate::models::RecipientScopeType>>,
     /// Recipients suggested based on previous contexts where they appear in the same message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_suggestions: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The number of members if the recipient is a distribution list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_member_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MailTips {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("automaticReplies", &self.automatic_replies)?;
+        writer.field("customMailTip", &self.custom_mail_tip)?;
+        writer.field("deliveryRestricted", &self.delivery_restricted)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("error", &self.error)?;
+        writer.field("externalMemberCount", &self.external_member_count)?;
+        writer.field("isModerated", &self.is_moderated)?;
+        writer.field("mailboxFull", &self.mailbox_full)?;
+        writer.field("maxMessageSize", &self.max_message_size)?;
+        writer.field("recipientScope", &self.recipient_scope)?;
+        writer.field("recipientSuggestions", &self.recipient_suggestions)?;
+        writer.field("totalMemberCount", &self.total_member_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17843,19 +19693,25 @@ impl crate::read_fields::ReadFields for MailTips {
 
 /// The `microsoft.graph.mailTipsError` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailTipsError {
     /// The error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The error message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MailTipsError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("message", &self.message)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17889,22 +19745,28 @@ impl crate::read_fields::ReadFields for MailTipsError {
 
 /// Represents diagnostics status.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagedAppDiagnosticStatus {
     /// Instruction on how to mitigate a failed validation
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mitigation_instruction: crate::Patch<String>,
     /// The state of the operation
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// The validation friendly name
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub validation_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ManagedAppDiagnosticStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mitigationInstruction", &self.mitigation_instruction)?;
+        writer.field("state", &self.state)?;
+        writer.field("validationName", &self.validation_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -17939,37 +19801,43 @@ impl crate::read_fields::ReadFields for ManagedAppDiagnosticStatus {
 
 /// The `microsoft.graph.meetingTimeSuggestion` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingTimeSuggestion {
     /// An array that shows the availability status of each attendee for this meeting suggestion.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendee_availability: crate::Patch<Vec<crate::models::AttendeeAvailability>>,
     /// A percentage that represents the likelhood of all the attendees attending.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub confidence: crate::Patch<crate::edm::Double>,
     /// An array that specifies the name and geographic location of each meeting location for this
     /// meeting suggestion.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Vec<crate::models::AnyLocation>>,
     /// A time period suggested for the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_time_slot: crate::Patch<Box<crate::models::TimeSlot>>,
     /// Order of meeting time suggestions sorted by their computed confidence value from high to low,
     /// then by chronology if there are suggestions with the same confidence.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order: crate::Patch<i32>,
     /// Availability of the meeting organizer for this meeting suggestion. The possible values are: free,
     /// tentative, busy, oof, workingElsewhere, unknown.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organizer_availability: crate::Patch<crate::models::FreeBusyStatus>,
     /// Reason for suggesting the meeting time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub suggestion_reason: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MeetingTimeSuggestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attendeeAvailability", &self.attendee_availability)?;
+        writer.field("confidence", &self.confidence)?;
+        writer.field("locations", &self.locations)?;
+        writer.field("meetingTimeSlot", &self.meeting_time_slot)?;
+        writer.field("order", &self.order)?;
+        writer.field("organizerAvailability", &self.organizer_availability)?;
+        writer.field("suggestionReason", &self.suggestion_reason)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18008,22 +19876,28 @@ impl crate::read_fields::ReadFields for MeetingTimeSuggestion {
 
 /// The `microsoft.graph.meetingTimeSuggestionsResult` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingTimeSuggestionsResult {
     /// A reason for not returning any meeting suggestions. The possible values are:
     /// attendeesUnavailable, attendeesUnavailableOrUnknown, locationsUnavailable, organizerUnavailable,
     /// or unknown. This property is an empty string if the meetingTimeSuggestions property does include
     /// any meeting suggestions.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub empty_suggestions_reason: crate::Patch<String>,
     /// An array of meeting suggestions.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_time_suggestions: crate::Patch<Vec<crate::models::MeetingTimeSuggestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MeetingTimeSuggestionsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("emptySuggestionsReason", &self.empty_suggestions_reason)?;
+        writer.field("meetingTimeSuggestions", &self.meeting_time_suggestions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18057,25 +19931,31 @@ impl crate::read_fields::ReadFields for MeetingTimeSuggestionsResult {
 
 /// The `microsoft.graph.multiTenantOrganizationMemberTransitionDetails` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiTenantOrganizationMemberTransitionDetails {
     /// The `desiredRole` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub desired_role: crate::Patch<crate::models::MultiTenantOrganizationMemberRole>,
     /// The `desiredState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub desired_state: crate::Patch<crate::models::MultiTenantOrganizationMemberState>,
     /// The `details` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::MultiTenantOrganizationMemberProcessingStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for MultiTenantOrganizationMemberTransitionDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("desiredRole", &self.desired_role)?;
+        writer.field("desiredState", &self.desired_state)?;
+        writer.field("details", &self.details)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18113,16 +19993,22 @@ impl crate::read_fields::ReadFields for MultiTenantOrganizationMemberTransitionD
 ///
 /// Derived from `inheritableScopes`; inherited properties are included.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NoScopes {
     /// The `kind` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub kind: crate::Patch<crate::models::ScopeCollectionKind>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for NoScopes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("kind", &self.kind)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18155,25 +20041,31 @@ impl crate::read_fields::ReadFields for NoScopes {
 
 /// The `microsoft.graph.objectDefinition` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObjectDefinition {
     /// The `attributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attributes: crate::Patch<Vec<crate::models::AttributeDefinition>>,
     /// The `metadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata: crate::Patch<Vec<crate::models::ObjectDefinitionMetadataEntry>>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `supportedApis` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_apis: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ObjectDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attributes", &self.attributes)?;
+        writer.field("metadata", &self.metadata)?;
+        writer.field("name", &self.name)?;
+        writer.field("supportedApis", &self.supported_apis)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18209,19 +20101,25 @@ impl crate::read_fields::ReadFields for ObjectDefinition {
 
 /// The `microsoft.graph.objectDefinitionMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObjectDefinitionMetadataEntry {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::models::ObjectDefinitionMetadata>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ObjectDefinitionMetadataEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18255,15 +20153,13 @@ impl crate::read_fields::ReadFields for ObjectDefinitionMetadataEntry {
 
 /// The `microsoft.graph.objectIdentity` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObjectIdentity {
     /// Specifies the issuer of the identity, for example facebook.com.For local accounts (where
     /// signInType is not federated), this property is the local B2C tenant default domain name, for
     /// example contoso.onmicrosoft.com.For external users from other Azure AD organization, this will be
     /// the domain of the federated organization, for example contoso.com.Supports $filter. 512 character
     /// limit.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer: crate::Patch<String>,
     /// Specifies the unique identifier assigned to the user by the issuer. The combination of issuer and
     /// issuerAssignedId must be unique within the organization. Represents the sign-in name for the
@@ -18272,7 +20168,6 @@ pub struct ObjectIdentity {
     /// emailAddress1) issuerAssignedId must be a valid email addressuserName, issuerAssignedId must
     /// begin with alphabetical character or number, and can only contain alphanumeric characters and the
     /// following symbols: - or Supports $filter. 64 character limit.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_assigned_id: crate::Patch<String>,
     /// Specifies the user sign-in types in your directory, such as emailAddress, userName, federated, or
     /// userPrincipalName. federated represents a unique identifier for a user from an issuer, that can
@@ -18282,12 +20177,21 @@ pub struct ObjectIdentity {
     /// acceptable characters, will be performed when setting or updating a userPrincipalName identity.
     /// Additional validation is enforced on issuerAssignedId when the sign-in type is set to
     /// emailAddress or userName. This property can also be set to any custom string.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ObjectIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("issuer", &self.issuer)?;
+        writer.field("issuerAssignedId", &self.issuer_assigned_id)?;
+        writer.field("signInType", &self.sign_in_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18322,37 +20226,43 @@ impl crate::read_fields::ReadFields for ObjectIdentity {
 
 /// The `microsoft.graph.objectMapping` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObjectMapping {
     /// The `attributeMappings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute_mappings: crate::Patch<Vec<crate::models::AttributeMapping>>,
     /// The `enabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled: crate::Patch<bool>,
     /// The `flowTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flow_types: crate::Patch<crate::edm::Flags<crate::models::ObjectFlowTypes>>,
     /// The `metadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata: crate::Patch<Vec<crate::models::ObjectMappingMetadataEntry>>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `scope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<Box<crate::models::Filter>>,
     /// The `sourceObjectName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_object_name: crate::Patch<String>,
     /// The `targetObjectName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_object_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ObjectMapping {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attributeMappings", &self.attribute_mappings)?;
+        writer.field("enabled", &self.enabled)?;
+        writer.field("flowTypes", &self.flow_types)?;
+        writer.field("metadata", &self.metadata)?;
+        writer.field("name", &self.name)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("sourceObjectName", &self.source_object_name)?;
+        writer.field("targetObjectName", &self.target_object_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18392,19 +20302,25 @@ impl crate::read_fields::ReadFields for ObjectMapping {
 
 /// The `microsoft.graph.objectMappingMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ObjectMappingMetadataEntry {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::models::ObjectMappingMetadata>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ObjectMappingMetadataEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18438,58 +20354,64 @@ impl crate::read_fields::ReadFields for ObjectMappingMetadataEntry {
 
 /// The `microsoft.graph.onPremisesExtensionAttributes` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPremisesExtensionAttributes {
     /// First customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute1: crate::Patch<String>,
     /// Tenth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute10: crate::Patch<String>,
     /// Eleventh customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute11: crate::Patch<String>,
     /// Twelfth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute12: crate::Patch<String>,
     /// Thirteenth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute13: crate::Patch<String>,
     /// Fourteenth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute14: crate::Patch<String>,
     /// Fifteenth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute15: crate::Patch<String>,
     /// Second customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute2: crate::Patch<String>,
     /// Third customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute3: crate::Patch<String>,
     /// Fourth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute4: crate::Patch<String>,
     /// Fifth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute5: crate::Patch<String>,
     /// Sixth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute6: crate::Patch<String>,
     /// Seventh customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute7: crate::Patch<String>,
     /// Eighth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute8: crate::Patch<String>,
     /// Ninth customizable extension attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute9: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for OnPremisesExtensionAttributes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("extensionAttribute1", &self.extension_attribute1)?;
+        writer.field("extensionAttribute10", &self.extension_attribute10)?;
+        writer.field("extensionAttribute11", &self.extension_attribute11)?;
+        writer.field("extensionAttribute12", &self.extension_attribute12)?;
+        writer.field("extensionAttribute13", &self.extension_attribute13)?;
+        writer.field("extensionAttribute14", &self.extension_attribute14)?;
+        writer.field("extensionAttribute15", &self.extension_attribute15)?;
+        writer.field("extensionAttribute2", &self.extension_attribute2)?;
+        writer.field("extensionAttribute3", &self.extension_attribute3)?;
+        writer.field("extensionAttribute4", &self.extension_attribute4)?;
+        writer.field("extensionAttribute5", &self.extension_attribute5)?;
+        writer.field("extensionAttribute6", &self.extension_attribute6)?;
+        writer.field("extensionAttribute7", &self.extension_attribute7)?;
+        writer.field("extensionAttribute8", &self.extension_attribute8)?;
+        writer.field("extensionAttribute9", &self.extension_attribute9)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18536,28 +20458,34 @@ impl crate::read_fields::ReadFields for OnPremisesExtensionAttributes {
 
 /// The `microsoft.graph.onPremisesProvisioningError` complex type.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPremisesProvisioningError {
     /// Category of the provisioning error. Note: Currently, there is only one possible value. Possible
     /// value: PropertyConflict - indicates a property value is not unique. Other objects contain the
     /// same value for the property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category: crate::Patch<String>,
     /// The date and time at which the error occurred.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub occurred_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Name of the directory property causing the error. Current possible values: UserPrincipalName or
     /// ProxyAddress
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub property_causing_error: crate::Patch<String>,
     /// Value of the property causing the error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl serde::Serialize for OnPremisesProvisioningError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("category", &self.category)?;
+        writer.field("occurredDateTime", &self.occurred_date_time)?;
+        writer.field("propertyCausingError", &self.property_causing_error)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
@@ -18601,13 +20529,25 @@ impl crate::read_fields::ReadFields for OnPremisesProvisioningError {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpenComplexDictionaryType {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl serde::Serialize for OpenComplexDictionaryType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -18649,19 +20589,25 @@ impl crate::read_fields::ReadFields for OpenComplexDictionaryType {
 
 /// The `microsoft.graph.operatingSystemSpecifications` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperatingSystemSpecifications {
     /// The `operatingSystemPlatform` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system_platform: crate::Patch<String>,
     /// The `operatingSystemVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system_version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for OperatingSystemSpecifications {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("operatingSystemPlatform", &self.operating_system_platform)?;
+        writer.field("operatingSystemVersion", &self.operating_system_version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -18695,31 +20641,37 @@ impl crate::read_fields::ReadFields for OperatingSystemSpecifications {
 
 /// The `microsoft.graph.optionalClaim` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptionalClaim {
     /// Additional properties of the claim. If a property exists in this collection, it modifies the
     /// behavior of the optional claim specified in the name property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_properties: crate::Patch<Vec<String>>,
     /// If the value is true, the claim specified by the client is necessary to ensure a smooth
     /// authorization experience for the specific task requested by the end user. The default value is
     /// false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub essential: crate::Patch<bool>,
     /// The name of the optional claim.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The source (directory object) of the claim. There are predefined claims and user-defined claims
     /// from extension properties. If the source value is null, the claim is a predefined optional claim.
     /// If the source value is user, the value in the name property is the extension property from the
     /// user object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for OptionalClaim {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("additionalProperties", &self.additional_properties)?;
+        writer.field("essential", &self.essential)?;
+        writer.field("name", &self.name)?;
+        writer.field("source", &self.source)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18755,22 +20707,28 @@ impl crate::read_fields::ReadFields for OptionalClaim {
 
 /// The `microsoft.graph.optionalClaims` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptionalClaims {
     /// The optional claims returned in the JWT access token.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_token: crate::Patch<Vec<crate::models::OptionalClaim>>,
     /// The optional claims returned in the JWT ID token.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id_token: crate::Patch<Vec<crate::models::OptionalClaim>>,
     /// The optional claims returned in the SAML token.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub saml2_token: crate::Patch<Vec<crate::models::OptionalClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for OptionalClaims {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessToken", &self.access_token)?;
+        writer.field("idToken", &self.id_token)?;
+        writer.field("saml2Token", &self.saml2_token)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18811,29 +20769,41 @@ impl crate::read_fields::ReadFields for OptionalClaims {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutlookGeoCoordinates {
     /// The accuracy of the latitude and longitude. As an example, the accuracy can be measured in
     /// meters, such as the latitude and longitude are accurate to within 50 meters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accuracy: crate::Patch<crate::edm::Double>,
     /// The altitude of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub altitude: crate::Patch<crate::edm::Double>,
     /// The accuracy of the altitude.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub altitude_accuracy: crate::Patch<crate::edm::Double>,
     /// The latitude of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub latitude: crate::Patch<crate::edm::Double>,
     /// The longitude of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub longitude: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "solutions",
+    feature = "other"
+))]
+impl serde::Serialize for OutlookGeoCoordinates {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accuracy", &self.accuracy)?;
+        writer.field("altitude", &self.altitude)?;
+        writer.field("altitudeAccuracy", &self.altitude_accuracy)?;
+        writer.field("latitude", &self.latitude)?;
+        writer.field("longitude", &self.longitude)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -18882,12 +20852,10 @@ impl crate::read_fields::ReadFields for OutlookGeoCoordinates {
 
 /// The `microsoft.graph.parentalControlSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParentalControlSettings {
     /// Specifies the two-letter ISO country codes. Access to the application will be blocked for minors
     /// from the countries specified in this list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub countries_blocked_for_minors: crate::Patch<Vec<String>>,
     /// Specifies the legal age group rule that applies to users of the app. Can be set to one of the
     /// following values: ValueDescriptionAllowDefault. Enforces the legal minimum. This means parental
@@ -18896,12 +20864,23 @@ pub struct ParentalControlSettings {
     /// COPPA rules. RequireConsentForMinorsRequires parental consent for ages below 18, regardless of
     /// country minor rules.RequireConsentForKidsRequires parental consent for ages below 14, regardless
     /// of country minor rules.BlockMinorsBlocks minors from using the app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub legal_age_group_rule: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ParentalControlSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "countriesBlockedForMinors",
+            &self.countries_blocked_for_minors,
+        )?;
+        writer.field("legalAgeGroupRule", &self.legal_age_group_rule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18935,28 +20914,34 @@ impl crate::read_fields::ReadFields for ParentalControlSettings {
 
 /// The `microsoft.graph.parseExpressionResponse` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParseExpressionResponse {
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `evaluationResult` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub evaluation_result: crate::Patch<Vec<String>>,
     /// The `evaluationSucceeded` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub evaluation_succeeded: crate::Patch<bool>,
     /// The `parsedExpression` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parsed_expression: crate::Patch<Box<crate::models::AttributeMappingSource>>,
     /// The `parsingSucceeded` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parsing_succeeded: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ParseExpressionResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("error", &self.error)?;
+        writer.field("evaluationResult", &self.evaluation_result)?;
+        writer.field("evaluationSucceeded", &self.evaluation_succeeded)?;
+        writer.field("parsedExpression", &self.parsed_expression)?;
+        writer.field("parsingSucceeded", &self.parsing_succeeded)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -18993,39 +20978,45 @@ impl crate::read_fields::ReadFields for ParseExpressionResponse {
 
 /// The `microsoft.graph.passwordCredential` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PasswordCredential {
     /// Do not use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_key_identifier: crate::Patch<crate::edm::Binary>,
     /// Friendly name for the password. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The date and time at which the password expires represented using ISO 8601 format and is always
     /// in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Contains the first three characters of the password. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hint: crate::Patch<String>,
     /// The unique identifier for the password.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_id: crate::Patch<crate::edm::Guid>,
     /// Read-only; Contains the strong passwords generated by Azure AD that are 16-64 characters in
     /// length. The generated password value is only returned during the initial POST request to
     /// addPassword. There is no way to retrieve this password in the future.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub secret_text: crate::Patch<String>,
     /// The date and time at which the password becomes valid. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for PasswordCredential {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customKeyIdentifier", &self.custom_key_identifier)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("hint", &self.hint)?;
+        writer.field("keyId", &self.key_id)?;
+        writer.field("secretText", &self.secret_text)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -19064,29 +21055,41 @@ impl crate::read_fields::ReadFields for PasswordCredential {
 
 /// The `microsoft.graph.passwordProfile` complex type.
 #[cfg(any(feature = "identity", feature = "education"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PasswordProfile {
     /// true if the user must change her password on the next login; otherwise false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub force_change_password_next_sign_in: crate::Patch<bool>,
     /// If true, at next sign-in, the user must perform a multi-factor authentication (MFA) before being
     /// forced to change their password. The behavior is identical to forceChangePasswordNextSignIn
     /// except that the user is required to first perform a multi-factor authentication before password
     /// change. After a password change, this property will be automatically reset to false. If not set,
     /// default is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub force_change_password_next_sign_in_with_mfa: crate::Patch<bool>,
     /// The password for the user. This property is required when a user is created. It can be updated,
     /// but the user will be required to change the password on the next login. The password must satisfy
     /// minimum requirements as specified by the user’s passwordPolicies property. By default, a strong
     /// password is required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "education"))]
+impl serde::Serialize for PasswordProfile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "forceChangePasswordNextSignIn",
+            &self.force_change_password_next_sign_in,
+        )?;
+        writer.field(
+            "forceChangePasswordNextSignInWithMfa",
+            &self.force_change_password_next_sign_in_with_mfa,
+        )?;
+        writer.field("password", &self.password)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "education"))]
@@ -19133,21 +21136,35 @@ impl crate::read_fields::ReadFields for PasswordProfile {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PatternedRecurrence {
     /// The frequency of an event. For access reviews: Do not specify this property for a one-time access
     /// review. Only interval, dayOfMonth, and type (weekly, absoluteMonthly) properties of
     /// recurrencePattern are supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pattern: crate::Patch<Box<crate::models::RecurrencePattern>>,
     /// The duration of an event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub range: crate::Patch<Box<crate::models::RecurrenceRange>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl serde::Serialize for PatternedRecurrence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("pattern", &self.pattern)?;
+        writer.field("range", &self.range)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -19197,28 +21214,22 @@ impl crate::read_fields::ReadFields for PatternedRecurrence {
 
 /// The `microsoft.graph.permissionScope` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PermissionScope {
     /// A description of the delegated permissions, intended to be read by an administrator granting the
     /// permission on behalf of all users. This text appears in tenant-wide admin consent experiences.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub admin_consent_description: crate::Patch<String>,
     /// The permission's title, intended to be read by an administrator granting the permission on behalf
     /// of all users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub admin_consent_display_name: crate::Patch<String>,
     /// Unique delegated permission identifier inside the collection of delegated permissions defined for
     /// a resource application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<crate::edm::Guid>,
     /// When creating or updating a permission, this property must be set to true (which is the default).
     /// To delete a permission, this property must first be set to false. At that point, in a subsequent
     /// call, the permission may be removed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `origin` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin: crate::Patch<String>,
     /// The possible values are: User and Admin. Specifies whether this delegated permission should be
     /// considered safe for non-admin users to consent to on behalf of themselves, or whether an
@@ -19226,28 +21237,40 @@ pub struct PermissionScope {
     /// consent requirement for each permission, the tenant administrator may override the behavior in
     /// their organization (by allowing, restricting, or limiting user consent to this delegated
     /// permission). For more information, see Configure how users consent to applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// A description of the delegated permissions, intended to be read by a user granting the permission
     /// on their own behalf. This text appears in consent experiences where the user is consenting only
     /// on behalf of themselves.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_consent_description: crate::Patch<String>,
     /// A title for the permission, intended to be read by a user granting the permission on their own
     /// behalf. This text appears in consent experiences where the user is consenting only on behalf of
     /// themselves.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_consent_display_name: crate::Patch<String>,
     /// Specifies the value to include in the scp (scope) claim in access tokens. Must not exceed 120
     /// characters in length. Allowed characters are : ! # $ % & ' ( ) * + , - . / : ; = ? @ \[ \] ^ + _
     /// { } ~, as well as characters in the ranges 0-9, A-Z and a-z. Any other character, including the
     /// space character, are not allowed. May not begin with ..
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for PermissionScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("adminConsentDescription", &self.admin_consent_description)?;
+        writer.field("adminConsentDisplayName", &self.admin_consent_display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("origin", &self.origin)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("userConsentDescription", &self.user_consent_description)?;
+        writer.field("userConsentDisplayName", &self.user_consent_display_name)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -19288,19 +21311,25 @@ impl crate::read_fields::ReadFields for PermissionScope {
 
 /// The `microsoft.graph.personType` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PersonType {
     /// The type of data source, such as Person.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub class: crate::Patch<String>,
     /// The secondary type of data source, such as OrganizationUser.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subclass: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for PersonType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("class", &self.class)?;
+        writer.field("subclass", &self.subclass)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -19339,26 +21368,37 @@ impl crate::read_fields::ReadFields for PersonType {
     feature = "directory",
     feature = "solutions"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Phone {
     /// The `language` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language: crate::Patch<String>,
     /// The phone number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number: crate::Patch<String>,
     /// The `region` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub region: crate::Patch<String>,
     /// The type of phone number. The possible values are: home, business, mobile, other, assistant,
     /// homeFax, businessFax, otherFax, pager, radio.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::PhoneType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "calendar",
+    feature = "directory",
+    feature = "solutions"
+))]
+impl serde::Serialize for Phone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("language", &self.language)?;
+        writer.field("number", &self.number)?;
+        writer.field("region", &self.region)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -19413,28 +21453,43 @@ impl crate::read_fields::ReadFields for Phone {
     feature = "solutions",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PhysicalAddress {
     /// The city.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub city: crate::Patch<String>,
     /// The country or region. It's a free-format string value, for example, 'United States'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country_or_region: crate::Patch<String>,
     /// The postal code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_code: crate::Patch<String>,
     /// The state.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// The street.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub street: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "security",
+    feature = "education",
+    feature = "solutions",
+    feature = "other"
+))]
+impl serde::Serialize for PhysicalAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("city", &self.city)?;
+        writer.field("countryOrRegion", &self.country_or_region)?;
+        writer.field("postalCode", &self.postal_code)?;
+        writer.field("state", &self.state)?;
+        writer.field("street", &self.street)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -19489,19 +21544,25 @@ impl crate::read_fields::ReadFields for PhysicalAddress {
 
 /// The `microsoft.graph.policyBinding` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyBinding {
     /// The `exclusions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclusions: crate::Patch<Vec<crate::models::AnyScopeBase>>,
     /// The `inclusions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inclusions: crate::Patch<Vec<crate::models::AnyScopeBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyBinding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("exclusions", &self.exclusions)?;
+        writer.field("inclusions", &self.inclusions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19535,16 +21596,22 @@ impl crate::read_fields::ReadFields for PolicyBinding {
 
 /// The `microsoft.graph.policyLocation` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyLocation {
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19641,16 +21708,22 @@ impl crate::polymorphic::Polymorphic for AnyPolicyLocation {
 ///
 /// Derived from `policyLocation`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyLocationApplication {
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyLocationApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19685,16 +21758,22 @@ impl crate::read_fields::ReadFields for PolicyLocationApplication {
 ///
 /// Derived from `policyLocation`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyLocationDomain {
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyLocationDomain {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19729,16 +21808,22 @@ impl crate::read_fields::ReadFields for PolicyLocationDomain {
 ///
 /// Derived from `policyLocation`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyLocationUrl {
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyLocationUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19771,25 +21856,31 @@ impl crate::read_fields::ReadFields for PolicyLocationUrl {
 
 /// The `microsoft.graph.policyScopeBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyScopeBase {
     /// The `activities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<crate::edm::Flags<crate::models::UserActivityTypes>>,
     /// The `executionMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_mode: crate::Patch<crate::models::ExecutionMode>,
     /// The `locations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Vec<crate::models::AnyPolicyLocation>>,
     /// The `policyActions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_actions: crate::Patch<Vec<crate::models::AnyDlpActionInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyScopeBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("executionMode", &self.execution_mode)?;
+        writer.field("locations", &self.locations)?;
+        writer.field("policyActions", &self.policy_actions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19884,28 +21975,34 @@ impl crate::polymorphic::Polymorphic for AnyPolicyScopeBase {
 ///
 /// Derived from `policyScopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyTenantScope {
     /// The `activities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<crate::edm::Flags<crate::models::UserActivityTypes>>,
     /// The `executionMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_mode: crate::Patch<crate::models::ExecutionMode>,
     /// The `locations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Vec<crate::models::AnyPolicyLocation>>,
     /// The `policyActions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_actions: crate::Patch<Vec<crate::models::AnyDlpActionInfo>>,
     /// The `policyScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_scope: crate::Patch<Box<crate::models::PolicyBinding>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyTenantScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("executionMode", &self.execution_mode)?;
+        writer.field("locations", &self.locations)?;
+        writer.field("policyActions", &self.policy_actions)?;
+        writer.field("policyScope", &self.policy_scope)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19944,25 +22041,31 @@ impl crate::read_fields::ReadFields for PolicyTenantScope {
 ///
 /// Derived from `policyScopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyUserScope {
     /// The `activities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<crate::edm::Flags<crate::models::UserActivityTypes>>,
     /// The `executionMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_mode: crate::Patch<crate::models::ExecutionMode>,
     /// The `locations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Vec<crate::models::AnyPolicyLocation>>,
     /// The `policyActions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_actions: crate::Patch<Vec<crate::models::AnyDlpActionInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for PolicyUserScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("executionMode", &self.execution_mode)?;
+        writer.field("locations", &self.locations)?;
+        writer.field("policyActions", &self.policy_actions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -19998,19 +22101,25 @@ impl crate::read_fields::ReadFields for PolicyUserScope {
 
 /// The `microsoft.graph.preAuthorizedApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PreAuthorizedApplication {
     /// The unique identifier for the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// The unique identifier for the oauth2PermissionScopes the application requires.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegated_permission_ids: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for PreAuthorizedApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("delegatedPermissionIds", &self.delegated_permission_ids)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -20044,43 +22153,49 @@ impl crate::read_fields::ReadFields for PreAuthorizedApplication {
 
 /// The `microsoft.graph.processContentMetadataBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessContentMetadataBase {
     /// The `content` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<Box<crate::models::AnyContentBase>>,
     /// The `contentCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::ContentCategory>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `identifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `isTruncated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_truncated: crate::Patch<bool>,
     /// The `length` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub length: crate::Patch<i64>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `sequenceNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence_number: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ProcessContentMetadataBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentCategory", &self.content_category)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field("isTruncated", &self.is_truncated)?;
+        writer.field("length", &self.length)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("sequenceNumber", &self.sequence_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -20179,28 +22294,34 @@ impl crate::polymorphic::Polymorphic for AnyProcessContentMetadataBase {
 
 /// The `microsoft.graph.processContentRequest` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessContentRequest {
     /// The `activityMetadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_metadata: crate::Patch<Box<crate::models::ActivityMetadata>>,
     /// The `contentEntries` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_entries: crate::Patch<Vec<crate::models::AnyProcessContentMetadataBase>>,
     /// The `deviceMetadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_metadata: crate::Patch<Box<crate::models::DeviceMetadata>>,
     /// The `integratedAppMetadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub integrated_app_metadata: crate::Patch<Box<crate::models::AnyIntegratedApplicationMetadata>>,
     /// The `protectedAppMetadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protected_app_metadata: crate::Patch<Box<crate::models::ProtectedApplicationMetadata>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ProcessContentRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activityMetadata", &self.activity_metadata)?;
+        writer.field("contentEntries", &self.content_entries)?;
+        writer.field("deviceMetadata", &self.device_metadata)?;
+        writer.field("integratedAppMetadata", &self.integrated_app_metadata)?;
+        writer.field("protectedAppMetadata", &self.protected_app_metadata)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -20237,22 +22358,28 @@ impl crate::read_fields::ReadFields for ProcessContentRequest {
 
 /// The `microsoft.graph.processContentResponse` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessContentResponse {
     /// The `policyActions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_actions: crate::Patch<Vec<crate::models::AnyDlpActionInfo>>,
     /// The `processingErrors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_errors: crate::Patch<Vec<crate::models::ProcessingError>>,
     /// The `protectionScopeState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_scope_state: crate::Patch<crate::models::ProtectionScopeState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ProcessContentResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("policyActions", &self.policy_actions)?;
+        writer.field("processingErrors", &self.processing_errors)?;
+        writer.field("protectionScopeState", &self.protection_scope_state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -20289,61 +22416,64 @@ impl crate::read_fields::ReadFields for ProcessContentResponse {
 ///
 /// Derived from `processContentMetadataBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessConversationMetadata {
     /// The `content` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<Box<crate::models::AnyContentBase>>,
     /// The `contentCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::ContentCategory>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `identifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `isTruncated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_truncated: crate::Patch<bool>,
     /// The `length` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub length: crate::Patch<i64>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `sequenceNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence_number: crate::Patch<i64>,
     /// The `accessedResources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accessed_resources: crate::Patch<Vec<String>>,
     /// The `accessedResources_v2` property.
-    #[serde(
-        rename = "accessedResources_v2",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub accessed_resources_v2: crate::Patch<Vec<crate::models::ResourceAccessDetail>>,
     /// The `agents` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agents: crate::Patch<Vec<crate::models::AiAgentInfo>>,
     /// The `parentMessageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_message_id: crate::Patch<String>,
     /// The `plugins` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub plugins: crate::Patch<Vec<crate::models::AiInteractionPlugin>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ProcessConversationMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentCategory", &self.content_category)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field("isTruncated", &self.is_truncated)?;
+        writer.field("length", &self.length)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("sequenceNumber", &self.sequence_number)?;
+        writer.field("accessedResources", &self.accessed_resources)?;
+        writer.field("accessedResources_v2", &self.accessed_resources_v2)?;
+        writer.field("agents", &self.agents)?;
+        writer.field("parentMessageId", &self.parent_message_id)?;
+        writer.field("plugins", &self.plugins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -20392,49 +22522,55 @@ impl crate::read_fields::ReadFields for ProcessConversationMetadata {
 ///
 /// Derived from `processContentMetadataBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessFileMetadata {
     /// The `content` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<Box<crate::models::AnyContentBase>>,
     /// The `contentCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_category: crate::Patch<crate::models::ContentCategory>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `identifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `isTruncated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_truncated: crate::Patch<bool>,
     /// The `length` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub length: crate::Patch<i64>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `sequenceNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence_number: crate::Patch<i64>,
     /// The `customProperties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_properties: crate::Patch<Box<crate::models::CustomMetadataDictionary>>,
     /// The `ownerId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ProcessFileMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentCategory", &self.content_category)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field("isTruncated", &self.is_truncated)?;
+        writer.field("length", &self.length)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("sequenceNumber", &self.sequence_number)?;
+        writer.field("customProperties", &self.custom_properties)?;
+        writer.field("ownerId", &self.owner_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -20480,31 +22616,37 @@ impl crate::read_fields::ReadFields for ProcessFileMetadata {
 ///
 /// Derived from `classificationError` < `classifcationErrorBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessingError {
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `innerError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inner_error: crate::Patch<Box<crate::models::ClassificationInnerError>>,
     /// The `message` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The `target` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// The `details` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::AnyClassifcationErrorBase>>,
     /// The `errorType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_type: crate::Patch<crate::models::ContentProcessingErrorType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ProcessingError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("innerError", &self.inner_error)?;
+        writer.field("message", &self.message)?;
+        writer.field("target", &self.target)?;
+        writer.field("details", &self.details)?;
+        writer.field("errorType", &self.error_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -20544,22 +22686,28 @@ impl crate::read_fields::ReadFields for ProcessingError {
 ///
 /// Derived from `integratedApplicationMetadata`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtectedApplicationMetadata {
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// The `applicationLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_location: crate::Patch<Box<crate::models::AnyPolicyLocation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ProtectedApplicationMetadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("version", &self.version)?;
+        writer.field("applicationLocation", &self.application_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -20614,28 +22762,52 @@ impl crate::read_fields::ReadFields for ProtectedApplicationMetadata {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisionedIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Details of the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Box<crate::models::DetailsInfo>>,
     /// Type of identity that has been provisioned, such as 'user' or 'group'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ProvisionedIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("details", &self.details)?;
+        writer.field("identityType", &self.identity_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -20707,22 +22879,28 @@ impl crate::read_fields::ReadFields for ProvisionedIdentity {
 
 /// The `microsoft.graph.provisionedPlan` complex type.
 #[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisionedPlan {
     /// For example, 'Enabled'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capability_status: crate::Patch<String>,
     /// For example, 'Success'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_status: crate::Patch<String>,
     /// The name of the service; for example, 'AccessControlS2S'
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
+impl serde::Serialize for ProvisionedPlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("capabilityStatus", &self.capability_status)?;
+        writer.field("provisioningStatus", &self.provisioning_status)?;
+        writer.field("service", &self.service)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "education", feature = "directory"))]
@@ -20777,22 +22955,46 @@ impl crate::read_fields::ReadFields for ProvisionedPlan {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisioningServicePrincipal {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ProvisioningServicePrincipal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -20882,25 +23084,49 @@ impl crate::read_fields::ReadFields for ProvisioningServicePrincipal {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisioningSystem {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Details of the system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Box<crate::models::DetailsInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ProvisioningSystem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("details", &self.details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -20971,17 +23197,23 @@ impl crate::read_fields::ReadFields for ProvisioningSystem {
 
 /// The `microsoft.graph.publicClientApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublicClientApplication {
     /// Specifies the URLs where user tokens are sent for sign-in, or the redirect URIs where OAuth 2.0
     /// authorization codes and access tokens are sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redirect_uris: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for PublicClientApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("redirectUris", &self.redirect_uris)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -21024,28 +23256,44 @@ impl crate::read_fields::ReadFields for PublicClientApplication {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublicError {
     /// Represents the error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// Details of the error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::PublicErrorDetail>>,
     /// Details of the inner error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inner_error: crate::Patch<Box<crate::models::PublicInnerError>>,
     /// A non-localized message for the developer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The target of the error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl serde::Serialize for PublicError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("details", &self.details)?;
+        writer.field("innerError", &self.inner_error)?;
+        writer.field("message", &self.message)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -21112,22 +23360,38 @@ impl crate::read_fields::ReadFields for PublicError {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublicErrorDetail {
     /// The error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The error message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The target of the error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl serde::Serialize for PublicErrorDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("message", &self.message)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -21192,25 +23456,41 @@ impl crate::read_fields::ReadFields for PublicErrorDetail {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublicInnerError {
     /// The error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// A collection of error details.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::PublicErrorDetail>>,
     /// The error message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The target of the error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "sites",
+    feature = "teams",
+    feature = "security",
+    feature = "search",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl serde::Serialize for PublicInnerError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("details", &self.details)?;
+        writer.field("message", &self.message)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -21271,16 +23551,27 @@ impl crate::read_fields::ReadFields for PublicInnerError {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Recipient {
     /// The recipient's email address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl serde::Serialize for Recipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -21401,43 +23692,57 @@ impl crate::polymorphic::Polymorphic for AnyRecipient {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecurrencePattern {
     /// The day of the month on which the event occurs. Required if type is absoluteMonthly or
     /// absoluteYearly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day_of_month: crate::Patch<i32>,
     /// A collection of the days of the week on which the event occurs. The possible values are: sunday,
     /// monday, tuesday, wednesday, thursday, friday, saturday. If type is relativeMonthly or
     /// relativeYearly, and daysOfWeek specifies more than one day, the event falls on the first day that
     /// satisfies the pattern. Required if type is weekly, relativeMonthly, or relativeYearly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub days_of_week: crate::Patch<Vec<crate::models::DayOfWeek>>,
     /// The first day of the week. The possible values are: sunday, monday, tuesday, wednesday, thursday,
     /// friday, saturday. Default is sunday. Required if type is weekly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub first_day_of_week: crate::Patch<crate::models::DayOfWeek>,
     /// Specifies on which instance of the allowed days specified in daysOfWeek the event occurs, counted
     /// from the first instance in the month. The possible values are: first, second, third, fourth,
     /// last. Default is first. Optional and used if type is relativeMonthly or relativeYearly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub index: crate::Patch<crate::models::WeekIndex>,
     /// The number of units between occurrences, where units can be in days, weeks, months, or years,
     /// depending on the type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interval: crate::Patch<i32>,
     /// The month in which the event occurs. This is a number from 1 to 12.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub month: crate::Patch<i32>,
     /// The recurrence pattern type: daily, weekly, absoluteMonthly, relativeMonthly, absoluteYearly,
     /// relativeYearly. Required. For more information, see values of type property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::RecurrencePatternType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl serde::Serialize for RecurrencePattern {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dayOfMonth", &self.day_of_month)?;
+        writer.field("daysOfWeek", &self.days_of_week)?;
+        writer.field("firstDayOfWeek", &self.first_day_of_week)?;
+        writer.field("index", &self.index)?;
+        writer.field("interval", &self.interval)?;
+        writer.field("month", &self.month)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -21500,32 +23805,46 @@ impl crate::read_fields::ReadFields for RecurrencePattern {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecurrenceRange {
     /// The date to stop applying the recurrence pattern. Depending on the recurrence pattern of the
     /// event, the last occurrence of the meeting may not be this date. Required if type is endDate.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date: crate::Patch<crate::edm::Date>,
     /// The number of times to repeat the event. Required and must be positive if type is numbered.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number_of_occurrences: crate::Patch<i32>,
     /// Time zone for the startDate and endDate properties. Optional. If not specified, the time zone of
     /// the event is used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence_time_zone: crate::Patch<String>,
     /// The date to start applying the recurrence pattern. The first occurrence of the meeting may be
     /// this date or later, depending on the recurrence pattern of the event. Must be the same value as
     /// the start property of the recurring event. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date: crate::Patch<crate::edm::Date>,
     /// The recurrence range. The possible values are: endDate, noEnd, numbered. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::RecurrenceRangeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "todo",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl serde::Serialize for RecurrenceRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endDate", &self.end_date)?;
+        writer.field("numberOfOccurrences", &self.number_of_occurrences)?;
+        writer.field("recurrenceTimeZone", &self.recurrence_time_zone)?;
+        writer.field("startDate", &self.start_date)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -21578,19 +23897,25 @@ impl crate::read_fields::ReadFields for RecurrenceRange {
 
 /// The `microsoft.graph.redirectUriSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RedirectUriSettings {
     /// The `index` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub index: crate::Patch<i32>,
     /// The `uri` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for RedirectUriSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("index", &self.index)?;
+        writer.field("uri", &self.uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -21624,19 +23949,25 @@ impl crate::read_fields::ReadFields for RedirectUriSettings {
 
 /// The `microsoft.graph.referencedObject` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReferencedObject {
     /// The `referencedObjectName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub referenced_object_name: crate::Patch<String>,
     /// The `referencedProperty` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub referenced_property: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ReferencedObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("referencedObjectName", &self.referenced_object_name)?;
+        writer.field("referencedProperty", &self.referenced_property)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -21670,40 +24001,46 @@ impl crate::read_fields::ReadFields for ReferencedObject {
 
 /// The `microsoft.graph.reminder` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reminder {
     /// Identifies the version of the reminder. Every time the reminder is changed, changeKey changes as
     /// well. This allows Exchange to apply changes to the correct version of the object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The date, time and time zone that the event ends.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_end_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The unique ID of the event. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_id: crate::Patch<String>,
     /// The location of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The date, time, and time zone that the event starts.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_start_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The text of the event's subject line.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_subject: crate::Patch<String>,
     /// The URL to open the event in Outlook on the web.The event will open in the browser if you are
     /// logged in to your mailbox via Outlook on the web. You will be prompted to login if you are not
     /// already logged in with the browser.This URL cannot be accessed from within an iFrame.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_web_link: crate::Patch<String>,
     /// The date, time, and time zone that the reminder is set to occur.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminder_fire_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Reminder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("eventEndTime", &self.event_end_time)?;
+        writer.field("eventId", &self.event_id)?;
+        writer.field("eventLocation", &self.event_location)?;
+        writer.field("eventStartTime", &self.event_start_time)?;
+        writer.field("eventSubject", &self.event_subject)?;
+        writer.field("eventWebLink", &self.event_web_link)?;
+        writer.field("reminderFireTime", &self.reminder_fire_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -21743,20 +24080,26 @@ impl crate::read_fields::ReadFields for Reminder {
 
 /// The `microsoft.graph.requestSignatureVerification` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RequestSignatureVerification {
     /// Specifies which weak algorithms are allowed. The possible values are: rsaSha1,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_weak_algorithms: crate::Patch<crate::edm::Flags<crate::models::WeakAlgorithms>>,
     /// Specifies whether signed authentication requests for this application should be required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_signed_request_required: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for RequestSignatureVerification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedWeakAlgorithms", &self.allowed_weak_algorithms)?;
+        writer.field("isSignedRequestRequired", &self.is_signed_request_required)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -21790,21 +24133,27 @@ impl crate::read_fields::ReadFields for RequestSignatureVerification {
 
 /// The `microsoft.graph.requiredResourceAccess` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RequiredResourceAccess {
     /// The list of OAuth2.0 permission scopes and app roles that the application requires from the
     /// specified resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_access: crate::Patch<Vec<crate::models::ResourceAccess>>,
     /// The unique identifier for the resource that the application requires access to. This should be
     /// equal to the appId declared on the target resource application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for RequiredResourceAccess {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("resourceAccess", &self.resource_access)?;
+        writer.field("resourceAppId", &self.resource_app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -21838,24 +24187,30 @@ impl crate::read_fields::ReadFields for RequiredResourceAccess {
 
 /// The `microsoft.graph.resourceAccess` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceAccess {
     /// The unique identifier of an app role or delegated permission exposed by the resource application.
     /// For delegated permissions, this should match the id property of one of the delegated permissions
     /// in the oauth2PermissionScopes collection of the resource application's service principal. For app
     /// roles (application permissions), this should match the id property of an app role in the appRoles
     /// collection of the resource application's service principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<crate::edm::Guid>,
     /// Specifies whether the id property references a delegated permission or an app role (application
     /// permission). The possible values are: Scope (for delegated permissions) or Role (for app roles).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ResourceAccess {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -21889,37 +24244,46 @@ impl crate::read_fields::ReadFields for ResourceAccess {
 
 /// The `microsoft.graph.resourceAccessDetail` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceAccessDetail {
     /// The `accessType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_type: crate::Patch<crate::edm::Flags<crate::models::ResourceAccessType>>,
     /// The `identifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `isCrossPromptInjectionDetected` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_cross_prompt_injection_detected: crate::Patch<bool>,
     /// The `labelId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label_id: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ResourceAccessStatus>,
     /// The `storageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub storage_id: crate::Patch<String>,
     /// The `url` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ResourceAccessDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessType", &self.access_type)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field(
+            "isCrossPromptInjectionDetected",
+            &self.is_cross_prompt_injection_detected,
+        )?;
+        writer.field("labelId", &self.label_id)?;
+        writer.field("name", &self.name)?;
+        writer.field("status", &self.status)?;
+        writer.field("storageId", &self.storage_id)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -21961,28 +24325,34 @@ impl crate::read_fields::ReadFields for ResourceAccessDetail {
 
 /// The `microsoft.graph.resourceSpecificPermission` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceSpecificPermission {
     /// Describes the level of access that the resource-specific permission represents.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name for the resource-specific permission.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The unique identifier for the resource-specific application permission.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<crate::edm::Guid>,
     /// Indicates whether the permission is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The value of the permission.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ResourceSpecificPermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -22024,8 +24394,7 @@ impl crate::read_fields::ReadFields for ResourceSpecificPermission {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResponseStatus {
     /// The response type. Possible values are: none, organizer, tentativelyAccepted, accepted, declined,
     /// notResponded.To differentiate between none and notResponded: none – from organizer's
@@ -22036,16 +24405,28 @@ pub struct ResponseStatus {
     /// in Alex' calendar returns notResponded. Getting Alex' response from the calendar of any other
     /// attendee or the organizer's returns none. Getting the organizer's response for the event in
     /// anybody's calendar also returns none.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response: crate::Patch<crate::models::ResponseType>,
     /// The date and time when the response was returned. It uses ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl serde::Serialize for ResponseStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("response", &self.response)?;
+        writer.field("time", &self.time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -22091,19 +24472,25 @@ impl crate::read_fields::ReadFields for ResponseStatus {
 ///
 /// Derived from `restrictAccessActionBase` < `dlpActionInfo`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestrictAccessAction {
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::DlpAction>,
     /// The `restrictionAction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restriction_action: crate::Patch<crate::models::RestrictionAction>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for RestrictAccessAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.field("restrictionAction", &self.restriction_action)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -22139,19 +24526,25 @@ impl crate::read_fields::ReadFields for RestrictAccessAction {
 ///
 /// Derived from `dlpActionInfo`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestrictAccessActionBase {
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::DlpAction>,
     /// The `restrictionAction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restriction_action: crate::Patch<crate::models::RestrictionAction>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for RestrictAccessActionBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.field("restrictionAction", &self.restriction_action)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -22245,13 +24638,25 @@ impl crate::polymorphic::Polymorphic for AnyRestrictAccessActionBase {
     feature = "search",
     feature = "storage"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResultTemplateDictionary {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "security",
+    feature = "directory",
+    feature = "search",
+    feature = "storage"
+))]
+impl serde::Serialize for ResultTemplateDictionary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -22293,17 +24698,23 @@ impl crate::read_fields::ReadFields for ResultTemplateDictionary {
 
 /// The `microsoft.graph.samlSingleSignOnSettings` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SamlSingleSignOnSettings {
     /// The relative URI the service provider would redirect to after completion of the single sign-on
     /// flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relay_state: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SamlSingleSignOnSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("relayState", &self.relay_state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -22336,16 +24747,22 @@ impl crate::read_fields::ReadFields for SamlSingleSignOnSettings {
 
 /// The `microsoft.graph.scopeBase` complex type.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScopeBase {
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for ScopeBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -22440,28 +24857,34 @@ impl crate::polymorphic::Polymorphic for AnyScopeBase {
 
 /// The `microsoft.graph.scoredEmailAddress` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScoredEmailAddress {
     /// The email address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<String>,
     /// The `itemId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_id: crate::Patch<String>,
     /// The relevance score of the email address. A relevance score is used as a sort key, in relation to
     /// the other returned results. A higher relevance score value corresponds to a more relevant result.
     /// Relevance is determined by the user’s communication and collaboration patterns and business
     /// relationships.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relevance_score: crate::Patch<crate::edm::Double>,
     /// The `selectionLikelihood` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub selection_likelihood: crate::Patch<crate::models::SelectionLikelihoodInfo>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ScoredEmailAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.field("itemId", &self.item_id)?;
+        writer.field("relevanceScore", &self.relevance_score)?;
+        writer.field("selectionLikelihood", &self.selection_likelihood)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -22497,40 +24920,46 @@ impl crate::read_fields::ReadFields for ScoredEmailAddress {
 
 /// The `microsoft.graph.selfSignedCertificate` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SelfSignedCertificate {
     /// The `customKeyIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_key_identifier: crate::Patch<crate::edm::Binary>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::edm::Binary>,
     /// The `keyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_id: crate::Patch<crate::edm::Guid>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `thumbprint` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbprint: crate::Patch<String>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// The `usage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SelfSignedCertificate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customKeyIdentifier", &self.custom_key_identifier)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("key", &self.key)?;
+        writer.field("keyId", &self.key_id)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("thumbprint", &self.thumbprint)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("usage", &self.usage)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -22571,12 +25000,10 @@ impl crate::read_fields::ReadFields for SelfSignedCertificate {
 
 /// The `microsoft.graph.servicePlanInfo` complex type.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServicePlanInfo {
     /// The object the service plan can be assigned to. The possible values are:User - service plan can
     /// be assigned to individual users.Company - service plan can be assigned to the entire tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<String>,
     /// The provisioning status of the service plan. The possible values are:Success - Service is fully
     /// provisioned.Disabled - Service has been disabled.ErrorStatus - The service plan has not been
@@ -22584,18 +25011,26 @@ pub struct ServicePlanInfo {
     /// service confirmation.PendingActivation - Service is provisioned but requires explicit activation
     /// by administrator (for example, Intune_O365 service plan)PendingProvisioning - Microsoft has added
     /// a new service to the product SKU and it has not been activated in the tenant, yet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_status: crate::Patch<String>,
     /// The unique identifier of the service plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plan_id: crate::Patch<crate::edm::Guid>,
     /// The name of the service plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_plan_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl serde::Serialize for ServicePlanInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.field("provisioningStatus", &self.provisioning_status)?;
+        writer.field("servicePlanId", &self.service_plan_id)?;
+        writer.field("servicePlanName", &self.service_plan_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
@@ -22651,25 +25086,49 @@ impl crate::read_fields::ReadFields for ServicePlanInfo {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServicePrincipalIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The application identifier of the service principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for ServicePrincipalIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("appId", &self.app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -22740,28 +25199,40 @@ impl crate::read_fields::ReadFields for ServicePrincipalIdentity {
 
 /// The `microsoft.graph.servicePrincipalLockConfiguration` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServicePrincipalLockConfiguration {
     /// The `allProperties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub all_properties: crate::Patch<bool>,
     /// The `credentialsWithUsageSign` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub credentials_with_usage_sign: crate::Patch<bool>,
     /// The `credentialsWithUsageVerify` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub credentials_with_usage_verify: crate::Patch<bool>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `tokenEncryptionKeyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_encryption_key_id: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ServicePrincipalLockConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allProperties", &self.all_properties)?;
+        writer.field(
+            "credentialsWithUsageSign",
+            &self.credentials_with_usage_sign,
+        )?;
+        writer.field(
+            "credentialsWithUsageVerify",
+            &self.credentials_with_usage_verify,
+        )?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("tokenEncryptionKeyId", &self.token_encryption_key_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -22800,22 +25271,28 @@ impl crate::read_fields::ReadFields for ServicePrincipalLockConfiguration {
 
 /// The `microsoft.graph.serviceProvisioningError` complex type.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceProvisioningError {
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isResolved` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_resolved: crate::Patch<bool>,
     /// The `serviceInstance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_instance: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl serde::Serialize for ServiceProvisioningError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("isResolved", &self.is_resolved)?;
+        writer.field("serviceInstance", &self.service_instance)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
@@ -22904,25 +25381,31 @@ impl crate::polymorphic::Polymorphic for AnyServiceProvisioningError {
 ///
 /// Derived from `serviceProvisioningError`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceProvisioningXmlError {
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isResolved` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_resolved: crate::Patch<bool>,
     /// The `serviceInstance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_instance: crate::Patch<String>,
     /// The `errorDetail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_detail: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "directory"))]
+impl serde::Serialize for ServiceProvisioningXmlError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("isResolved", &self.is_resolved)?;
+        writer.field("serviceInstance", &self.service_instance)?;
+        writer.field("errorDetail", &self.error_detail)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "directory"))]
@@ -22978,28 +25461,52 @@ impl crate::read_fields::ReadFields for ServiceProvisioningXmlError {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointGroupIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for SharePointGroupIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -23091,25 +25598,49 @@ impl crate::read_fields::ReadFields for SharePointGroupIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The sign in name of the SharePoint identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for SharePointIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("loginName", &self.login_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -23199,34 +25730,57 @@ impl crate::read_fields::ReadFields for SharePointIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointIdentitySet {
     /// Optional. The application associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The device associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Optional. The user associated with this action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The group associated with this action. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `sharePointGroup` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_group: crate::Patch<Box<crate::models::SharePointGroupIdentity>>,
     /// The SharePoint group associated with this action. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_group: crate::Patch<Box<crate::models::SharePointIdentity>>,
     /// The SharePoint user associated with this action. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_user: crate::Patch<Box<crate::models::SharePointIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for SharePointIdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.field("group", &self.group)?;
+        writer.field("sharePointGroup", &self.share_point_group)?;
+        writer.field("siteGroup", &self.site_group)?;
+        writer.field("siteUser", &self.site_user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -23299,22 +25853,28 @@ impl crate::read_fields::ReadFields for SharePointIdentitySet {
 
 /// The `microsoft.graph.shiftAvailability` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShiftAvailability {
     /// Specifies the pattern for recurrence
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The time slot(s) preferred by the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_slots: crate::Patch<Vec<crate::models::TimeRange>>,
     /// Specifies the time zone for the indicated time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ShiftAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("timeSlots", &self.time_slots)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23349,8 +25909,7 @@ impl crate::read_fields::ReadFields for ShiftAvailability {
 
 /// The `microsoft.graph.signInActivity` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignInActivity {
     /// The last non-interactive sign-in date for a specific user. You can use this field to calculate
     /// the last time a client attempted to sign into the directory on behalf of a user. Because some
@@ -23360,10 +25919,8 @@ pub struct SignInActivity {
     /// always in UTC time. For example, midnight UTC on Jan 1, 2014 is: '2014-01-01T00:00:00Z'. Azure AD
     /// maintains non-interactive sign-ins going back to May 2020. For more information about using the
     /// value of this property, see Manage inactive user accounts in Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_non_interactive_sign_in_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Request identifier of the last non-interactive sign-in performed by this user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_non_interactive_sign_in_request_id: crate::Patch<String>,
     /// The last interactive sign-in date and time for a specific user. You can use this field to
     /// calculate the last time a user attempted to sign into the directory with an interactive
@@ -23372,21 +25929,42 @@ pub struct SignInActivity {
     /// For example, midnight UTC on Jan 1, 2014 is: '2014-01-01T00:00:00Z'. Azure AD maintains
     /// interactive sign-ins going back to April 2020. For more information about using the value of this
     /// property, see Manage inactive user accounts in Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_sign_in_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Request identifier of the last interactive sign-in performed by this user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_sign_in_request_id: crate::Patch<String>,
     /// The `lastSuccessfulSignInDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_successful_sign_in_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastSuccessfulSignInRequestId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_successful_sign_in_request_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SignInActivity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "lastNonInteractiveSignInDateTime",
+            &self.last_non_interactive_sign_in_date_time,
+        )?;
+        writer.field(
+            "lastNonInteractiveSignInRequestId",
+            &self.last_non_interactive_sign_in_request_id,
+        )?;
+        writer.field("lastSignInDateTime", &self.last_sign_in_date_time)?;
+        writer.field("lastSignInRequestId", &self.last_sign_in_request_id)?;
+        writer.field(
+            "lastSuccessfulSignInDateTime",
+            &self.last_successful_sign_in_date_time,
+        )?;
+        writer.field(
+            "lastSuccessfulSignInRequestId",
+            &self.last_successful_sign_in_request_id,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23432,17 +26010,23 @@ impl crate::read_fields::ReadFields for SignInActivity {
 
 /// The `microsoft.graph.spaApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpaApplication {
     /// Specifies the URLs where user tokens are sent for sign-in, or the redirect URIs where OAuth 2.0
     /// authorization codes and access tokens are sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redirect_uris: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SpaApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("redirectUris", &self.redirect_uris)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23475,31 +26059,37 @@ impl crate::read_fields::ReadFields for SpaApplication {
 
 /// The `microsoft.graph.standardTimeZoneOffset` complex type.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StandardTimeZoneOffset {
     /// Represents the nth occurrence of the day of week that the transition from daylight saving time to
     /// standard time occurs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day_occurrence: crate::Patch<i32>,
     /// Represents the day of the week when the transition from daylight saving time to standard time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day_of_week: crate::Patch<crate::models::DayOfWeek>,
     /// Represents the month of the year when the transition from daylight saving time to standard time
     /// occurs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub month: crate::Patch<i32>,
     /// Represents the time of day when the transition from daylight saving time to standard time occurs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time: crate::Patch<crate::edm::TimeOfDay>,
     /// Represents how frequently in terms of years the change from daylight saving time to standard time
     /// occurs. For example, a value of 0 means every year.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub year: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl serde::Serialize for StandardTimeZoneOffset {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dayOccurrence", &self.day_occurrence)?;
+        writer.field("dayOfWeek", &self.day_of_week)?;
+        writer.field("month", &self.month)?;
+        writer.field("time", &self.time)?;
+        writer.field("year", &self.year)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]
@@ -23588,19 +26178,25 @@ impl crate::polymorphic::Polymorphic for AnyStandardTimeZoneOffset {
 
 /// The `microsoft.graph.stringKeyAttributeMappingSourceValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StringKeyAttributeMappingSourceValuePair {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<Box<crate::models::AttributeMappingSource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for StringKeyAttributeMappingSourceValuePair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23634,19 +26230,25 @@ impl crate::read_fields::ReadFields for StringKeyAttributeMappingSourceValuePair
 
 /// The `microsoft.graph.stringKeyLongValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StringKeyLongValuePair {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for StringKeyLongValuePair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23680,16 +26282,22 @@ impl crate::read_fields::ReadFields for StringKeyLongValuePair {
 
 /// The `microsoft.graph.stringKeyObjectValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StringKeyObjectValuePair {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for StringKeyObjectValuePair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23722,19 +26330,25 @@ impl crate::read_fields::ReadFields for StringKeyObjectValuePair {
 
 /// The `microsoft.graph.stringKeyStringValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StringKeyStringValuePair {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for StringKeyStringValuePair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23768,22 +26382,28 @@ impl crate::read_fields::ReadFields for StringKeyStringValuePair {
 
 /// The `microsoft.graph.synchronizationError` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationError {
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `message` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The `tenantActionable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_actionable: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("message", &self.message)?;
+        writer.field("tenantActionable", &self.tenant_actionable)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23818,19 +26438,25 @@ impl crate::read_fields::ReadFields for SynchronizationError {
 
 /// The `microsoft.graph.synchronizationJobApplicationParameters` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationJobApplicationParameters {
     /// The `ruleId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rule_id: crate::Patch<String>,
     /// The `subjects` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subjects: crate::Patch<Vec<crate::models::SynchronizationJobSubject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationJobApplicationParameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("ruleId", &self.rule_id)?;
+        writer.field("subjects", &self.subjects)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23864,16 +26490,22 @@ impl crate::read_fields::ReadFields for SynchronizationJobApplicationParameters 
 
 /// The `microsoft.graph.synchronizationJobRestartCriteria` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationJobRestartCriteria {
     /// The `resetScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reset_scope: crate::Patch<crate::edm::Flags<crate::models::SynchronizationJobRestartScope>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationJobRestartCriteria {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("resetScope", &self.reset_scope)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23906,22 +26538,28 @@ impl crate::read_fields::ReadFields for SynchronizationJobRestartCriteria {
 
 /// The `microsoft.graph.synchronizationJobSubject` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationJobSubject {
     /// The `links` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Box<crate::models::SynchronizationLinkedObjects>>,
     /// The `objectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_id: crate::Patch<String>,
     /// The `objectTypeName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_type_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationJobSubject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("links", &self.links)?;
+        writer.field("objectId", &self.object_id)?;
+        writer.field("objectTypeName", &self.object_type_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -23956,22 +26594,28 @@ impl crate::read_fields::ReadFields for SynchronizationJobSubject {
 
 /// The `microsoft.graph.synchronizationLinkedObjects` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationLinkedObjects {
     /// The `manager` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager: crate::Patch<Box<crate::models::SynchronizationJobSubject>>,
     /// The `members` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::SynchronizationJobSubject>>,
     /// The `owners` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners: crate::Patch<Vec<crate::models::SynchronizationJobSubject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationLinkedObjects {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("manager", &self.manager)?;
+        writer.field("members", &self.members)?;
+        writer.field("owners", &self.owners)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24006,19 +26650,25 @@ impl crate::read_fields::ReadFields for SynchronizationLinkedObjects {
 
 /// The `microsoft.graph.synchronizationMetadataEntry` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationMetadataEntry {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::models::SynchronizationMetadata>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationMetadataEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24052,25 +26702,34 @@ impl crate::read_fields::ReadFields for SynchronizationMetadataEntry {
 
 /// The `microsoft.graph.synchronizationProgress` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationProgress {
     /// The `completedUnits` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_units: crate::Patch<i64>,
     /// The `progressObservationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub progress_observation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `totalUnits` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_units: crate::Patch<i64>,
     /// The `units` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub units: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationProgress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("completedUnits", &self.completed_units)?;
+        writer.field(
+            "progressObservationDateTime",
+            &self.progress_observation_date_time,
+        )?;
+        writer.field("totalUnits", &self.total_units)?;
+        writer.field("units", &self.units)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24108,31 +26767,37 @@ impl crate::read_fields::ReadFields for SynchronizationProgress {
 
 /// The `microsoft.graph.synchronizationQuarantine` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationQuarantine {
     /// The `currentBegan` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub current_began: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::SynchronizationError>>,
     /// The `nextAttempt` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_attempt: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `reason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<crate::models::QuarantineReason>,
     /// The `seriesBegan` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub series_began: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `seriesCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub series_count: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationQuarantine {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("currentBegan", &self.current_began)?;
+        writer.field("error", &self.error)?;
+        writer.field("nextAttempt", &self.next_attempt)?;
+        writer.field("reason", &self.reason)?;
+        writer.field("seriesBegan", &self.series_began)?;
+        writer.field("seriesCount", &self.series_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24170,43 +26835,49 @@ impl crate::read_fields::ReadFields for SynchronizationQuarantine {
 
 /// The `microsoft.graph.synchronizationRule` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationRule {
     /// The `containerFilter` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_filter: crate::Patch<Box<crate::models::ContainerFilter>>,
     /// The `editable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub editable: crate::Patch<bool>,
     /// The `groupFilter` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_filter: crate::Patch<Box<crate::models::GroupFilter>>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `metadata` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata: crate::Patch<Vec<crate::models::StringKeyStringValuePair>>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `objectMappings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_mappings: crate::Patch<Vec<crate::models::ObjectMapping>>,
     /// The `priority` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// The `sourceDirectoryName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_directory_name: crate::Patch<String>,
     /// The `targetDirectoryName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_directory_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("containerFilter", &self.container_filter)?;
+        writer.field("editable", &self.editable)?;
+        writer.field("groupFilter", &self.group_filter)?;
+        writer.field("id", &self.id)?;
+        writer.field("metadata", &self.metadata)?;
+        writer.field("name", &self.name)?;
+        writer.field("objectMappings", &self.object_mappings)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("sourceDirectoryName", &self.source_directory_name)?;
+        writer.field("targetDirectoryName", &self.target_directory_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24248,22 +26919,28 @@ impl crate::read_fields::ReadFields for SynchronizationRule {
 
 /// The `microsoft.graph.synchronizationSchedule` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationSchedule {
     /// The `expiration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `interval` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interval: crate::Patch<crate::edm::Duration>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::SynchronizationScheduleState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationSchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expiration", &self.expiration)?;
+        writer.field("interval", &self.interval)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24298,19 +26975,25 @@ impl crate::read_fields::ReadFields for SynchronizationSchedule {
 
 /// The `microsoft.graph.synchronizationSecretKeyStringValuePair` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationSecretKeyStringValuePair {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<crate::models::SynchronizationSecret>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationSecretKeyStringValuePair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24344,50 +27027,71 @@ impl crate::read_fields::ReadFields for SynchronizationSecretKeyStringValuePair 
 
 /// The `microsoft.graph.synchronizationStatus` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationStatus {
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<crate::models::SynchronizationStatusCode>,
     /// The `countSuccessiveCompleteFailures` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_successive_complete_failures: crate::Patch<i64>,
     /// The `escrowsPruned` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub escrows_pruned: crate::Patch<bool>,
     /// The `lastExecution` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_execution: crate::Patch<Box<crate::models::SynchronizationTaskExecution>>,
     /// The `lastSuccessfulExecution` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_successful_execution: crate::Patch<Box<crate::models::SynchronizationTaskExecution>>,
     /// The `lastSuccessfulExecutionWithExports` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_successful_execution_with_exports:
         crate::Patch<Box<crate::models::SynchronizationTaskExecution>>,
     /// The `progress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub progress: crate::Patch<Vec<crate::models::SynchronizationProgress>>,
     /// The `quarantine` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine: crate::Patch<Box<crate::models::SynchronizationQuarantine>>,
     /// The `steadyStateFirstAchievedTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub steady_state_first_achieved_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `steadyStateLastAchievedTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub steady_state_last_achieved_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `synchronizedEntryCountByType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub synchronized_entry_count_by_type: crate::Patch<Vec<crate::models::StringKeyLongValuePair>>,
     /// The `troubleshootingUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub troubleshooting_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field(
+            "countSuccessiveCompleteFailures",
+            &self.count_successive_complete_failures,
+        )?;
+        writer.field("escrowsPruned", &self.escrows_pruned)?;
+        writer.field("lastExecution", &self.last_execution)?;
+        writer.field("lastSuccessfulExecution", &self.last_successful_execution)?;
+        writer.field(
+            "lastSuccessfulExecutionWithExports",
+            &self.last_successful_execution_with_exports,
+        )?;
+        writer.field("progress", &self.progress)?;
+        writer.field("quarantine", &self.quarantine)?;
+        writer.field(
+            "steadyStateFirstAchievedTime",
+            &self.steady_state_first_achieved_time,
+        )?;
+        writer.field(
+            "steadyStateLastAchievedTime",
+            &self.steady_state_last_achieved_time,
+        )?;
+        writer.field(
+            "synchronizedEntryCountByType",
+            &self.synchronized_entry_count_by_type,
+        )?;
+        writer.field("troubleshootingUrl", &self.troubleshooting_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24441,55 +27145,67 @@ impl crate::read_fields::ReadFields for SynchronizationStatus {
 
 /// The `microsoft.graph.synchronizationTaskExecution` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynchronizationTaskExecution {
     /// The `activityIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_identifier: crate::Patch<String>,
     /// The `countEntitled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_entitled: crate::Patch<i64>,
     /// The `countEntitledForProvisioning` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_entitled_for_provisioning: crate::Patch<i64>,
     /// The `countEscrowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_escrowed: crate::Patch<i64>,
     /// The `countEscrowedRaw` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_escrowed_raw: crate::Patch<i64>,
     /// The `countExported` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_exported: crate::Patch<i64>,
     /// The `countExports` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_exports: crate::Patch<i64>,
     /// The `countImported` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_imported: crate::Patch<i64>,
     /// The `countImportedDeltas` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_imported_deltas: crate::Patch<i64>,
     /// The `countImportedReferenceDeltas` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count_imported_reference_deltas: crate::Patch<i64>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::SynchronizationError>>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::SynchronizationTaskExecutionResult>,
     /// The `timeBegan` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_began: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `timeEnded` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_ended: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for SynchronizationTaskExecution {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activityIdentifier", &self.activity_identifier)?;
+        writer.field("countEntitled", &self.count_entitled)?;
+        writer.field(
+            "countEntitledForProvisioning",
+            &self.count_entitled_for_provisioning,
+        )?;
+        writer.field("countEscrowed", &self.count_escrowed)?;
+        writer.field("countEscrowedRaw", &self.count_escrowed_raw)?;
+        writer.field("countExported", &self.count_exported)?;
+        writer.field("countExports", &self.count_exports)?;
+        writer.field("countImported", &self.count_imported)?;
+        writer.field("countImportedDeltas", &self.count_imported_deltas)?;
+        writer.field(
+            "countImportedReferenceDeltas",
+            &self.count_imported_reference_deltas,
+        )?;
+        writer.field("error", &self.error)?;
+        writer.field("state", &self.state)?;
+        writer.field("timeBegan", &self.time_began)?;
+        writer.field("timeEnded", &self.time_ended)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24539,16 +27255,22 @@ impl crate::read_fields::ReadFields for SynchronizationTaskExecution {
 
 /// The `microsoft.graph.teamsLicensingDetails` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsLicensingDetails {
     /// The `hasTeamsLicense` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_teams_license: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for TeamsLicensingDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hasTeamsLicense", &self.has_teams_license)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -24601,26 +27323,50 @@ impl crate::read_fields::ReadFields for TeamsLicensingDetails {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkApplicationIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of application that is referenced. Possible values are: aadApplication, bot, tenantBot,
     /// office365Connector, outgoingWebhook, and unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_identity_type: crate::Patch<crate::models::TeamworkApplicationIdentityType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for TeamworkApplicationIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("applicationIdentityType", &self.application_identity_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -24711,25 +27457,49 @@ impl crate::read_fields::ReadFields for TeamworkApplicationIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkConversationIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of conversation. Possible values are: team, channel, chat, and unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_identity_type: crate::Patch<crate::models::TeamworkConversationIdentityType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for TeamworkConversationIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("conversationIdentityType", &self.conversation_identity_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -24820,22 +27590,46 @@ impl crate::read_fields::ReadFields for TeamworkConversationIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkTagIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for TeamworkTagIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -24925,26 +27719,50 @@ impl crate::read_fields::ReadFields for TeamworkTagIdentity {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkUserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of user. Possible values are: aadUser, onPremiseAadUser, anonymousGuest, federatedUser,
     /// personalMicrosoftAccountUser, skypeUser, phoneUser, unknownFutureValue and emailUser.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_identity_type: crate::Patch<crate::models::TeamworkUserIdentityType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for TeamworkUserIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("userIdentityType", &self.user_identity_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -25017,16 +27835,22 @@ impl crate::read_fields::ReadFields for TeamworkUserIdentity {
 ///
 /// Derived from `scopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TenantScope {
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for TenantScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -25061,16 +27885,22 @@ impl crate::read_fields::ReadFields for TenantScope {
 ///
 /// Derived from `contentBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TextContent {
     /// The `data` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for TextContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("data", &self.data)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -25103,20 +27933,26 @@ impl crate::read_fields::ReadFields for TextContent {
 
 /// The `microsoft.graph.timeConstraint` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeConstraint {
     /// The nature of the activity, optional. The possible values are: work, personal, unrestricted, or
     /// unknown.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_domain: crate::Patch<crate::models::ActivityDomain>,
     /// The `timeSlots` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_slots: crate::Patch<Vec<crate::models::TimeSlot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for TimeConstraint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("activityDomain", &self.activity_domain)?;
+        writer.field("timeSlots", &self.time_slots)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25150,19 +27986,25 @@ impl crate::read_fields::ReadFields for TimeConstraint {
 
 /// The `microsoft.graph.timeOffDetails` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeOffDetails {
     /// The `isAllDay` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for TimeOffDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isAllDay", &self.is_all_day)?;
+        writer.field("subject", &self.subject)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25196,19 +28038,25 @@ impl crate::read_fields::ReadFields for TimeOffDetails {
 
 /// The `microsoft.graph.timeRange` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeRange {
     /// End time for the time range.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_time: crate::Patch<crate::edm::TimeOfDay>,
     /// Start time for the time range.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_time: crate::Patch<crate::edm::TimeOfDay>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for TimeRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endTime", &self.end_time)?;
+        writer.field("startTime", &self.start_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25247,19 +28095,30 @@ impl crate::read_fields::ReadFields for TimeRange {
     feature = "calendar",
     feature = "identity-access"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeSlot {
     /// The date, time, and time zone that a period ends.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date, time, and time zone that a period begins.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "identity-access"
+))]
+impl serde::Serialize for TimeSlot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("end", &self.end)?;
+        writer.field("start", &self.start)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -25303,17 +28162,23 @@ impl crate::read_fields::ReadFields for TimeSlot {
 
 /// The `microsoft.graph.timeZoneBase` complex type.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeZoneBase {
     /// The name of a time zone. It can be a standard time zone name such as 'Hawaii-Aleutian Standard
     /// Time', or 'Customized Time Zone' for a custom time zone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl serde::Serialize for TimeZoneBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]
@@ -25418,28 +28283,52 @@ impl crate::polymorphic::Polymorphic for AnyTimeZoneBase {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserIdentity {
     /// The display name of the identity. Note that this might not always be available or up to date. For
     /// example, if a user changes their display name, the API might show the new value in a future
     /// response, but the items associated with the user won't show up as having changed when using
     /// delta.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Unique identifier for the identity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates the client IP address used by user performing the activity (audit log only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ip_address: crate::Patch<String>,
     /// The userPrincipalName attribute of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "copilot",
+    feature = "solutions",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for UserIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("ipAddress", &self.ip_address)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -25511,17 +28400,25 @@ impl crate::read_fields::ReadFields for UserIdentity {
 
 /// The `microsoft.graph.userPrint` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserPrint {
     /// The `recentPrinterShares` navigation property (present when expanded).
     #[cfg(feature = "print")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recent_printer_shares: crate::Patch<Vec<crate::models::PrinterShare>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for UserPrint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "print")]
+        writer.field("recentPrinterShares", &self.recent_printer_shares)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25558,16 +28455,22 @@ impl crate::read_fields::ReadFields for UserPrint {
 ///
 /// Derived from `scopeBase`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserScope {
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security"))]
+impl serde::Serialize for UserScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security"))]
@@ -25600,16 +28503,22 @@ impl crate::read_fields::ReadFields for UserScope {
 
 /// The `microsoft.graph.validatingDomains` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ValidatingDomains {
     /// The `rootDomains` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root_domains: crate::Patch<crate::models::RootDomains>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for ValidatingDomains {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("rootDomains", &self.root_domains)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25699,22 +28608,28 @@ impl crate::polymorphic::Polymorphic for AnyValidatingDomains {
 
 /// The `microsoft.graph.verifiedPublisher` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifiedPublisher {
     /// The timestamp when the verified publisher was first added or most recently updated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub added_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The verified publisher name from the app publisher's Partner Center account.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the verified publisher from the app publisher's Partner Center account.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_publisher_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for VerifiedPublisher {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("addedDateTime", &self.added_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("verifiedPublisherId", &self.verified_publisher_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25749,33 +28664,39 @@ impl crate::read_fields::ReadFields for VerifiedPublisher {
 
 /// The `microsoft.graph.visualInfo` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VisualInfo {
     /// Optional. JSON object used to represent an icon which represents the application used to generate
     /// the activity
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribution: crate::Patch<Box<crate::models::ImageInfo>>,
     /// Optional. Background color used to render the activity in the UI - brand color for the
     /// application source of the activity. Must be a valid hex color
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub background_color: crate::Patch<String>,
     /// Optional. Custom piece of data - JSON object used to provide custom content to render the
     /// activity in the Windows Shell UI
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<serde_json::Value>,
     /// Optional. Longer text description of the user's unique activity (example: document name, first
     /// sentence, and/or metadata)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Required. Short text description of the user's unique activity (for example, document name in
     /// cases where an activity refers to document creation)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for VisualInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attribution", &self.attribution)?;
+        writer.field("backgroundColor", &self.background_color)?;
+        writer.field("content", &self.content)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayText", &self.display_text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25812,30 +28733,36 @@ impl crate::read_fields::ReadFields for VisualInfo {
 
 /// The `microsoft.graph.webApplication` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebApplication {
     /// Home page or landing page of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_page_url: crate::Patch<String>,
     /// Specifies whether this web application can request tokens using the OAuth 2.0 implicit flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub implicit_grant_settings: crate::Patch<Box<crate::models::ImplicitGrantSettings>>,
     /// Specifies the URL that will be used by Microsoft's authorization service to logout an user using
     /// front-channel, back-channel or SAML logout protocols.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logout_url: crate::Patch<String>,
     /// Specifies the URLs where user tokens are sent for sign-in, or the redirect URIs where OAuth 2.0
     /// authorization codes and access tokens are sent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redirect_uris: crate::Patch<Vec<String>>,
     /// The `redirectUriSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redirect_uri_settings: crate::Patch<Vec<crate::models::RedirectUriSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for WebApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("homePageUrl", &self.home_page_url)?;
+        writer.field("implicitGrantSettings", &self.implicit_grant_settings)?;
+        writer.field("logoutUrl", &self.logout_url)?;
+        writer.field("redirectUris", &self.redirect_uris)?;
+        writer.field("redirectUriSettings", &self.redirect_uri_settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25872,22 +28799,28 @@ impl crate::read_fields::ReadFields for WebApplication {
 
 /// The `microsoft.graph.website` complex type.
 #[cfg(feature = "identity")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Website {
     /// The URL of the website.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<String>,
     /// The display name of the web site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The possible values are: other, home, work, blog, profile.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::WebsiteType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity")]
+impl serde::Serialize for Website {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity")]
@@ -25922,25 +28855,31 @@ impl crate::read_fields::ReadFields for Website {
 
 /// The `microsoft.graph.workingHours` complex type.
 #[cfg(any(feature = "identity", feature = "calendar"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkingHours {
     /// The days of the week on which the user works.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub days_of_week: crate::Patch<Vec<crate::models::DayOfWeek>>,
     /// The time of the day that the user stops working.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_time: crate::Patch<crate::edm::TimeOfDay>,
     /// The time of the day that the user starts working.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_time: crate::Patch<crate::edm::TimeOfDay>,
     /// The time zone to which the working hours apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<Box<crate::models::AnyTimeZoneBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "calendar"))]
+impl serde::Serialize for WorkingHours {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("daysOfWeek", &self.days_of_week)?;
+        writer.field("endTime", &self.end_time)?;
+        writer.field("startTime", &self.start_time)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "calendar"))]

@@ -92,36 +92,42 @@ pub struct WebApplicationFirewallProviderVerifyBody {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivityBasedTimeoutPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A string collection containing a JSON string that defines the rules and settings for a policy.
     /// The syntax for the definition differs for each derived policy type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Vec<String>>,
     /// If set to true, activates this policy. There can be many policies for the same policy type, but
     /// only one can be activated as the organization default. Optional, default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organization_default: crate::Patch<bool>,
     /// The `appliesTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ActivityBasedTimeoutPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("isOrganizationDefault", &self.is_organization_default)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -176,36 +182,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminConsentRequestPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Specifies whether the admin consent request feature is enabled or disabled. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Specifies whether reviewers will receive notifications. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notify_reviewers: crate::Patch<bool>,
     /// Specifies whether reviewers will receive reminder emails. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminders_enabled: crate::Patch<bool>,
     /// Specifies the duration the request is active before it automatically expires if no decision is
     /// applied.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_duration_in_days: crate::Patch<i32>,
     /// The list of reviewers for the admin consent. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// Specifies the version of this policy. When the policy is updated, this version is updated.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AdminConsentRequestPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("notifyReviewers", &self.notify_reviewers)?;
+        writer.field("remindersEnabled", &self.reminders_enabled)?;
+        writer.field("requestDurationInDays", &self.request_duration_in_days)?;
+        writer.field("reviewers", &self.reviewers)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -260,31 +272,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `webApplicationFirewallProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AkamaiWebApplicationFirewallProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `accessToken` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_token: crate::Patch<String>,
     /// The `clientSecret` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_secret: crate::Patch<String>,
     /// The `clientToken` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_token: crate::Patch<String>,
     /// The `hostPrefix` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub host_prefix: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AkamaiWebApplicationFirewallProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("accessToken", &self.access_token)?;
+        writer.field("clientSecret", &self.client_secret)?;
+        writer.field("clientToken", &self.client_token)?;
+        writer.field("hostPrefix", &self.host_prefix)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -337,31 +355,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppleManagedIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The certificate data, which is a long string of text from the certificate. Can be null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_data: crate::Patch<String>,
     /// The Apple developer identifier. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub developer_id: crate::Patch<String>,
     /// The Apple key identifier. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_id: crate::Patch<String>,
     /// The Apple service identifier. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AppleManagedIdentityProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("certificateData", &self.certificate_data)?;
+        writer.field("developerId", &self.developer_id)?;
+        writer.field("keyId", &self.key_id)?;
+        writer.field("serviceId", &self.service_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -414,34 +438,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppManagementPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Denotes whether the policy is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Restrictions that apply to an application or service principal object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restrictions: crate::Patch<Box<crate::models::CustomAppManagementConfiguration>>,
     /// Collection of applications and service principals to which the policy is applied.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AppManagementPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("restrictions", &self.restrictions)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -496,25 +526,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppScope {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Provides the display name of the app-specific resource represented by the app scope. Provided for
     /// display purposes since appScopeId is often an immutable, non-human-readable id. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Describes the type of app-specific resource represented by the app scope. Provided for display
     /// purposes, so a user interface can convey to the user the kind of app specific resource
     /// represented by the app scope. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AppScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -561,31 +597,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `fraudProtectionProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ArkoseFraudProtectionProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `clientSubDomain` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_sub_domain: crate::Patch<String>,
     /// The `privateKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub private_key: crate::Patch<String>,
     /// The `publicKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_key: crate::Patch<String>,
     /// The `verifySubDomain` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verify_sub_domain: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ArkoseFraudProtectionProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("clientSubDomain", &self.client_sub_domain)?;
+        writer.field("privateKey", &self.private_key)?;
+        writer.field("publicKey", &self.public_key)?;
+        writer.field("verifySubDomain", &self.verify_sub_domain)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -638,61 +680,82 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Authentication {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The email address registered to a user for authentication.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_methods: crate::Patch<Vec<crate::models::EmailAuthenticationMethod>>,
     /// The `externalAuthenticationMethods` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_authentication_methods:
         crate::Patch<Vec<crate::models::ExternalAuthenticationMethod>>,
     /// Represents the FIDO2 security keys registered to a user for authentication.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fido2_methods: crate::Patch<Vec<crate::models::Fido2AuthenticationMethod>>,
     /// Represents all authentication methods registered to a user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub methods: crate::Patch<Vec<crate::models::AnyAuthenticationMethod>>,
     /// The details of the Microsoft Authenticator app registered to a user for authentication.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub microsoft_authenticator_methods:
         crate::Patch<Vec<crate::models::MicrosoftAuthenticatorAuthenticationMethod>>,
     /// Represents the status of a long-running operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::AnyLongRunningOperation>>,
     /// Represents the password that's registered to a user for authentication. For security, the
     /// password itself will never be returned in the object, but action can be taken to reset a
     /// password.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_methods: crate::Patch<Vec<crate::models::PasswordAuthenticationMethod>>,
     /// The phone numbers registered to a user for authentication.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_methods: crate::Patch<Vec<crate::models::PhoneAuthenticationMethod>>,
     /// The `platformCredentialMethods` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platform_credential_methods:
         crate::Patch<Vec<crate::models::PlatformCredentialAuthenticationMethod>>,
     /// The software OATH TOTP applications registered to a user for authentication.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub software_oath_methods: crate::Patch<Vec<crate::models::SoftwareOathAuthenticationMethod>>,
     /// Represents a Temporary Access Pass registered to a user for authentication through time-limited
     /// passcodes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub temporary_access_pass_methods:
         crate::Patch<Vec<crate::models::TemporaryAccessPassAuthenticationMethod>>,
     /// Represents the Windows Hello for Business authentication method registered to a user for
     /// authentication.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows_hello_for_business_methods:
         crate::Patch<Vec<crate::models::WindowsHelloForBusinessAuthenticationMethod>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for Authentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("emailMethods", &self.email_methods)?;
+        writer.field(
+            "externalAuthenticationMethods",
+            &self.external_authentication_methods,
+        )?;
+        writer.field("fido2Methods", &self.fido2_methods)?;
+        writer.field("methods", &self.methods)?;
+        writer.field(
+            "microsoftAuthenticatorMethods",
+            &self.microsoft_authenticator_methods,
+        )?;
+        writer.field("operations", &self.operations)?;
+        writer.field("passwordMethods", &self.password_methods)?;
+        writer.field("phoneMethods", &self.phone_methods)?;
+        writer.field(
+            "platformCredentialMethods",
+            &self.platform_credential_methods,
+        )?;
+        writer.field("softwareOathMethods", &self.software_oath_methods)?;
+        writer.field(
+            "temporaryAccessPassMethods",
+            &self.temporary_access_pass_methods,
+        )?;
+        writer.field(
+            "windowsHelloForBusinessMethods",
+            &self.windows_hello_for_business_methods,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -767,22 +830,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationCombinationConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Which authentication method combinations this configuration applies to. Must be an
     /// allowedCombinations object that's defined for the authenticationStrengthPolicy. The only possible
     /// value for fido2combinationConfigurations is 'fido2'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to_combinations:
         crate::Patch<Vec<crate::edm::Flags<crate::models::AuthenticationMethodModes>>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationCombinationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appliesToCombinations", &self.applies_to_combinations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -884,33 +953,39 @@ impl crate::polymorphic::Polymorphic for AnyAuthenticationCombinationConfigurati
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationContextClassReference {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A short explanation of the policies that are enforced by authenticationContextClassReference.
     /// This value should be used to provide secondary text to describe the authentication context class
     /// reference when building user-facing admin experiences. For example, a selection UX.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name is the friendly name of the authenticationContextClassReference object. This
     /// value should be used to identify the authentication context class reference when building
     /// user-facing admin experiences. For example, a selection UX.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether the authenticationContextClassReference has been published by the security
     /// admin and is ready for use by apps. When it is set to false, it should not be shown in
     /// authentication context selection UX, or used to protect app resources. It will be shown and
     /// available for Conditional Access policy authoring. The default value is false. Supports $filter
     /// (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_available: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationContextClassReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isAvailable", &self.is_available)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -959,25 +1034,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationEventListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationEventListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1130,25 +1214,31 @@ impl crate::polymorphic::Polymorphic for AnyAuthenticationEventListener {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationEventsFlow {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationEventsFlow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1251,27 +1341,33 @@ impl crate::polymorphic::Polymorphic for AnyAuthenticationEventsFlow {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationFlowsPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Inherited property. A description of the policy. Optional. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Inherited property. The human-readable name of the policy. Optional. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Contains selfServiceSignUpAuthenticationFlowConfiguration settings that convey whether
     /// self-service sign-up is enabled or disabled. Optional. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_service_sign_up:
         crate::Patch<Box<crate::models::SelfServiceSignUpAuthenticationFlowConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationFlowsPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("selfServiceSignUp", &self.self_service_sign_up)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1320,19 +1416,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1487,22 +1589,28 @@ impl crate::polymorphic::Polymorphic for AnyAuthenticationMethod {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1677,24 +1785,30 @@ impl crate::polymorphic::Polymorphic for AnyAuthenticationMethodConfiguration {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodModeDetail {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The authentication method that this mode modifies. The possible values are: password, voice,
     /// hardwareOath, softwareOath, sms, fido2, windowsHelloForBusiness, microsoftAuthenticator,
     /// temporaryAccessPass, email, x509Certificate, federation, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_method: crate::Patch<crate::models::BaseAuthenticationMethod>,
     /// The display name of this mode
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethodModeDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("authenticationMethod", &self.authentication_method)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1741,20 +1855,15 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodsPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A description of the policy. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The name of the policy. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The date and time of the last update to the policy. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The state of migration of the authentication methods policy from the legacy multifactor
     /// authentication and self-service password reset (SSPR) policies. The possible values are:
@@ -1763,28 +1872,42 @@ pub struct AuthenticationMethodsPolicy {
     /// both authentication and SSPR, legacy policies are respected. migrationComplete - means the
     /// authentication methods policy is used for authentication and SSPR, legacy policies are ignored.
     /// unknownFutureValue - Evolvable enumeration sentinel value. Do not use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_migration_state:
         crate::Patch<crate::models::AuthenticationMethodsPolicyMigrationState>,
     /// The version of the policy in use. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_version: crate::Patch<String>,
     /// The `reconfirmationInDays` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reconfirmation_in_days: crate::Patch<i32>,
     /// Enforce registration at sign-in time. This property can be used to remind users to set up
     /// targeted authentication methods.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_enforcement: crate::Patch<Box<crate::models::RegistrationEnforcement>>,
     /// Represents the settings for each authentication method. Automatically expanded on GET
     /// /policies/authenticationMethodsPolicy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_method_configurations:
         crate::Patch<Vec<crate::models::AnyAuthenticationMethodConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethodsPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("policyMigrationState", &self.policy_migration_state)?;
+        writer.field("policyVersion", &self.policy_version)?;
+        writer.field("reconfirmationInDays", &self.reconfirmation_in_days)?;
+        writer.field("registrationEnforcement", &self.registration_enforcement)?;
+        writer.field(
+            "authenticationMethodConfigurations",
+            &self.authentication_method_configurations,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1845,22 +1968,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Determines if the user is enforced to register the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// Possible values are: user, group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethodTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -1982,48 +2111,57 @@ impl crate::polymorphic::Polymorphic for AnyAuthenticationMethodTarget {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationStrengthPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A collection of authentication method modes that are required be used to satify this
     /// authentication strength.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_combinations:
         crate::Patch<Vec<crate::edm::Flags<crate::models::AuthenticationMethodModes>>>,
     /// The datetime when this policy was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The human-readable description of this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The human-readable display name of this policy. Supports $filter (eq, ne, not , and in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The datetime when this policy was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A descriptor of whether this policy is built into Azure AD or created by an admin for the tenant.
     /// The possible values are: builtIn, custom, unknownFutureValue. Supports $filter (eq, ne, not , and
     /// in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_type: crate::Patch<crate::models::AuthenticationStrengthPolicyType>,
     /// A descriptor of whether this authentication strength grants the MFA claim upon successful
     /// satisfaction. The possible values are: none, mfa, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requirements_satisfied:
         crate::Patch<crate::edm::Flags<crate::models::AuthenticationStrengthRequirements>>,
     /// Settings that may be used to require specific types or instances of an authentication method to
     /// be used when authenticating with a specified combination of authentication methods.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub combination_configurations:
         crate::Patch<Vec<crate::models::AnyAuthenticationCombinationConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationStrengthPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("allowedCombinations", &self.allowed_combinations)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("policyType", &self.policy_type)?;
+        writer.field("requirementsSatisfied", &self.requirements_satisfied)?;
+        writer.field(
+            "combinationConfigurations",
+            &self.combination_configurations,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2082,28 +2220,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationStrengthRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `combinations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub combinations:
         crate::Patch<Vec<crate::edm::Flags<crate::models::AuthenticationMethodModes>>>,
     /// Names and descriptions of all valid authentication method modes in the system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_method_modes:
         crate::Patch<Vec<crate::models::AuthenticationMethodModeDetail>>,
     /// A collection of authentication strength policies that exist for this tenant, including both
     /// built-in and custom policies.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policies: crate::Patch<Vec<crate::models::AuthenticationStrengthPolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationStrengthRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("combinations", &self.combinations)?;
+        writer.field(
+            "authenticationMethodModes",
+            &self.authentication_method_modes,
+        )?;
+        writer.field("policies", &self.policies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2152,59 +2299,74 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthorizationPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether users can sign up for email based subscriptions.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_sign_up_email_based_subscriptions: crate::Patch<bool>,
     /// Indicates whether the Self-Serve Password Reset feature can be used by users on the tenant.
-    #[serde(
-        rename = "allowedToUseSSPR",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub allowed_to_use_sspr: crate::Patch<bool>,
     /// Indicates whether a user can join the tenant by email validation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_email_verified_users_to_join_organization: crate::Patch<bool>,
     /// Indicates who can invite external users to the organization. Possible values are: none,
     /// adminsAndGuestInviters, adminsGuestInvitersAndAllMembers, everyone. everyone is the default
     /// setting for all cloud environments except US Government. See more in the table below.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_invites_from: crate::Patch<crate::models::AllowInvitesFrom>,
     /// The `allowUserConsentForRiskyApps` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_user_consent_for_risky_apps: crate::Patch<bool>,
     /// To disable the use of MSOL PowerShell set this property to true. This will also disable
     /// user-based access to the legacy service endpoint used by MSOL PowerShell. This does not affect
     /// Azure AD Connect or Microsoft Graph.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub block_msol_power_shell: crate::Patch<bool>,
     /// Specifies certain customizable permissions for default user role.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_user_role_permissions: crate::Patch<Box<crate::models::DefaultUserRolePermissions>>,
     /// Represents role templateId for the role that should be granted to guest user. Currently following
     /// roles are supported: User (a0b1b346-4d3e-4e8b-98f8-753987be4970), Guest User
     /// (10dae51f-b6af-4016-8d66-8c2a99b929b3), and Restricted Guest User
     /// (2af84b1e-32c8-42b7-82bc-daa82404023b).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub guest_user_role_id: crate::Patch<crate::edm::Guid>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthorizationPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "allowedToSignUpEmailBasedSubscriptions",
+            &self.allowed_to_sign_up_email_based_subscriptions,
+        )?;
+        writer.field("allowedToUseSSPR", &self.allowed_to_use_sspr)?;
+        writer.field(
+            "allowEmailVerifiedUsersToJoinOrganization",
+            &self.allow_email_verified_users_to_join_organization,
+        )?;
+        writer.field("allowInvitesFrom", &self.allow_invites_from)?;
+        writer.field(
+            "allowUserConsentForRiskyApps",
+            &self.allow_user_consent_for_risky_apps,
+        )?;
+        writer.field("blockMsolPowerShell", &self.block_msol_power_shell)?;
+        writer.field(
+            "defaultUserRolePermissions",
+            &self.default_user_role_permissions,
+        )?;
+        writer.field("guestUserRoleId", &self.guest_user_role_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2277,42 +2439,54 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityUserFlow` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct B2xIdentityUserFlow {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `userFlowType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_type: crate::Patch<crate::models::UserFlowType>,
     /// The `userFlowTypeVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_type_version: crate::Patch<crate::edm::Double>,
     /// Configuration for enabling an API connector for use as part of the self-service sign-up user
     /// flow. You can only obtain the value of this object using Get userFlowApiConnectorConfiguration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub api_connector_configuration:
         crate::Patch<Box<crate::models::UserFlowApiConnectorConfiguration>>,
     /// The identity providers included in the user flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_providers: crate::Patch<Vec<crate::models::IdentityProvider>>,
     /// The languages supported for customization within the user flow. Language customization is enabled
     /// by default in self-service sign-up user flow. You cannot create custom languages in self-service
     /// sign-up user flows.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub languages: crate::Patch<Vec<crate::models::UserFlowLanguageConfiguration>>,
     /// The user attribute assignments included in the user flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_attribute_assignments:
         crate::Patch<Vec<crate::models::IdentityUserFlowAttributeAssignment>>,
     /// The `userFlowIdentityProviders` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_identity_providers: crate::Patch<Vec<crate::models::AnyIdentityProviderBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for B2xIdentityUserFlow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("userFlowType", &self.user_flow_type)?;
+        writer.field("userFlowTypeVersion", &self.user_flow_type_version)?;
+        writer.field(
+            "apiConnectorConfiguration",
+            &self.api_connector_configuration,
+        )?;
+        writer.field("identityProviders", &self.identity_providers)?;
+        writer.field("languages", &self.languages)?;
+        writer.field("userAttributeAssignments", &self.user_attribute_assignments)?;
+        writer.field(
+            "userFlowIdentityProviders",
+            &self.user_flow_identity_providers,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2369,23 +2543,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BuiltInIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The identity provider type. For a B2B scenario, possible values: AADSignup, MicrosoftAccount,
     /// EmailOTP. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_provider_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for BuiltInIdentityProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("identityProviderType", &self.identity_provider_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2432,22 +2612,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CaPoliciesDeletableRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `namedLocations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub named_locations: crate::Patch<Vec<crate::models::AnyNamedLocation>>,
     /// The `policies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policies: crate::Patch<Vec<crate::models::AnyConditionalAccessPolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CaPoliciesDeletableRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("namedLocations", &self.named_locations)?;
+        writer.field("policies", &self.policies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2494,19 +2680,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CertificateBasedAuthConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Collection of certificate authorities which creates a trusted certificate chain.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_authorities: crate::Patch<Vec<crate::models::CertificateAuthority>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CertificateBasedAuthConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("certificateAuthorities", &self.certificate_authorities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2551,36 +2743,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClaimsMappingPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A string collection containing a JSON string that defines the rules and settings for a policy.
     /// The syntax for the definition differs for each derived policy type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Vec<String>>,
     /// If set to true, activates this policy. There can be many policies for the same policy type, but
     /// only one can be activated as the organization default. Optional, default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organization_default: crate::Patch<bool>,
     /// The `appliesTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ClaimsMappingPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("isOrganizationDefault", &self.is_organization_default)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2635,25 +2833,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `webApplicationFirewallProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudFlareWebApplicationFirewallProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `apiToken` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub api_token: crate::Patch<String>,
     /// The `zoneId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub zone_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CloudFlareWebApplicationFirewallProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("apiToken", &self.api_token)?;
+        writer.field("zoneId", &self.zone_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2702,49 +2906,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessPolicy {
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the rules that must be met for the policy to apply. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::ConditionalAccessConditionSet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Readonly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies a display name for the conditionalAccessPolicy object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the grant controls that must be fulfilled to pass the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grant_controls: crate::Patch<Box<crate::models::ConditionalAccessGrantControls>>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Readonly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the session controls that are enforced after sign-in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub session_controls: crate::Patch<Box<crate::models::ConditionalAccessSessionControls>>,
     /// Specifies the state of the conditionalAccessPolicy object. Possible values are: enabled,
     /// disabled, enabledForReportingButNotEnforced. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ConditionalAccessPolicyState>,
     /// The `templateId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("grantControls", &self.grant_controls)?;
+        writer.field("id", &self.id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("sessionControls", &self.session_controls)?;
+        writer.field("state", &self.state)?;
+        writer.field("templateId", &self.template_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2859,36 +3069,45 @@ impl crate::polymorphic::Polymorphic for AnyConditionalAccessPolicy {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Read-only. Nullable. Returns a collection of the specified authentication context class
     /// references.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_context_class_references:
         crate::Patch<Vec<crate::models::AuthenticationContextClassReference>>,
     /// The `authenticationStrength` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_strength: crate::Patch<Box<crate::models::AuthenticationStrengthRoot>>,
     /// The `deletedItems` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_items: crate::Patch<Box<crate::models::CaPoliciesDeletableRoot>>,
     /// Read-only. Nullable. Returns a collection of the specified named locations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub named_locations: crate::Patch<Vec<crate::models::AnyNamedLocation>>,
     /// Read-only. Nullable. Returns a collection of the specified Conditional Access (CA) policies.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policies: crate::Patch<Vec<crate::models::AnyConditionalAccessPolicy>>,
     /// Read-only. Nullable. Returns a collection of the specified Conditional Access templates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub templates: crate::Patch<Vec<crate::models::ConditionalAccessTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationContextClassReferences",
+            &self.authentication_context_class_references,
+        )?;
+        writer.field("authenticationStrength", &self.authentication_strength)?;
+        writer.field("deletedItems", &self.deleted_items)?;
+        writer.field("namedLocations", &self.named_locations)?;
+        writer.field("policies", &self.policies)?;
+        writer.field("templates", &self.templates)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -2945,31 +3164,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The user-friendly name of the template.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Complete list of policy details specific to the template. This property contains the JSON of
     /// policy settings for configuring a Conditional Access policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Box<crate::models::ConditionalAccessPolicyDetail>>,
     /// The user-friendly name of the template.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// List of conditional access scenarios that the template is recommended for. The possible values
     /// are: new, secureFoundation, zeroTrust, remoteWork, protectAdmins, emergingThreats,
     /// unknownFutureValue. This is a multi-valued enum. Supports $filter (has).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scenarios: crate::Patch<crate::edm::Flags<crate::models::TemplateScenarios>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("details", &self.details)?;
+        writer.field("name", &self.name)?;
+        writer.field("scenarios", &self.scenarios)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3020,43 +3245,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `namedLocation` < `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CountryNamedLocation {
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents creation date and time of the location using ISO 8601 format and is
     /// always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Human-readable name of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents last modified date and time of the location using ISO 8601 format
     /// and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// List of countries and/or regions in two-letter format specified by ISO 3166-2. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub countries_and_regions: crate::Patch<Vec<String>>,
     /// Determines what method is used to decide which country the user is located in. Possible values
     /// are clientIpAddress(default) and authenticatorAppGps. Note: authenticatorAppGps is not yet
     /// supported in the Microsoft Cloud for US Government.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country_lookup_method: crate::Patch<crate::models::CountryLookupMethodType>,
     /// true if IP addresses that don't map to a country or region should be included in the named
     /// location. Optional. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_unknown_countries_and_regions: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CountryNamedLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("countriesAndRegions", &self.countries_and_regions)?;
+        writer.field("countryLookupMethod", &self.country_lookup_method)?;
+        writer.field(
+            "includeUnknownCountriesAndRegions",
+            &self.include_unknown_countries_and_regions,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3115,40 +3349,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Used to specify which Microsoft clouds an organization would like to collaborate with. By
     /// default, this value is empty. Supported values for this field are: microsoftonline.com,
     /// microsoftonline.us, and partner.microsoftonline.cn.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_cloud_endpoints: crate::Patch<Vec<String>>,
     /// Defines the default configuration for how your organization interacts with external Azure Active
     /// Directory organizations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default: crate::Patch<Box<crate::models::CrossTenantAccessPolicyConfigurationDefault>>,
     /// Defines partner-specific configurations for external Azure Active Directory organizations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub partners: crate::Patch<Vec<crate::models::CrossTenantAccessPolicyConfigurationPartner>>,
     /// The `templates` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub templates: crate::Patch<Box<crate::models::PolicyTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("allowedCloudEndpoints", &self.allowed_cloud_endpoints)?;
+        writer.field("default", &self.default)?;
+        writer.field("partners", &self.partners)?;
+        writer.field("templates", &self.templates)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3205,68 +3445,89 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyConfigurationDefault {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `appServiceConnectInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_service_connect_inbound:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyAppServiceConnectSetting>>,
     /// The `automaticUserConsentSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_user_consent_settings:
         crate::Patch<Box<crate::models::InboundOutboundPolicyConfiguration>>,
     /// Defines your default configuration for users from other organizations accessing your resources
     /// via Azure AD B2B collaboration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_inbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your default configuration for users in your organization going outbound to access
     /// resources in another organization via Azure AD B2B collaboration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_outbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your default configuration for users from other organizations accessing your resources
     /// via Azure AD B2B direct connect.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_inbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your default configuration for users in your organization going outbound to access
     /// resources in another organization via Azure AD B2B direct connect.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_outbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Determines the default configuration for trusting other Conditional Access claims from external
     /// Azure AD organizations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_trust: crate::Patch<Box<crate::models::CrossTenantAccessPolicyInboundTrust>>,
     /// The `invitationRedemptionIdentityProviderConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invitation_redemption_identity_provider_configuration:
         crate::Patch<Box<crate::models::DefaultInvitationRedemptionIdentityProviderConfiguration>>,
     /// If true, the default configuration is set to the system default configuration. If false, the
     /// default settings have been customized.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_service_default: crate::Patch<bool>,
     /// The `m365CollaborationInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_inbound:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationInboundSetting>>,
     /// The `m365CollaborationOutbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_outbound:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationOutboundSetting>>,
     /// The `tenantRestrictions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_restrictions:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyTenantRestrictions>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyConfigurationDefault {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "appServiceConnectInbound",
+            &self.app_service_connect_inbound,
+        )?;
+        writer.field(
+            "automaticUserConsentSettings",
+            &self.automatic_user_consent_settings,
+        )?;
+        writer.field("b2bCollaborationInbound", &self.b2b_collaboration_inbound)?;
+        writer.field("b2bCollaborationOutbound", &self.b2b_collaboration_outbound)?;
+        writer.field("b2bDirectConnectInbound", &self.b2b_direct_connect_inbound)?;
+        writer.field(
+            "b2bDirectConnectOutbound",
+            &self.b2b_direct_connect_outbound,
+        )?;
+        writer.field("inboundTrust", &self.inbound_trust)?;
+        writer.field(
+            "invitationRedemptionIdentityProviderConfiguration",
+            &self.invitation_redemption_identity_provider_configuration,
+        )?;
+        writer.field("isServiceDefault", &self.is_service_default)?;
+        writer.field("m365CollaborationInbound", &self.m365_collaboration_inbound)?;
+        writer.field(
+            "m365CollaborationOutbound",
+            &self.m365_collaboration_outbound,
+        )?;
+        writer.field("tenantRestrictions", &self.tenant_restrictions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3335,75 +3596,99 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.crossTenantAccessPolicyConfigurationPartner` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyConfigurationPartner {
     /// The `appServiceConnectInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_service_connect_inbound:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyAppServiceConnectSetting>>,
     /// The `automaticUserConsentSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_user_consent_settings:
         crate::Patch<Box<crate::models::InboundOutboundPolicyConfiguration>>,
     /// Defines your partner-specific configuration for users from other organizations accessing your
     /// resources via Azure AD B2B collaboration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_inbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your partner-specific configuration for users in your organization going outbound to
     /// access resources in another organization via Azure AD B2B collaboration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_outbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your partner-specific configuration for users from other organizations accessing your
     /// resources via Azure B2B direct connect.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_inbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Defines your partner-specific configuration for users in your organization going outbound to
     /// access resources in another organization via Azure AD B2B direct connect.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_outbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// Determines the partner-specific configuration for trusting other Conditional Access claims from
     /// external Azure AD organizations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_trust: crate::Patch<Box<crate::models::CrossTenantAccessPolicyInboundTrust>>,
     /// The `isInMultiTenantOrganization` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_in_multi_tenant_organization: crate::Patch<bool>,
     /// Identifies whether the partner-specific configuration is a Cloud Service Provider for your
     /// organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_service_provider: crate::Patch<bool>,
     /// The `m365CollaborationInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_inbound:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationInboundSetting>>,
     /// The `m365CollaborationOutbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub m365_collaboration_outbound:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyM365CollaborationOutboundSetting>>,
     /// The tenant identifier for the partner Azure AD organization. Read-only. Key.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `tenantRestrictions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_restrictions:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyTenantRestrictions>>,
     /// The `identitySynchronization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_synchronization:
         crate::Patch<Box<crate::models::CrossTenantIdentitySyncPolicyPartner>>,
     /// The `serviceProviderConstraints` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_provider_constraints:
         crate::Patch<Box<crate::models::AnyServiceProviderConstraints>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyConfigurationPartner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "appServiceConnectInbound",
+            &self.app_service_connect_inbound,
+        )?;
+        writer.field(
+            "automaticUserConsentSettings",
+            &self.automatic_user_consent_settings,
+        )?;
+        writer.field("b2bCollaborationInbound", &self.b2b_collaboration_inbound)?;
+        writer.field("b2bCollaborationOutbound", &self.b2b_collaboration_outbound)?;
+        writer.field("b2bDirectConnectInbound", &self.b2b_direct_connect_inbound)?;
+        writer.field(
+            "b2bDirectConnectOutbound",
+            &self.b2b_direct_connect_outbound,
+        )?;
+        writer.field("inboundTrust", &self.inbound_trust)?;
+        writer.field(
+            "isInMultiTenantOrganization",
+            &self.is_in_multi_tenant_organization,
+        )?;
+        writer.field("isServiceProvider", &self.is_service_provider)?;
+        writer.field("m365CollaborationInbound", &self.m365_collaboration_inbound)?;
+        writer.field(
+            "m365CollaborationOutbound",
+            &self.m365_collaboration_outbound,
+        )?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("tenantRestrictions", &self.tenant_restrictions)?;
+        writer.field("identitySynchronization", &self.identity_synchronization)?;
+        writer.field(
+            "serviceProviderConstraints",
+            &self.service_provider_constraints,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3476,22 +3761,28 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.crossTenantIdentitySyncPolicyPartner` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantIdentitySyncPolicyPartner {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `userSyncInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_sync_inbound: crate::Patch<Box<crate::models::CrossTenantUserSyncInbound>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantIdentitySyncPolicyPartner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("userSyncInbound", &self.user_sync_inbound)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3538,36 +3829,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomAuthenticationExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CustomAuthenticationExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3711,25 +4011,31 @@ impl crate::polymorphic::Polymorphic for AnyCustomAuthenticationExtension {
 ///
 /// Derived from `serviceProviderConstraints` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DelegatedAdminServiceProviderConstraints {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `allowedRoleTemplateIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_role_template_ids: crate::Patch<Vec<String>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for DelegatedAdminServiceProviderConstraints {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("allowedRoleTemplateIds", &self.allowed_role_template_ids)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3778,40 +4084,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceRegistrationPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `azureADJoin` property.
-    #[serde(rename = "azureADJoin", skip_serializing_if = "crate::Patch::is_unset")]
     pub azure_ad_join: crate::Patch<Box<crate::models::AzureADJoinPolicy>>,
     /// The `azureADRegistration` property.
-    #[serde(
-        rename = "azureADRegistration",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub azure_ad_registration: crate::Patch<Box<crate::models::AzureADRegistrationPolicy>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `localAdminPassword` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub local_admin_password: crate::Patch<Box<crate::models::LocalAdminPasswordSettings>>,
     /// The `multiFactorAuthConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_factor_auth_configuration: crate::Patch<crate::models::MultiFactorAuthConfiguration>,
     /// The `userDeviceQuota` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_device_quota: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for DeviceRegistrationPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("azureADJoin", &self.azure_ad_join)?;
+        writer.field("azureADRegistration", &self.azure_ad_registration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("localAdminPassword", &self.local_admin_password)?;
+        writer.field(
+            "multiFactorAuthConfiguration",
+            &self.multi_factor_auth_configuration,
+        )?;
+        writer.field("userDeviceQuota", &self.user_device_quota)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3870,22 +4182,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The email address registered to this user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for EmailAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -3932,30 +4250,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// Determines whether email OTP is usable by external users for authentication. Possible values are:
     /// default, enabled, disabled, unknownFutureValue. Tenants in the default state who did not use
     /// public preview will automatically have email OTP enabled beginning in October 2021.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_external_id_to_use_email_otp: crate::Patch<crate::models::ExternalEmailOtpState>,
     /// A collection of groups that are enabled to use the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for EmailAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field(
+            "allowExternalIdToUseEmailOtp",
+            &self.allow_external_id_to_use_email_otp,
+        )?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4008,25 +4335,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `configurationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration_id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ExternalAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("configurationId", &self.configuration_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4075,34 +4408,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// The `appId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `openIdConnectSetting` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub open_id_connect_setting: crate::Patch<Box<crate::models::OpenIdConnectSetting>>,
     /// The `includeTargets` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ExternalAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("openIdConnectSetting", &self.open_id_connect_setting)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4157,16 +4496,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalDomainName {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ExternalDomainName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4209,47 +4554,65 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventsFlow` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalUsersSelfServiceSignUpEventsFlow {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `onAttributeCollection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_attribute_collection: crate::Patch<Box<crate::models::AnyOnAttributeCollectionHandler>>,
     /// The `onAttributeCollectionStart` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_attribute_collection_start:
         crate::Patch<Box<crate::models::AnyOnAttributeCollectionStartHandler>>,
     /// The `onAttributeCollectionSubmit` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_attribute_collection_submit:
         crate::Patch<Box<crate::models::AnyOnAttributeCollectionSubmitHandler>>,
     /// The `onAuthenticationMethodLoadStart` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_authentication_method_load_start:
         crate::Patch<Box<crate::models::AnyOnAuthenticationMethodLoadStartHandler>>,
     /// The `onInteractiveAuthFlowStart` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_interactive_auth_flow_start:
         crate::Patch<Box<crate::models::AnyOnInteractiveAuthFlowStartHandler>>,
     /// The `onUserCreateStart` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_user_create_start: crate::Patch<Box<crate::models::AnyOnUserCreateStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ExternalUsersSelfServiceSignUpEventsFlow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("onAttributeCollection", &self.on_attribute_collection)?;
+        writer.field(
+            "onAttributeCollectionStart",
+            &self.on_attribute_collection_start,
+        )?;
+        writer.field(
+            "onAttributeCollectionSubmit",
+            &self.on_attribute_collection_submit,
+        )?;
+        writer.field(
+            "onAuthenticationMethodLoadStart",
+            &self.on_authentication_method_load_start,
+        )?;
+        writer.field(
+            "onInteractiveAuthFlowStart",
+            &self.on_interactive_auth_flow_start,
+        )?;
+        writer.field("onUserCreateStart", &self.on_user_create_start)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4318,35 +4681,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FeatureRolloutPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A description for this feature rollout policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name for this feature rollout policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Possible values are: passthroughAuthentication, seamlessSso, passwordHashSync,
     /// emailAsAlternateId, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature: crate::Patch<crate::models::StagedFeatureName>,
     /// Indicates whether this feature rollout policy should be applied to the entire organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_applied_to_organization: crate::Patch<bool>,
     /// Indicates whether the feature rollout is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Nullable. Specifies a list of directoryObjects that feature is enabled for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for FeatureRolloutPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("feature", &self.feature)?;
+        writer.field("isAppliedToOrganization", &self.is_applied_to_organization)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4401,41 +4770,47 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fido2AuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Authenticator Attestation GUID, an identifier that indicates the type (e.g. make and model) of
     /// the authenticator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aa_guid: crate::Patch<String>,
     /// The attestation certificate(s) attached to this security key.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attestation_certificates: crate::Patch<Vec<String>>,
     /// The attestation level of this FIDO2 security key. Possible values are: attested, or notAttested.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attestation_level: crate::Patch<crate::models::AttestationLevel>,
     /// The display name of the key as given by the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The manufacturer-assigned model of the FIDO2 security key.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub model: crate::Patch<String>,
     /// The `passkeyType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passkey_type: crate::Patch<crate::models::PasskeyType>,
     /// The `publicKeyCredential` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_key_credential: crate::Patch<Box<crate::models::WebauthnPublicKeyCredential>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for Fido2AuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("aaGuid", &self.aa_guid)?;
+        writer.field("attestationCertificates", &self.attestation_certificates)?;
+        writer.field("attestationLevel", &self.attestation_level)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("model", &self.model)?;
+        writer.field("passkeyType", &self.passkey_type)?;
+        writer.field("publicKeyCredential", &self.public_key_credential)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4494,43 +4869,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fido2AuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// The `defaultPasskeyProfile` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_passkey_profile: crate::Patch<String>,
     /// Determines whether attestation must be enforced for FIDO2 security key registration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_attestation_enforced: crate::Patch<bool>,
     /// Determines if users can register new FIDO2 security keys.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_self_service_registration_allowed: crate::Patch<bool>,
     /// Controls whether key restrictions are enforced on FIDO2 security keys, either allowing or
     /// disallowing certain key types as defined by Authenticator Attestation GUID (AAGUID), an
     /// identifier that indicates the type (e.g. make and model) of the authenticator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_restrictions: crate::Patch<Box<crate::models::Fido2KeyRestrictions>>,
     /// A collection of groups that are enabled to use the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::PasskeyAuthenticationMethodTarget>>,
     /// The `passkeyProfiles` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passkey_profiles: crate::Patch<Vec<crate::models::PasskeyProfile>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for Fido2AuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("defaultPasskeyProfile", &self.default_passkey_profile)?;
+        writer.field("isAttestationEnforced", &self.is_attestation_enforced)?;
+        writer.field(
+            "isSelfServiceRegistrationAllowed",
+            &self.is_self_service_registration_allowed,
+        )?;
+        writer.field("keyRestrictions", &self.key_restrictions)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        #[cfg(feature = "other")]
+        writer.field("passkeyProfiles", &self.passkey_profiles)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4591,28 +4976,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationCombinationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fido2CombinationConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Which authentication method combinations this configuration applies to. Must be an
     /// allowedCombinations object that's defined for the authenticationStrengthPolicy. The only possible
     /// value for fido2combinationConfigurations is 'fido2'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to_combinations:
         crate::Patch<Vec<crate::edm::Flags<crate::models::AuthenticationMethodModes>>>,
     /// A list of AAGUIDs allowed to be used as part of the specified authentication method combinations.
-    #[serde(
-        rename = "allowedAAGUIDs",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub allowed_aagui_ds: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for Fido2CombinationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appliesToCombinations", &self.applies_to_combinations)?;
+        writer.field("allowedAAGUIDs", &self.allowed_aagui_ds)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4659,19 +5047,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FraudProtectionProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for FraudProtectionProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4773,36 +5167,42 @@ impl crate::polymorphic::Polymorphic for AnyFraudProtectionProvider {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HomeRealmDiscoveryPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A string collection containing a JSON string that defines the rules and settings for a policy.
     /// The syntax for the definition differs for each derived policy type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Vec<String>>,
     /// If set to true, activates this policy. There can be many policies for the same policy type, but
     /// only one can be activated as the organization default. Optional, default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organization_default: crate::Patch<bool>,
     /// The `appliesTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for HomeRealmDiscoveryPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("isOrganizationDefault", &self.is_organization_default)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4857,25 +5257,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `fraudProtectionProvider` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HumanSecurityFraudProtectionProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `appId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// The `serverToken` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub server_token: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for HumanSecurityFraudProtectionProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("serverToken", &self.server_token)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4924,27 +5330,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityApiConnector {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The object which describes the authentication configuration details for calling the API. Basic
     /// and PKCS 12 client certificate are supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyApiAuthenticationConfigurationBase>>,
     /// The name of the API connector.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The URL of the API endpoint to call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityApiConnector {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("targetUrl", &self.target_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -4995,32 +5410,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityUserFlowAttribute` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityBuiltInUserFlowAttribute {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The data type of the user flow attribute. This cannot be modified after the custom user flow
     /// attribute is created. The supported values for dataType are: string , boolean , int64 ,
     /// stringCollection , dateTime.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_type: crate::Patch<crate::models::IdentityUserFlowAttributeDataType>,
     /// The description of the user flow attribute that's shown to the user at the time of sign-up.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the user flow attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The type of the user flow attribute. This is a read-only attribute that is automatically set.
     /// Depending on the type of attribute, the values for this property will be builtIn, custom, or
     /// required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_attribute_type: crate::Patch<crate::models::IdentityUserFlowAttributeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityBuiltInUserFlowAttribute {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("dataType", &self.data_type)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("userFlowAttributeType", &self.user_flow_attribute_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5071,48 +5492,63 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityContainer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents entry point for API connectors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub api_connectors: crate::Patch<Vec<crate::models::IdentityApiConnector>>,
     /// The `authenticationEventListeners` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_event_listeners:
         crate::Patch<Vec<crate::models::AnyAuthenticationEventListener>>,
     /// The `authenticationEventsFlows` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flows: crate::Patch<Vec<crate::models::AnyAuthenticationEventsFlow>>,
     /// Represents entry point for B2X/self-service sign-up identity userflows.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2x_user_flows: crate::Patch<Vec<crate::models::B2xIdentityUserFlow>>,
     /// the entry point for the Conditional Access (CA) object model.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditional_access: crate::Patch<Box<crate::models::ConditionalAccessRoot>>,
     /// The `customAuthenticationExtensions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_authentication_extensions:
         crate::Patch<Vec<crate::models::AnyCustomAuthenticationExtension>>,
     /// The `identityProviders` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_providers: crate::Patch<Vec<crate::models::AnyIdentityProviderBase>>,
     /// The `riskPrevention` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_prevention: crate::Patch<Box<crate::models::RiskPreventionContainer>>,
     /// Represents entry point for identity userflow attributes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_attributes: crate::Patch<Vec<crate::models::AnyIdentityUserFlowAttribute>>,
     /// The `verifiedId` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_id: crate::Patch<Box<crate::models::IdentityVerifiedIdRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("apiConnectors", &self.api_connectors)?;
+        writer.field(
+            "authenticationEventListeners",
+            &self.authentication_event_listeners,
+        )?;
+        writer.field(
+            "authenticationEventsFlows",
+            &self.authentication_events_flows,
+        )?;
+        writer.field("b2xUserFlows", &self.b2x_user_flows)?;
+        writer.field("conditionalAccess", &self.conditional_access)?;
+        writer.field(
+            "customAuthenticationExtensions",
+            &self.custom_authentication_extensions,
+        )?;
+        writer.field("identityProviders", &self.identity_providers)?;
+        writer.field("riskPrevention", &self.risk_prevention)?;
+        writer.field("userFlowAttributes", &self.user_flow_attributes)?;
+        writer.field("verifiedId", &self.verified_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5179,32 +5615,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityUserFlowAttribute` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityCustomUserFlowAttribute {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The data type of the user flow attribute. This cannot be modified after the custom user flow
     /// attribute is created. The supported values for dataType are: string , boolean , int64 ,
     /// stringCollection , dateTime.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_type: crate::Patch<crate::models::IdentityUserFlowAttributeDataType>,
     /// The description of the user flow attribute that's shown to the user at the time of sign-up.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the user flow attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The type of the user flow attribute. This is a read-only attribute that is automatically set.
     /// Depending on the type of attribute, the values for this property will be builtIn, custom, or
     /// required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_attribute_type: crate::Patch<crate::models::IdentityUserFlowAttributeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityCustomUserFlowAttribute {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("dataType", &self.data_type)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("userFlowAttributeType", &self.user_flow_attribute_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5255,33 +5697,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The client ID for the application. This is the client ID obtained when registering the
     /// application with the identity provider. Required. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_id: crate::Patch<String>,
     /// The client secret for the application. This is the client secret obtained when registering the
     /// application with the identity provider. This is write-only. A read operation will return ****.
     /// Required. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_secret: crate::Patch<String>,
     /// The display name of the identity provider. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The identity provider type is a required field. For B2B scenario: Google, Facebook. For B2C
     /// scenario: Microsoft, Google, Amazon, LinkedIn, Facebook, GitHub, Twitter, Weibo, QQ, WeChat,
     /// OpenIDConnect. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientId", &self.client_id)?;
+        writer.field("clientSecret", &self.client_secret)?;
+        writer.field("name", &self.name)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5332,19 +5780,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityProviderBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl serde::Serialize for IdentityProviderBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
@@ -5483,28 +5937,34 @@ impl crate::polymorphic::Polymorphic for AnyIdentityProviderBase {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentitySecurityDefaultsEnforcementPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// If set to true, Azure Active Directory security defaults is enabled for the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentitySecurityDefaultsEnforcementPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5555,32 +6015,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityUserFlowAttribute {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The data type of the user flow attribute. This cannot be modified after the custom user flow
     /// attribute is created. The supported values for dataType are: string , boolean , int64 ,
     /// stringCollection , dateTime.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_type: crate::Patch<crate::models::IdentityUserFlowAttributeDataType>,
     /// The description of the user flow attribute that's shown to the user at the time of sign-up.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the user flow attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The type of the user flow attribute. This is a read-only attribute that is automatically set.
     /// Depending on the type of attribute, the values for this property will be builtIn, custom, or
     /// required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_attribute_type: crate::Patch<crate::models::IdentityUserFlowAttributeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityUserFlowAttribute {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("dataType", &self.data_type)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("userFlowAttributeType", &self.user_flow_attribute_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5688,38 +6154,44 @@ impl crate::polymorphic::Polymorphic for AnyIdentityUserFlowAttribute {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityUserFlowAttributeAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identityUserFlowAttribute within a user flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Determines whether the identityUserFlowAttribute is optional. true means the user doesn't have to
     /// provide a value. false means the user cannot complete sign-up without providing a value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_optional: crate::Patch<bool>,
     /// Determines whether the identityUserFlowAttribute requires verification. This is only used for
     /// verifying the user's phone number or email address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requires_verification: crate::Patch<bool>,
     /// The input options for the user flow attribute. Only applicable when the userInputType is
     /// radioSingleSelect, dropdownSingleSelect, or checkboxMultiSelect.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_attribute_values: crate::Patch<Vec<crate::models::UserAttributeValuesItem>>,
     /// The input type of the user flow attribute. Possible values are: textBox, dateTimeDropdown,
     /// radioSingleSelect, dropdownSingleSelect, emailBox, checkboxMultiSelect.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_input_type: crate::Patch<crate::models::IdentityUserFlowAttributeInputType>,
     /// The user attribute that you want to add to your user flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_attribute: crate::Patch<Box<crate::models::AnyIdentityUserFlowAttribute>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityUserFlowAttributeAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isOptional", &self.is_optional)?;
+        writer.field("requiresVerification", &self.requires_verification)?;
+        writer.field("userAttributeValues", &self.user_attribute_values)?;
+        writer.field("userInputType", &self.user_input_type)?;
+        writer.field("userAttribute", &self.user_attribute)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5774,19 +6246,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityVerifiedIdRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `profiles` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profiles: crate::Patch<Vec<crate::models::VerifiedIdProfile>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentityVerifiedIdRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("profiles", &self.profiles)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5831,14 +6309,11 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Invitation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user being invited.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_user_display_name: crate::Patch<String>,
     /// The email address of the user being invited. Required. The following special characters are not
     /// permitted in the email address:Tilde (~)Exclamation point (!)Number sign (#)Dollar sign
@@ -5848,46 +6323,56 @@ pub struct Invitation {
     /// exceptions apply:A period (.) or a hyphen (-) is permitted anywhere in the user name, except at
     /// the beginning or end of the name.An underscore (_) is permitted anywhere in the user name. This
     /// includes at the beginning or end of the name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_user_email_address: crate::Patch<String>,
     /// Additional configuration for the message being sent to the invited user, including customizing
     /// message text, language and cc recipient list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_user_message_info: crate::Patch<Box<crate::models::InvitedUserMessageInfo>>,
     /// The userType of the user being invited. By default, this is Guest. You can invite as Member if
     /// you are a company administrator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_user_type: crate::Patch<String>,
     /// The URL the user can use to redeem their invitation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invite_redeem_url: crate::Patch<String>,
     /// The URL the user should be redirected to once the invitation is redeemed. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invite_redirect_url: crate::Patch<String>,
     /// Reset the user's redemption status and reinvite a user while retaining their user identifier,
     /// group memberships, and app assignments. This property allows you to enable a user to sign-in
     /// using a different email address from the one in the previous invitation. For more information
     /// about using this property, see Reset redemption status for a guest user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reset_redemption: crate::Patch<bool>,
     /// Indicates whether an email should be sent to the user being invited. The default is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub send_invitation_message: crate::Patch<bool>,
     /// The status of the invitation. Possible values are: PendingAcceptance, Completed, InProgress, and
     /// Error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The user created as part of the invitation creation. Read-Only
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `invitedUserSponsors` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_user_sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for Invitation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("invitedUserDisplayName", &self.invited_user_display_name)?;
+        writer.field("invitedUserEmailAddress", &self.invited_user_email_address)?;
+        writer.field("invitedUserMessageInfo", &self.invited_user_message_info)?;
+        writer.field("invitedUserType", &self.invited_user_type)?;
+        writer.field("inviteRedeemUrl", &self.invite_redeem_url)?;
+        writer.field("inviteRedirectUrl", &self.invite_redirect_url)?;
+        writer.field("resetRedemption", &self.reset_redemption)?;
+        writer.field("sendInvitationMessage", &self.send_invitation_message)?;
+        writer.field("status", &self.status)?;
+        #[cfg(feature = "identity")]
+        writer.field("invitedUser", &self.invited_user)?;
+        writer.field("invitedUserSponsors", &self.invited_user_sponsors)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -5952,38 +6437,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `namedLocation` < `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IpNamedLocation {
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents creation date and time of the location using ISO 8601 format and is
     /// always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Human-readable name of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents last modified date and time of the location using ISO 8601 format
     /// and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// List of IP address ranges in IPv4 CIDR format (e.g. 1.2.3.4/32) or any allowable IPv6 format from
     /// IETF RFC5969. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ip_ranges: crate::Patch<Vec<crate::models::AnyIpRange>>,
     /// true if this location is explicitly trusted. Optional. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_trusted: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IpNamedLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("ipRanges", &self.ip_ranges)?;
+        writer.field("isTrusted", &self.is_trusted)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6043,36 +6534,47 @@ crate::macros::select_fields! {
     feature = "identity-access",
     feature = "employee-experience"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LongRunningOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The start time of the operation. The Timestamp type represents date and time information using
     /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The time of the last action in the operation. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// URI of the resource that the operation is performed on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
     /// The status of the operation. The possible values are: notStarted, running, succeeded, failed,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// Details about the status of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status_detail: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "sites",
+    feature = "security",
+    feature = "identity-access",
+    feature = "employee-experience"
+))]
+impl serde::Serialize for LongRunningOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastActionDateTime", &self.last_action_date_time)?;
+        writer.field("resourceLocation", &self.resource_location)?;
+        writer.field("status", &self.status)?;
+        writer.field("statusDetail", &self.status_detail)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -6223,33 +6725,40 @@ impl crate::polymorphic::Polymorphic for AnyLongRunningOperation {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MicrosoftAuthenticatorAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Tags containing app metadata.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_tag: crate::Patch<String>,
     /// The name of the device on which this app is registered.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Numerical version of this instance of the Authenticator app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_app_version: crate::Patch<String>,
     /// The registered device on which Microsoft Authenticator resides. This property is null if the
     /// device is not registered for passwordless Phone Sign-In.
     #[cfg(feature = "directory")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::Device>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for MicrosoftAuthenticatorAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deviceTag", &self.device_tag)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("phoneAppVersion", &self.phone_app_version)?;
+        #[cfg(feature = "directory")]
+        writer.field("device", &self.device)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6302,33 +6811,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MicrosoftAuthenticatorAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// A collection of Microsoft Authenticator settings such as application context and location
     /// context, and whether they are enabled for all users or specific users only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature_settings: crate::Patch<Box<crate::models::MicrosoftAuthenticatorFeatureSettings>>,
     /// The `isSoftwareOathEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_software_oath_enabled: crate::Patch<bool>,
     /// A collection of groups that are enabled to use the authentication method. Expanded by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets:
         crate::Patch<Vec<crate::models::MicrosoftAuthenticatorAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for MicrosoftAuthenticatorAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("featureSettings", &self.feature_settings)?;
+        writer.field("isSoftwareOathEnabled", &self.is_software_oath_enabled)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6382,26 +6897,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MicrosoftAuthenticatorAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Determines if the user is enforced to register the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// Possible values are: user, group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// Determines which types of notifications can be used for sign-in. Possible values are: any,
     /// deviceBasedPush (passwordless only), push.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_mode: crate::Patch<crate::models::MicrosoftAuthenticatorAuthenticationMode>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for MicrosoftAuthenticatorAuthenticationMethodTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.field("authenticationMode", &self.authentication_mode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6450,23 +6971,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiTenantOrganizationIdentitySyncPolicyTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `templateApplicationLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_application_level:
         crate::Patch<crate::edm::Flags<crate::models::TemplateApplicationLevel>>,
     /// The `userSyncInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_sync_inbound: crate::Patch<Box<crate::models::CrossTenantUserSyncInbound>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for MultiTenantOrganizationIdentitySyncPolicyTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("templateApplicationLevel", &self.template_application_level)?;
+        writer.field("userSyncInbound", &self.user_sync_inbound)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6513,43 +7040,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiTenantOrganizationPartnerConfigurationTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `automaticUserConsentSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_user_consent_settings:
         crate::Patch<Box<crate::models::InboundOutboundPolicyConfiguration>>,
     /// The `b2bCollaborationInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_inbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `b2bCollaborationOutbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_collaboration_outbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `b2bDirectConnectInbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_inbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `b2bDirectConnectOutbound` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub b2b_direct_connect_outbound:
         crate::Patch<Box<crate::models::AnyCrossTenantAccessPolicyB2BSetting>>,
     /// The `inboundTrust` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_trust: crate::Patch<Box<crate::models::CrossTenantAccessPolicyInboundTrust>>,
     /// The `templateApplicationLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_application_level:
         crate::Patch<crate::edm::Flags<crate::models::TemplateApplicationLevel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for MultiTenantOrganizationPartnerConfigurationTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "automaticUserConsentSettings",
+            &self.automatic_user_consent_settings,
+        )?;
+        writer.field("b2bCollaborationInbound", &self.b2b_collaboration_inbound)?;
+        writer.field("b2bCollaborationOutbound", &self.b2b_collaboration_outbound)?;
+        writer.field("b2bDirectConnectInbound", &self.b2b_direct_connect_inbound)?;
+        writer.field(
+            "b2bDirectConnectOutbound",
+            &self.b2b_direct_connect_outbound,
+        )?;
+        writer.field("inboundTrust", &self.inbound_trust)?;
+        writer.field("templateApplicationLevel", &self.template_application_level)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6609,31 +7148,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamedLocation {
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents creation date and time of the location using ISO 8601 format and is
     /// always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Human-readable name of the location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents last modified date and time of the location using ISO 8601 format
     /// and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for NamedLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6741,44 +7286,50 @@ impl crate::polymorphic::Polymorphic for AnyNamedLocation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OAuth2PermissionGrant {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The id of the client service principal for the application which is authorized to act on behalf
     /// of a signed-in user when accessing an API. Required. Supports $filter (eq only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_id: crate::Patch<String>,
     /// Indicates if authorization is granted for the client application to impersonate all users or only
     /// a specific user. AllPrincipals indicates authorization to impersonate all users. Principal
     /// indicates authorization to impersonate a specific user. Consent on behalf of all users can be
     /// granted by an administrator. Non-admin users may be authorized to consent on behalf of themselves
     /// in some cases, for some delegated permissions. Required. Supports $filter (eq only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consent_type: crate::Patch<String>,
     /// The id of the user on behalf of whom the client is authorized to access the resource, when
     /// consentType is Principal. If consentType is AllPrincipals this value is null. Required when
     /// consentType is Principal. Supports $filter (eq only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The id of the resource service principal to which access is authorized. This identifies the API
     /// which the client is authorized to attempt to call on behalf of a signed-in user. Supports $filter
     /// (eq only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// A space-separated list of the claim values for delegated permissions which should be included in
     /// access tokens for the resource application (the API). For example, openid User.Read
     /// GroupMember.Read.All. Each claim value should match the value field of one of the delegated
     /// permissions defined by the API, listed in the oauth2PermissionScopes property of the resource
     /// service principal. Must not exceed 3850 characters in length.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OAuth2PermissionGrant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientId", &self.client_id)?;
+        writer.field("consentType", &self.consent_type)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.field("scope", &self.scope)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6831,40 +7382,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OidcIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `clientAuthentication` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_authentication: crate::Patch<Box<crate::models::AnyOidcClientAuthentication>>,
     /// The `clientId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_id: crate::Patch<String>,
     /// The `inboundClaimMapping` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_claim_mapping: crate::Patch<Box<crate::models::OidcInboundClaimMappingOverride>>,
     /// The `issuer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer: crate::Patch<String>,
     /// The `responseType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_type: crate::Patch<crate::edm::Flags<crate::models::OidcResponseType>>,
     /// The `scope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<String>,
     /// The `wellKnownEndpoint` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub well_known_endpoint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OidcIdentityProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("clientAuthentication", &self.client_authentication)?;
+        writer.field("clientId", &self.client_id)?;
+        writer.field("inboundClaimMapping", &self.inbound_claim_mapping)?;
+        writer.field("issuer", &self.issuer)?;
+        writer.field("responseType", &self.response_type)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("wellKnownEndpoint", &self.well_known_endpoint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6923,28 +7480,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnAttributeCollectionHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -6997,36 +7563,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionStartCustomExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionStartCustomExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7083,28 +7658,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionStartListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnAttributeCollectionStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionStartListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7157,36 +7741,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionSubmitCustomExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionSubmitCustomExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7243,28 +7836,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionSubmitListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnAttributeCollectionSubmitHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionSubmitListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7317,28 +7919,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAuthenticationMethodLoadStartListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnAuthenticationMethodLoadStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAuthenticationMethodLoadStartListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7391,28 +8002,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnEmailOtpSendListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnOtpSendHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnEmailOtpSendListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7465,28 +8085,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnFraudProtectionLoadStartListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnFraudProtectionLoadStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnFraudProtectionLoadStartListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7539,28 +8168,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnInteractiveAuthFlowStartListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnInteractiveAuthFlowStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnInteractiveAuthFlowStartListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7613,36 +8251,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnOtpSendCustomExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnOtpSendCustomExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7699,36 +8346,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPasswordSubmitCustomExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnPasswordSubmitCustomExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7785,28 +8441,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPasswordSubmitListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnPasswordSubmitHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnPasswordSubmitListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7859,40 +8524,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnTokenIssuanceStartCustomExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// The `claimsForTokenConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claims_for_token_configuration:
         crate::Patch<Vec<crate::models::OnTokenIssuanceStartReturnClaim>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnTokenIssuanceStartCustomExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.field(
+            "claimsForTokenConfiguration",
+            &self.claims_for_token_configuration,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -7953,28 +8630,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnTokenIssuanceStartListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnTokenIssuanceStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnTokenIssuanceStartListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8027,28 +8713,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnUserCreateStartListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnUserCreateStartHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnUserCreateStartListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8101,36 +8796,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customAuthenticationExtension` < `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnVerifiedIdClaimValidationCustomExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnVerifiedIdClaimValidationCustomExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8187,28 +8891,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationEventListener` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnVerifiedIdClaimValidationListener {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationEventsFlowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_events_flow_id: crate::Patch<String>,
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::AuthenticationConditions>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `handler` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub handler: crate::Patch<Box<crate::models::AnyOnVerifiedIdClaimValidationHandler>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnVerifiedIdClaimValidationListener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationEventsFlowId",
+            &self.authentication_events_flow_id,
+        )?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("handler", &self.handler)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8261,37 +8974,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OwnerlessGroupPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `emailInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_info: crate::Patch<Box<crate::models::EmailDetails>>,
     /// The `enabledGroupIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled_group_ids: crate::Patch<Vec<String>>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `maxMembersToNotify` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_members_to_notify: crate::Patch<i64>,
     /// The `notificationDurationInWeeks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_duration_in_weeks: crate::Patch<i64>,
     /// The `policyWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_web_url: crate::Patch<String>,
     /// The `targetOwners` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_owners: crate::Patch<Box<crate::models::TargetOwners>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OwnerlessGroupPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("emailInfo", &self.email_info)?;
+        writer.field("enabledGroupIds", &self.enabled_group_ids)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("maxMembersToNotify", &self.max_members_to_notify)?;
+        writer.field(
+            "notificationDurationInWeeks",
+            &self.notification_duration_in_weeks,
+        )?;
+        writer.field("policyWebUrl", &self.policy_web_url)?;
+        writer.field("targetOwners", &self.target_owners)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8350,25 +9072,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PasskeyAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Determines if the user is enforced to register the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// Possible values are: user, group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// The `allowedPasskeyProfiles` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_passkey_profiles: crate::Patch<Vec<crate::edm::Guid>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PasskeyAuthenticationMethodTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.field("allowedPasskeyProfiles", &self.allowed_passkey_profiles)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8417,22 +9145,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PasswordAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// For security, the password is always returned as null from a LIST or GET operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PasswordAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("password", &self.password)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8479,33 +9213,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PermissionGrantConditionSet {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A list of appId values for the client applications to match with, or a list with the single value
     /// all to match any client application. Default is the single value all.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_application_ids: crate::Patch<Vec<String>>,
     /// A list of Microsoft Partner Network (MPN) IDs for verified publishers of the client application,
     /// or a list with the single value all to match with client apps from any publisher. Default is the
     /// single value all.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_application_publisher_ids: crate::Patch<Vec<String>>,
     /// Set to true to only match on client applications with a verified publisher. Set to false to match
     /// on any client app, even if it does not have a verified publisher. Default is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_applications_from_verified_publisher_only: crate::Patch<bool>,
     /// A list of Azure Active Directory tenant IDs in which the client application is registered, or a
     /// list with the single value all to match with client apps registered in any tenant. Default is the
     /// single value all.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_application_tenant_ids: crate::Patch<Vec<String>>,
     /// The permission classification for the permission being granted, or all to match with any
     /// permission classification (including permissions which are not classified). Default is all.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_classification: crate::Patch<String>,
     /// The list of id values for the specific permissions to match with, or a list with the single value
     /// all to match with any permission. The id of delegated permissions can be found in the
@@ -8514,23 +9241,45 @@ pub struct PermissionGrantConditionSet {
     /// id of resource-specific application permissions can be found in the
     /// resourceSpecificApplicationPermissions property of the API's **servicePrincipal** object. Default
     /// is the single value all.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permissions: crate::Patch<Vec<String>>,
     /// The permission type of the permission being granted. Possible values: application for application
     /// permissions (e.g. app roles), or delegated for delegated permissions. The value
     /// delegatedUserConsentable indicates delegated permissions which have not been configured by the
     /// API publisher to require admin consent—this value may be used in built-in permission grant
     /// policies, but cannot be used in custom permission grant policies. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_type: crate::Patch<crate::models::PermissionType>,
     /// The appId of the resource application (e.g. the API) for which a permission is being granted, or
     /// any to match with any resource application or API. Default is any.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_application: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PermissionGrantConditionSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("clientApplicationIds", &self.client_application_ids)?;
+        writer.field(
+            "clientApplicationPublisherIds",
+            &self.client_application_publisher_ids,
+        )?;
+        writer.field(
+            "clientApplicationsFromVerifiedPublisherOnly",
+            &self.client_applications_from_verified_publisher_only,
+        )?;
+        writer.field(
+            "clientApplicationTenantIds",
+            &self.client_application_tenant_ids,
+        )?;
+        writer.field("permissionClassification", &self.permission_classification)?;
+        writer.field("permissions", &self.permissions)?;
+        writer.field("permissionType", &self.permission_type)?;
+        writer.field("resourceApplication", &self.resource_application)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8595,31 +9344,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PermissionGrantPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Condition sets which are excluded in this permission grant policy. Automatically expanded on GET.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub excludes: crate::Patch<Vec<crate::models::PermissionGrantConditionSet>>,
     /// Condition sets which are included in this permission grant policy. Automatically expanded on GET.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub includes: crate::Patch<Vec<crate::models::PermissionGrantConditionSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PermissionGrantPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("excludes", &self.excludes)?;
+        writer.field("includes", &self.includes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8672,33 +9427,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PhoneAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The phone number to text or call for authentication. Phone numbers use the format +{country code}
     /// {number}x{extension}, with extension optional. For example, +1 5555551234 or +1 5555551234x123
     /// are valid. Numbers are rejected when creating or updating if they do not match the required
     /// format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_number: crate::Patch<String>,
     /// The type of this phone. Possible values are: mobile, alternateMobile, or office.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_type: crate::Patch<crate::models::AuthenticationPhoneType>,
     /// Whether a phone is ready to be used for SMS sign-in or not. Possible values are: notSupported,
     /// notAllowedByPolicy, notEnabled, phoneNumberNotUnique, ready, or notConfigured,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sms_sign_in_state: crate::Patch<crate::models::AuthenticationMethodSignInState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PhoneAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("phoneNumber", &self.phone_number)?;
+        writer.field("phoneType", &self.phone_type)?;
+        writer.field("smsSignInState", &self.sms_sign_in_state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8749,32 +9510,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlatformCredentialAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `keyStrength` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_strength: crate::Patch<crate::models::AuthenticationMethodKeyStrength>,
     /// The `platform` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platform: crate::Patch<crate::models::AuthenticationMethodPlatform>,
     /// The `device` navigation property (present when expanded).
     #[cfg(feature = "directory")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::Device>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PlatformCredentialAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("keyStrength", &self.key_strength)?;
+        writer.field("platform", &self.platform)?;
+        #[cfg(feature = "directory")]
+        writer.field("device", &self.device)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -8827,95 +9595,135 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The policy that controls the idle time out for web sessions for applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_based_timeout_policies:
         crate::Patch<Vec<crate::models::ActivityBasedTimeoutPolicy>>,
     /// The policy by which consent requests are created and managed for the entire tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub admin_consent_request_policy: crate::Patch<Box<crate::models::AdminConsentRequestPolicy>>,
     /// The policies that enforce app management restrictions for specific applications and service
     /// principals, overriding the defaultAppManagementPolicy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_management_policies: crate::Patch<Vec<crate::models::AppManagementPolicy>>,
     /// The policy configuration of the self-service sign-up experience of external users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_flows_policy: crate::Patch<Box<crate::models::AuthenticationFlowsPolicy>>,
     /// The authentication methods and the users that are allowed to use them to sign in and perform
     /// multifactor authentication (MFA) in Azure Active Directory (Azure AD).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_methods_policy:
         crate::Patch<Box<crate::models::AuthenticationMethodsPolicy>>,
     /// The authentication method combinations that are to be used in scenarios defined by Azure AD
     /// Conditional Access.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_strength_policies:
         crate::Patch<Vec<crate::models::AuthenticationStrengthPolicy>>,
     /// The policy that controls Azure AD authorization settings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authorization_policy: crate::Patch<Box<crate::models::AuthorizationPolicy>>,
     /// The claim-mapping policies for WS-Fed, SAML, OAuth 2.0, and OpenID Connect protocols, for tokens
     /// issued to a specific application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claims_mapping_policies: crate::Patch<Vec<crate::models::ClaimsMappingPolicy>>,
     /// The custom rules that define an access scenario.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditional_access_policies: crate::Patch<Vec<crate::models::AnyConditionalAccessPolicy>>,
     /// The custom rules that define an access scenario when interacting with external Azure AD tenants.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cross_tenant_access_policy: crate::Patch<Box<crate::models::CrossTenantAccessPolicy>>,
     /// The tenant-wide policy that enforces app management restrictions for all applications and service
     /// principals.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_app_management_policy: crate::Patch<Box<crate::models::TenantAppManagementPolicy>>,
     /// The `deviceRegistrationPolicy` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_registration_policy: crate::Patch<Box<crate::models::DeviceRegistrationPolicy>>,
     /// The feature rollout policy associated with a directory object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature_rollout_policies: crate::Patch<Vec<crate::models::FeatureRolloutPolicy>>,
     /// The `federatedTokenValidationPolicy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub federated_token_validation_policy:
         crate::Patch<Box<crate::models::FederatedTokenValidationPolicy>>,
     /// The policy to control Azure AD authentication behavior for federated users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_realm_discovery_policies: crate::Patch<Vec<crate::models::HomeRealmDiscoveryPolicy>>,
     /// The policy that represents the security defaults that protect against common attacks.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_security_defaults_enforcement_policy:
         crate::Patch<Box<crate::models::IdentitySecurityDefaultsEnforcementPolicy>>,
     /// The `ownerlessGroupPolicy` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ownerless_group_policy: crate::Patch<Box<crate::models::OwnerlessGroupPolicy>>,
     /// The policy that specifies the conditions under which consent can be granted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grant_policies: crate::Patch<Vec<crate::models::PermissionGrantPolicy>>,
     /// Specifies the various policies associated with scopes and roles.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_management_policies: crate::Patch<Vec<crate::models::UnifiedRoleManagementPolicy>>,
     /// The assignment of a role management policy to a role definition object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_management_policy_assignments:
         crate::Patch<Vec<crate::models::UnifiedRoleManagementPolicyAssignment>>,
     /// The policy that specifies the characteristics of SAML tokens issued by Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_issuance_policies: crate::Patch<Vec<crate::models::TokenIssuancePolicy>>,
     /// The policy that controls the lifetime of a JWT access token, an ID token, or a SAML 1.1/2.0 token
     /// issued by Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub token_lifetime_policies: crate::Patch<Vec<crate::models::TokenLifetimePolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PolicyRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "activityBasedTimeoutPolicies",
+            &self.activity_based_timeout_policies,
+        )?;
+        writer.field(
+            "adminConsentRequestPolicy",
+            &self.admin_consent_request_policy,
+        )?;
+        writer.field("appManagementPolicies", &self.app_management_policies)?;
+        writer.field(
+            "authenticationFlowsPolicy",
+            &self.authentication_flows_policy,
+        )?;
+        writer.field(
+            "authenticationMethodsPolicy",
+            &self.authentication_methods_policy,
+        )?;
+        writer.field(
+            "authenticationStrengthPolicies",
+            &self.authentication_strength_policies,
+        )?;
+        writer.field("authorizationPolicy", &self.authorization_policy)?;
+        writer.field("claimsMappingPolicies", &self.claims_mapping_policies)?;
+        writer.field(
+            "conditionalAccessPolicies",
+            &self.conditional_access_policies,
+        )?;
+        writer.field("crossTenantAccessPolicy", &self.cross_tenant_access_policy)?;
+        writer.field(
+            "defaultAppManagementPolicy",
+            &self.default_app_management_policy,
+        )?;
+        writer.field("deviceRegistrationPolicy", &self.device_registration_policy)?;
+        writer.field("featureRolloutPolicies", &self.feature_rollout_policies)?;
+        #[cfg(feature = "identity")]
+        writer.field(
+            "federatedTokenValidationPolicy",
+            &self.federated_token_validation_policy,
+        )?;
+        writer.field(
+            "homeRealmDiscoveryPolicies",
+            &self.home_realm_discovery_policies,
+        )?;
+        writer.field(
+            "identitySecurityDefaultsEnforcementPolicy",
+            &self.identity_security_defaults_enforcement_policy,
+        )?;
+        writer.field("ownerlessGroupPolicy", &self.ownerless_group_policy)?;
+        writer.field("permissionGrantPolicies", &self.permission_grant_policies)?;
+        writer.field("roleManagementPolicies", &self.role_management_policies)?;
+        writer.field(
+            "roleManagementPolicyAssignments",
+            &self.role_management_policy_assignments,
+        )?;
+        writer.field("tokenIssuancePolicies", &self.token_issuance_policies)?;
+        writer.field("tokenLifetimePolicies", &self.token_lifetime_policies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9018,24 +9826,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `multiTenantOrganizationIdentitySynchronization` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_tenant_organization_identity_synchronization:
         crate::Patch<Box<crate::models::MultiTenantOrganizationIdentitySyncPolicyTemplate>>,
     /// The `multiTenantOrganizationPartnerConfiguration` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_tenant_organization_partner_configuration:
         crate::Patch<Box<crate::models::MultiTenantOrganizationPartnerConfigurationTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PolicyTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "multiTenantOrganizationIdentitySynchronization",
+            &self.multi_tenant_organization_identity_synchronization,
+        )?;
+        writer.field(
+            "multiTenantOrganizationPartnerConfiguration",
+            &self.multi_tenant_organization_partner_configuration,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9086,31 +9906,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QrCode {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `expireDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expire_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `image` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub image: crate::Patch<Box<crate::models::QrCodeImageDetails>>,
     /// The `lastUsedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_used_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for QrCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("expireDateTime", &self.expire_date_time)?;
+        writer.field("image", &self.image)?;
+        writer.field("lastUsedDateTime", &self.last_used_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9163,34 +9989,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QrCodePinAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `pin` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pin: crate::Patch<Box<crate::models::QrPin>>,
     /// The `standardQRCode` navigation property (present when expanded).
-    #[serde(
-        rename = "standardQRCode",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub standard_qr_code: crate::Patch<Box<crate::models::QrCode>>,
     /// The `temporaryQRCode` navigation property (present when expanded).
-    #[serde(
-        rename = "temporaryQRCode",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub temporary_qr_code: crate::Patch<Box<crate::models::QrCode>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for QrCodePinAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("pin", &self.pin)?;
+        writer.field("standardQRCode", &self.standard_qr_code)?;
+        writer.field("temporaryQRCode", &self.temporary_qr_code)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9241,34 +10067,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QrCodePinAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// The `pinLength` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pin_length: crate::Patch<i32>,
     /// The `standardQRCodeLifetimeInDays` property.
-    #[serde(
-        rename = "standardQRCodeLifetimeInDays",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub standard_qr_code_lifetime_in_days: crate::Patch<i32>,
     /// The `includeTargets` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for QrCodePinAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("pinLength", &self.pin_length)?;
+        writer.field(
+            "standardQRCodeLifetimeInDays",
+            &self.standard_qr_code_lifetime_in_days,
+        )?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9323,28 +10155,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QrPin {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `forceChangePinNextSignIn` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub force_change_pin_next_sign_in: crate::Patch<bool>,
     /// The `updatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for QrPin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("code", &self.code)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field(
+            "forceChangePinNextSignIn",
+            &self.force_change_pin_next_sign_in,
+        )?;
+        writer.field("updatedDateTime", &self.updated_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9395,49 +10236,67 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RbacApplication {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `resourceNamespaces` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_namespaces: crate::Patch<Vec<crate::models::UnifiedRbacResourceNamespace>>,
     /// Resource to grant access to users or groups.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_assignments: crate::Patch<Vec<crate::models::UnifiedRoleAssignment>>,
     /// Instances for active role assignments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_assignment_schedule_instances:
         crate::Patch<Vec<crate::models::UnifiedRoleAssignmentScheduleInstance>>,
     /// Requests for active role assignments to principals through PIM.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_assignment_schedule_requests:
         crate::Patch<Vec<crate::models::UnifiedRoleAssignmentScheduleRequest>>,
     /// Schedules for active role assignment operations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_assignment_schedules: crate::Patch<Vec<crate::models::UnifiedRoleAssignmentSchedule>>,
     /// Resource representing the roles allowed by RBAC providers and the permissions assigned to the
     /// roles.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definitions: crate::Patch<Vec<crate::models::UnifiedRoleDefinition>>,
     /// Instances for role eligibility requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_eligibility_schedule_instances:
         crate::Patch<Vec<crate::models::UnifiedRoleEligibilityScheduleInstance>>,
     /// Requests for role eligibilities for principals through PIM.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_eligibility_schedule_requests:
         crate::Patch<Vec<crate::models::UnifiedRoleEligibilityScheduleRequest>>,
     /// Schedules for role eligibility operations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_eligibility_schedules:
         crate::Patch<Vec<crate::models::UnifiedRoleEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for RbacApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("resourceNamespaces", &self.resource_namespaces)?;
+        writer.field("roleAssignments", &self.role_assignments)?;
+        writer.field(
+            "roleAssignmentScheduleInstances",
+            &self.role_assignment_schedule_instances,
+        )?;
+        writer.field(
+            "roleAssignmentScheduleRequests",
+            &self.role_assignment_schedule_requests,
+        )?;
+        writer.field("roleAssignmentSchedules", &self.role_assignment_schedules)?;
+        writer.field("roleDefinitions", &self.role_definitions)?;
+        writer.field(
+            "roleEligibilityScheduleInstances",
+            &self.role_eligibility_schedule_instances,
+        )?;
+        writer.field(
+            "roleEligibilityScheduleRequests",
+            &self.role_eligibility_schedule_requests,
+        )?;
+        writer.field("roleEligibilitySchedules", &self.role_eligibility_schedules)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9506,34 +10365,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceSpecificPermissionGrant {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// ID of the service principal of the Azure AD app that has been granted access. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_id: crate::Patch<String>,
     /// ID of the Azure AD app that has been granted access. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_id: crate::Patch<String>,
     /// The name of the resource-specific permission. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission: crate::Patch<String>,
     /// The type of permission. Possible values are: Application, Delegated. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_type: crate::Patch<String>,
     /// ID of the Azure AD app that is hosting the resource. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ResourceSpecificPermissionGrant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("clientAppId", &self.client_app_id)?;
+        writer.field("clientId", &self.client_id)?;
+        writer.field("permission", &self.permission)?;
+        writer.field("permissionType", &self.permission_type)?;
+        writer.field("resourceAppId", &self.resource_app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9586,24 +10451,36 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.riskPreventionContainer` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RiskPreventionContainer {
     /// The `fraudProtectionProviders` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fraud_protection_providers: crate::Patch<Vec<crate::models::AnyFraudProtectionProvider>>,
     /// The `webApplicationFirewallProviders` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_application_firewall_providers:
         crate::Patch<Vec<crate::models::AnyWebApplicationFirewallProvider>>,
     /// The `webApplicationFirewallVerifications` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_application_firewall_verifications:
         crate::Patch<Vec<crate::models::WebApplicationFirewallVerificationModel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for RiskPreventionContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("fraudProtectionProviders", &self.fraud_protection_providers)?;
+        writer.field(
+            "webApplicationFirewallProviders",
+            &self.web_application_firewall_providers,
+        )?;
+        writer.field(
+            "webApplicationFirewallVerifications",
+            &self.web_application_firewall_verifications,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9652,19 +10529,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.roleManagement` entity type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleManagement {
     /// The `directory` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory: crate::Patch<Box<crate::models::RbacApplication>>,
     /// Container for roles and assignments for entitlement management resources.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entitlement_management: crate::Patch<Box<crate::models::RbacApplication>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for RoleManagement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("directory", &self.directory)?;
+        writer.field("entitlementManagement", &self.entitlement_management)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9709,27 +10592,20 @@ crate::macros::select_fields! {
 ///
 /// Derived from `samlOrWsFedProvider` < `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SamlOrWsFedExternalDomainFederation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Issuer URI of the federation server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_uri: crate::Patch<String>,
     /// URI of the metadata exchange endpoint used for authentication from rich client applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata_exchange_uri: crate::Patch<String>,
     /// URI that web-based clients are directed to when signing in to Azure Active Directory (Azure AD)
     /// services.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passive_sign_in_uri: crate::Patch<String>,
     /// Preferred authentication protocol. The possible values are: wsFed, saml, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_authentication_protocol: crate::Patch<crate::models::AuthenticationProtocol>,
     /// Current certificate used to sign tokens passed to the Microsoft identity platform. The
     /// certificate is formatted as a Base64 encoded string of the public portion of the federated IdP's
@@ -9741,16 +10617,32 @@ pub struct SamlOrWsFedExternalDomainFederation {
     /// certificate from the federation service metadata, 30 days before expiry of the current
     /// certificate. If a new certificate isn't available, Azure AD monitors the metadata daily and will
     /// update the federation settings for the domain when a new certificate is available.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub signing_certificate: crate::Patch<String>,
     /// Collection of domain names of the external organizations that the tenant is federating with.
     /// Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domains: crate::Patch<Vec<crate::models::ExternalDomainName>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SamlOrWsFedExternalDomainFederation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("issuerUri", &self.issuer_uri)?;
+        writer.field("metadataExchangeUri", &self.metadata_exchange_uri)?;
+        writer.field("passiveSignInUri", &self.passive_sign_in_uri)?;
+        writer.field(
+            "preferredAuthenticationProtocol",
+            &self.preferred_authentication_protocol,
+        )?;
+        writer.field("signingCertificate", &self.signing_certificate)?;
+        writer.field("domains", &self.domains)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -9809,27 +10701,20 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SamlOrWsFedProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Issuer URI of the federation server.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_uri: crate::Patch<String>,
     /// URI of the metadata exchange endpoint used for authentication from rich client applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata_exchange_uri: crate::Patch<String>,
     /// URI that web-based clients are directed to when signing in to Azure Active Directory (Azure AD)
     /// services.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passive_sign_in_uri: crate::Patch<String>,
     /// Preferred authentication protocol. The possible values are: wsFed, saml, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_authentication_protocol: crate::Patch<crate::models::AuthenticationProtocol>,
     /// Current certificate used to sign tokens passed to the Microsoft identity platform. The
     /// certificate is formatted as a Base64 encoded string of the public portion of the federated IdP's
@@ -9841,12 +10726,28 @@ pub struct SamlOrWsFedProvider {
     /// certificate from the federation service metadata, 30 days before expiry of the current
     /// certificate. If a new certificate isn't available, Azure AD monitors the metadata daily and will
     /// update the federation settings for the domain when a new certificate is available.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub signing_certificate: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "directory"))]
+impl serde::Serialize for SamlOrWsFedProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("issuerUri", &self.issuer_uri)?;
+        writer.field("metadataExchangeUri", &self.metadata_exchange_uri)?;
+        writer.field("passiveSignInUri", &self.passive_sign_in_uri)?;
+        writer.field(
+            "preferredAuthenticationProtocol",
+            &self.preferred_authentication_protocol,
+        )?;
+        writer.field("signingCertificate", &self.signing_certificate)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "directory"))]
@@ -9964,25 +10865,31 @@ impl crate::polymorphic::Polymorphic for AnySamlOrWsFedProvider {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScopedRoleMembership {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Unique identifier for the administrative unit that the directory role is scoped to
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administrative_unit_id: crate::Patch<String>,
     /// Unique identifier for the directory role that the member is in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_id: crate::Patch<String>,
     /// Role member identity information. Represents the user that is a member of this scoped-role.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_member_info: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ScopedRoleMembership {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("administrativeUnitId", &self.administrative_unit_id)?;
+        writer.field("roleId", &self.role_id)?;
+        writer.field("roleMemberInfo", &self.role_member_info)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10031,16 +10938,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceProviderConstraints {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ServiceProviderConstraints {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10137,25 +11050,31 @@ impl crate::polymorphic::Polymorphic for AnyServiceProviderConstraints {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SmsAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// A collection of groups that are enabled to use the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::SmsAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SmsAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10204,26 +11123,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SmsAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Determines if the user is enforced to register the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// Possible values are: user, group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// Determines if users can use this authentication method to sign in to Azure AD. true if users can
     /// use this method for primary authentication, otherwise false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_usable_for_sign_in: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SmsAuthenticationMethodTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.field("isUsableForSignIn", &self.is_usable_for_sign_in)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10272,31 +11197,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `identityProviderBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SocialIdentityProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the identity provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The identifier for the client application obtained when registering the application with the
     /// identity provider. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_id: crate::Patch<String>,
     /// The client secret for the application that is obtained when the application is registered with
     /// the identity provider. This is write-only. A read operation returns ****. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_secret: crate::Patch<String>,
     /// For a B2B scenario, possible values: Google, Facebook. For a B2C scenario, possible values:
     /// Microsoft, Google, Amazon, LinkedIn, Facebook, GitHub, Twitter, Weibo, QQ, WeChat. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_provider_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SocialIdentityProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("clientId", &self.client_id)?;
+        writer.field("clientSecret", &self.client_secret)?;
+        writer.field("identityProviderType", &self.identity_provider_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10347,22 +11278,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SoftwareOathAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The secret key of the method. Always returns null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub secret_key: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SoftwareOathAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("secretKey", &self.secret_key)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10409,25 +11346,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SoftwareOathAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// A collection of groups that are enabled to use the authentication method. Expanded by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SoftwareOathAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10476,43 +11419,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TemporaryAccessPassAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The state of the authentication method that indicates whether it's currently usable by the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_usable: crate::Patch<bool>,
     /// Determines whether the pass is limited to a one-time use. If true, the pass can be used once; if
     /// false, the pass can be used multiple times within the Temporary Access Pass lifetime.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_usable_once: crate::Patch<bool>,
     /// The lifetime of the Temporary Access Pass in minutes starting at startDateTime. Must be between
     /// 10 and 43200 inclusive (equivalent to 30 days).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lifetime_in_minutes: crate::Patch<i32>,
     /// Details about the usability state (isUsable). Reasons can include: EnabledByPolicy,
     /// DisabledByPolicy, Expired, NotYetValid, OneTimeUsed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub method_usability_reason: crate::Patch<String>,
     /// The date and time when the Temporary Access Pass becomes available to use and when isUsable is
     /// true is enforced.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Temporary Access Pass used to authenticate. Returned only on creation of a new
     /// temporaryAccessPassAuthenticationMethod object; Hidden in subsequent read operations and returned
     /// as null with GET.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub temporary_access_pass: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for TemporaryAccessPassAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("isUsable", &self.is_usable)?;
+        writer.field("isUsableOnce", &self.is_usable_once)?;
+        writer.field("lifetimeInMinutes", &self.lifetime_in_minutes)?;
+        writer.field("methodUsabilityReason", &self.method_usability_reason)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("temporaryAccessPass", &self.temporary_access_pass)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10569,45 +11518,60 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TemporaryAccessPassAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// Default length in characters of a Temporary Access Pass object. Must be between 8 and 48
     /// characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_length: crate::Patch<i32>,
     /// Default lifetime in minutes for a Temporary Access Pass. Value can be any integer between the
     /// minimumLifetimeInMinutes and maximumLifetimeInMinutes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_lifetime_in_minutes: crate::Patch<i32>,
     /// If true, all the passes in the tenant will be restricted to one-time use. If false, passes in the
     /// tenant can be created to be either one-time use or reusable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_usable_once: crate::Patch<bool>,
     /// Maximum lifetime in minutes for any Temporary Access Pass created in the tenant. Value can be
     /// between 10 and 43200 minutes (equivalent to 30 days).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_lifetime_in_minutes: crate::Patch<i32>,
     /// Minimum lifetime in minutes for any Temporary Access Pass created in the tenant. Value can be
     /// between 10 and 43200 minutes (equivalent to 30 days).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minimum_lifetime_in_minutes: crate::Patch<i32>,
     /// A collection of groups that are enabled to use the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for TemporaryAccessPassAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("defaultLength", &self.default_length)?;
+        writer.field(
+            "defaultLifetimeInMinutes",
+            &self.default_lifetime_in_minutes,
+        )?;
+        writer.field("isUsableOnce", &self.is_usable_once)?;
+        writer.field(
+            "maximumLifetimeInMinutes",
+            &self.maximum_lifetime_in_minutes,
+        )?;
+        writer.field(
+            "minimumLifetimeInMinutes",
+            &self.minimum_lifetime_in_minutes,
+        )?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10667,36 +11631,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TenantAppManagementPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Restrictions that apply as default to all application objects in the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_restrictions:
         crate::Patch<Box<crate::models::AppManagementApplicationConfiguration>>,
     /// Denotes whether the policy is enabled. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Restrictions that apply as default to all service principal objects in the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_restrictions:
         crate::Patch<Box<crate::models::AppManagementServicePrincipalConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for TenantAppManagementPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("applicationRestrictions", &self.application_restrictions)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field(
+            "servicePrincipalRestrictions",
+            &self.service_principal_restrictions,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10753,36 +11726,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TokenIssuancePolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A string collection containing a JSON string that defines the rules and settings for a policy.
     /// The syntax for the definition differs for each derived policy type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Vec<String>>,
     /// If set to true, activates this policy. There can be many policies for the same policy type, but
     /// only one can be activated as the organization default. Optional, default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organization_default: crate::Patch<bool>,
     /// The `appliesTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for TokenIssuancePolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("isOrganizationDefault", &self.is_organization_default)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10837,36 +11816,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `stsPolicy` < `policyBase` < `directoryObject` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TokenLifetimePolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time when this object was deleted. Always null when the object hasn't been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for this policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A string collection containing a JSON string that defines the rules and settings for a policy.
     /// The syntax for the definition differs for each derived policy type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Vec<String>>,
     /// If set to true, activates this policy. There can be many policies for the same policy type, but
     /// only one can be activated as the organization default. Optional, default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organization_default: crate::Patch<bool>,
     /// The `appliesTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for TokenLifetimePolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("isOrganizationDefault", &self.is_organization_default)?;
+        writer.field("appliesTo", &self.applies_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -10921,34 +11906,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRbacResourceAction {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `actionVerb` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action_verb: crate::Patch<String>,
     /// The `authenticationContextId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_context_id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `isAuthenticationContextSettable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_authentication_context_settable: crate::Patch<bool>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `resourceScopeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_scope_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRbacResourceAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("actionVerb", &self.action_verb)?;
+        writer.field("authenticationContextId", &self.authentication_context_id)?;
+        writer.field("description", &self.description)?;
+        writer.field(
+            "isAuthenticationContextSettable",
+            &self.is_authentication_context_settable,
+        )?;
+        writer.field("name", &self.name)?;
+        writer.field("resourceScopeId", &self.resource_scope_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11005,22 +11999,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRbacResourceNamespace {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `resourceActions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_actions: crate::Patch<Vec<crate::models::UnifiedRbacResourceAction>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRbacResourceNamespace {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("resourceActions", &self.resource_actions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11067,56 +12067,62 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifier of the app-specific scope when the assignment scope is app-specific. Either this
     /// property or directoryScopeId is required. App scopes are scopes that are defined and understood
     /// by this application only. Use / for tenant-wide app scopes. Use directoryScopeId to limit the
     /// scope to particular directory objects, for example, administrative units. Supports $filter (eq,
     /// in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// The `condition` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub condition: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment. Either this property
     /// or appScopeId is required. The scope of an assignment determines the set of resources for which
     /// the principal has been granted access. Directory scopes are shared scopes stored in the directory
     /// that are understood by multiple applications. Use / for tenant-wide scope. Use appScopeId to
     /// limit the scope to an application only. Supports $filter (eq, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// Identifier of the principal to which the assignment is granted. Supports $filter (eq, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `principalOrganizationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_organization_id: crate::Patch<String>,
     /// Identifier of the role definition the assignment is for. Read only. Supports $filter (eq, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// Read-only property with details of the app specific scope when the assignment scope is app
     /// specific. Containment entity. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment. Read-only. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Referencing the assigned principal. Read-only. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The roleDefinition the assignment is for. Supports $expand. roleDefinition.Id will be auto
     /// expanded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("condition", &self.condition)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("principalOrganizationId", &self.principal_organization_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("appScope", &self.app_scope)?;
+        writer.field("directoryScope", &self.directory_scope)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11179,78 +12185,84 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleAssignmentSchedule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifier of the app-specific scope when the assignment or eligibility is scoped to an app. The
     /// scope of an assignment or eligibility determines the set of resources for which the principal has
     /// been granted access. App scopes are scopes that are defined and understood by this application
     /// only. Use / for tenant-wide app scopes. Use directoryScopeId to limit the scope to particular
     /// directory objects, for example, administrative units.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// When the schedule was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identifier of the object through which this schedule was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_using: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment or eligibility. The
     /// scope of an assignment or eligibility determines the set of resources for which the principal has
     /// been granted access. Directory scopes are shared scopes stored in the directory that are
     /// understood by multiple applications. Use / for tenant-wide scope. Use appScopeId to limit the
     /// scope to an application only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// When the schedule was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identifier of the principal that has been granted the role assignment or eligibility.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal or that a
     /// principal is eligible for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// The status of the role assignment or eligibility request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Type of the assignment which can either be Assigned or Activated. Supports $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_type: crate::Patch<String>,
     /// How the assignments is inherited. It can either be Inherited, Direct, or Group. It can further
     /// imply whether the unifiedRoleAssignmentSchedule can be managed by the caller. Supports $filter
     /// (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<String>,
     /// The period of the role assignment. It can represent a single occurrence or multiple recurrences.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Read-only property with details of the app-specific scope when the role eligibility or assignment
     /// is scoped to an app. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility or assignment. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or that's eligible for a role through the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// If the request is from an eligible administrator to activate a role, this parameter will show the
     /// related eligible assignment for that activation. Otherwise, it is null. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_using: crate::Patch<Box<crate::models::UnifiedRoleEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleAssignmentSchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdUsing", &self.created_using)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("status", &self.status)?;
+        writer.field("assignmentType", &self.assignment_type)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("appScope", &self.app_scope)?;
+        writer.field("directoryScope", &self.directory_scope)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.field("activatedUsing", &self.activated_using)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11325,77 +12337,86 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleInstanceBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleAssignmentScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifier of the app-specific scope when the assignment or role eligibility is scoped to an app.
     /// The scope of an assignment or role eligibility determines the set of resources for which the
     /// principal has been granted access. App scopes are scopes that are defined and understood by this
     /// application only. Use / for tenant-wide app scopes. Use directoryScopeId to limit the scope to
     /// particular directory objects, for example, administrative units.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment or role eligibility.
     /// The scope of an assignment or role eligibility determines the set of resources for which the
     /// principal has been granted access. Directory scopes are shared scopes stored in the directory
     /// that are understood by multiple applications. Use / for tenant-wide scope. Use appScopeId to
     /// limit the scope to an application only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// Identifier of the principal that has been granted the role assignment or that's eligible for a
     /// role.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal or that
     /// the principal is eligible for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// Type of the assignment which can either be Assigned or Activated. Supports $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_type: crate::Patch<String>,
     /// The end date of the schedule instance.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// How the assignments is inherited. It can either be Inherited, Direct, or Group. It can further
     /// imply whether the unifiedRoleAssignmentSchedule can be managed by the caller. Supports $filter
     /// (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<String>,
     /// The identifier of the role assignment in Azure AD. Supports $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_assignment_origin_id: crate::Patch<String>,
     /// The identifier of the unifiedRoleAssignmentSchedule object from which this instance was created.
     /// Supports $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_assignment_schedule_id: crate::Patch<String>,
     /// When this instance starts.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read-only property with details of the app-specific scope when the assignment or role eligibility
     /// is scoped to an app. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment or role eligibility. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or role eligibility through the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// If the request is from an eligible administrator to activate a role, this parameter will show the
     /// related eligible assignment for that activation. Otherwise, it is null. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_using: crate::Patch<Box<crate::models::UnifiedRoleEligibilityScheduleInstance>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleAssignmentScheduleInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("assignmentType", &self.assignment_type)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field("roleAssignmentOriginId", &self.role_assignment_origin_id)?;
+        writer.field(
+            "roleAssignmentScheduleId",
+            &self.role_assignment_schedule_id,
+        )?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("appScope", &self.app_scope)?;
+        writer.field("directoryScope", &self.directory_scope)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.field("activatedUsing", &self.activated_using)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11468,31 +12489,23 @@ crate::macros::select_fields! {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleAssignmentScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the approval of the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_id: crate::Patch<String>,
     /// The request completion date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Free text field to define any custom data for the request. Not used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_data: crate::Patch<String>,
     /// The status of the request. Not nullable. The possible values are: Canceled, Denied, Failed,
     /// Granted, PendingAdminDecision, PendingApproval, PendingProvisioning, PendingScheduleCreation,
     /// Provisioned, Revoked, and ScheduleCreated. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Represents the type of the operation on the role assignment request. The possible values are:
     /// adminAssign, adminUpdate, adminRemove, selfActivate, selfDeactivate, adminExtend, adminRenew,
@@ -11503,76 +12516,90 @@ pub struct UnifiedRoleAssignmentScheduleRequest {
     /// For principals to activate their assignments.selfDeactivate: For principals to deactivate their
     /// active assignments.selfExtend: For principals to request to extend their expiring
     /// assignments.selfRenew: For principals to request to renew their expired assignments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::UnifiedRoleScheduleRequestActions>,
     /// Identifier of the app-specific scope when the assignment is scoped to an app. The scope of an
     /// assignment determines the set of resources for which the principal has been granted access. App
     /// scopes are scopes that are defined and understood by this application only. Use / for tenant-wide
     /// app scopes. Use directoryScopeId to limit the scope to particular directory objects, for example,
     /// administrative units. Supports $filter (eq, ne, and on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment. The scope of an
     /// assignment determines the set of resources for which the principal has been granted access.
     /// Directory scopes are shared scopes stored in the directory that are understood by multiple
     /// applications. Use / for tenant-wide scope. Use appScopeId to limit the scope to an application
     /// only. Supports $filter (eq, ne, and on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// Determines whether the call is a validation or an actual call. Only set this property if you want
     /// to check whether an activation is subject to additional rules like MFA before actually submitting
     /// the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_validation_only: crate::Patch<bool>,
     /// A message provided by users and administrators when create they create the
     /// unifiedRoleAssignmentScheduleRequest object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// Identifier of the principal that has been granted the assignment. Can be a user, role-assignable
     /// group, or a service principal. Supports $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal. Supports
     /// $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// The period of the role assignment. Recurring schedules are currently unsupported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Identifier of the schedule object that's linked to the assignment request. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule_id: crate::Patch<String>,
     /// Ticket details linked to the role assignment request including details of the ticket number and
     /// ticket system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// If the request is from an eligible administrator to activate a role, this parameter will show the
     /// related eligible assignment for that activation. Otherwise, it's null. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_using: crate::Patch<Box<crate::models::UnifiedRoleEligibilitySchedule>>,
     /// Read-only property with details of the app-specific scope when the assignment is scoped to an
     /// app. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment. Read-only. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment through the request. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the unifiedRoleDefinition object that is referenced through the
     /// roleDefinitionId property. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// The schedule for an eligible role assignment that is referenced through the targetScheduleId
     /// property. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule: crate::Patch<Box<crate::models::UnifiedRoleAssignmentSchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleAssignmentScheduleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("approvalId", &self.approval_id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customData", &self.custom_data)?;
+        writer.field("status", &self.status)?;
+        writer.field("action", &self.action)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("isValidationOnly", &self.is_validation_only)?;
+        writer.field("justification", &self.justification)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("targetScheduleId", &self.target_schedule_id)?;
+        writer.field("ticketInfo", &self.ticket_info)?;
+        writer.field("activatedUsing", &self.activated_using)?;
+        writer.field("appScope", &self.app_scope)?;
+        writer.field("directoryScope", &self.directory_scope)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.field("targetSchedule", &self.target_schedule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11659,51 +12686,57 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The description for the unifiedRoleDefinition. Read-only when isBuiltIn is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name for the unifiedRoleDefinition. Read-only when isBuiltIn is true. Required.
     /// Supports $filter (eq, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Flag indicating whether the role definition is part of the default set included in Azure Active
     /// Directory (Azure AD) or a custom definition. Read-only. Supports $filter (eq, in).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_built_in: crate::Patch<bool>,
     /// Flag indicating whether the role is enabled for assignment. If false the role is not available
     /// for assignment. Read-only when isBuiltIn is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// List of the scopes or permissions the role definition applies to. Currently only / is supported.
     /// Read-only when isBuiltIn is true. DO NOT USE. This will be deprecated soon. Attach scope to role
     /// assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_scopes: crate::Patch<Vec<String>>,
     /// List of permissions included in the role. Read-only when isBuiltIn is true. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_permissions: crate::Patch<Vec<crate::models::UnifiedRolePermission>>,
     /// Custom template identifier that can be set when isBuiltIn is false but is read-only when
     /// isBuiltIn is true. This identifier is typically used if one needs an identifier to be the same
     /// across different directories.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_id: crate::Patch<String>,
     /// Indicates version of the role definition. Read-only when isBuiltIn is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// Read-only collection of role definitions that the given role definition inherits from. Only Azure
     /// AD built-in roles (isBuiltIn is true) support this attribute. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inherits_permissions_from: crate::Patch<Vec<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isBuiltIn", &self.is_built_in)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("resourceScopes", &self.resource_scopes)?;
+        writer.field("rolePermissions", &self.role_permissions)?;
+        writer.field("templateId", &self.template_id)?;
+        writer.field("version", &self.version)?;
+        writer.field("inheritsPermissionsFrom", &self.inherits_permissions_from)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11764,71 +12797,77 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleEligibilitySchedule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifier of the app-specific scope when the assignment or eligibility is scoped to an app. The
     /// scope of an assignment or eligibility determines the set of resources for which the principal has
     /// been granted access. App scopes are scopes that are defined and understood by this application
     /// only. Use / for tenant-wide app scopes. Use directoryScopeId to limit the scope to particular
     /// directory objects, for example, administrative units.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// When the schedule was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identifier of the object through which this schedule was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_using: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment or eligibility. The
     /// scope of an assignment or eligibility determines the set of resources for which the principal has
     /// been granted access. Directory scopes are shared scopes stored in the directory that are
     /// understood by multiple applications. Use / for tenant-wide scope. Use appScopeId to limit the
     /// scope to an application only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// When the schedule was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identifier of the principal that has been granted the role assignment or eligibility.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal or that a
     /// principal is eligible for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// The status of the role assignment or eligibility request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// How the role eligibility is inherited. It can either be Inherited, Direct, or Group. It can
     /// further imply whether the unifiedRoleEligibilitySchedule can be managed by the caller. Supports
     /// $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<String>,
     /// The period of the role eligibility.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Read-only property with details of the app-specific scope when the role eligibility or assignment
     /// is scoped to an app. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility or assignment. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or that's eligible for a role through the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleEligibilitySchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdUsing", &self.created_using)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("status", &self.status)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("appScope", &self.app_scope)?;
+        writer.field("directoryScope", &self.directory_scope)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -11899,67 +12938,76 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleScheduleInstanceBase` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleEligibilityScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifier of the app-specific scope when the assignment or role eligibility is scoped to an app.
     /// The scope of an assignment or role eligibility determines the set of resources for which the
     /// principal has been granted access. App scopes are scopes that are defined and understood by this
     /// application only. Use / for tenant-wide app scopes. Use directoryScopeId to limit the scope to
     /// particular directory objects, for example, administrative units.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment or role eligibility.
     /// The scope of an assignment or role eligibility determines the set of resources for which the
     /// principal has been granted access. Directory scopes are shared scopes stored in the directory
     /// that are understood by multiple applications. Use / for tenant-wide scope. Use appScopeId to
     /// limit the scope to an application only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// Identifier of the principal that has been granted the role assignment or that's eligible for a
     /// role.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal or that
     /// the principal is eligible for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// The end date of the schedule instance.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// How the role eligibility is inherited. It can either be Inherited, Direct, or Group. It can
     /// further imply whether the unifiedRoleEligibilitySchedule can be managed by the caller. Supports
     /// $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<String>,
     /// The identifier of the unifiedRoleEligibilitySchedule object from which this instance was created.
     /// Supports $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_eligibility_schedule_id: crate::Patch<String>,
     /// When this instance starts.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read-only property with details of the app-specific scope when the assignment or role eligibility
     /// is scoped to an app. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment or role eligibility. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or role eligibility through the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleEligibilityScheduleInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field(
+            "roleEligibilityScheduleId",
+            &self.role_eligibility_schedule_id,
+        )?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("appScope", &self.app_scope)?;
+        writer.field("directoryScope", &self.directory_scope)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12026,31 +13074,23 @@ crate::macros::select_fields! {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleEligibilityScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the approval of the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_id: crate::Patch<String>,
     /// The request completion date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Free text field to define any custom data for the request. Not used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_data: crate::Patch<String>,
     /// The status of the request. Not nullable. The possible values are: Canceled, Denied, Failed,
     /// Granted, PendingAdminDecision, PendingApproval, PendingProvisioning, PendingScheduleCreation,
     /// Provisioned, Revoked, and ScheduleCreated. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Represents the type of operation on the role eligibility request. The possible values are:
     /// adminAssign, adminUpdate, adminRemove, selfActivate, selfDeactivate, adminExtend, adminRenew,
@@ -12061,73 +13101,87 @@ pub struct UnifiedRoleEligibilityScheduleRequest {
     /// expired eligibilities.selfActivate: For users to activate their assignments.selfDeactivate: For
     /// users to deactivate their active assignments.selfExtend: For users to request to extend their
     /// expiring assignments.selfRenew: For users to request to renew their expired assignments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::UnifiedRoleScheduleRequestActions>,
     /// Identifier of the app-specific scope when the role eligibility is scoped to an app. The scope of
     /// a role eligibility determines the set of resources for which the principal is eligible to access.
     /// App scopes are scopes that are defined and understood by this application only. Use / for
     /// tenant-wide app scopes. Use directoryScopeId to limit the scope to particular directory objects,
     /// for example, administrative units. Supports $filter (eq, ne, and on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the role eligibility. The scope of a
     /// role eligibility determines the set of resources for which the principal has been granted access.
     /// Directory scopes are shared scopes stored in the directory that are understood by multiple
     /// applications. Use / for tenant-wide scope. Use appScopeId to limit the scope to an application
     /// only. Supports $filter (eq, ne, and on null values).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// Determines whether the call is a validation or an actual call. Only set this property if you want
     /// to check whether an activation is subject to additional rules like MFA before actually submitting
     /// the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_validation_only: crate::Patch<bool>,
     /// A message provided by users and administrators when create they create the
     /// unifiedRoleEligibilityScheduleRequest object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// Identifier of the principal that has been granted the role eligibility. Can be a user or a
     /// role-assignable group. You can grant only active assignments service principals.Supports $filter
     /// (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal. Supports
     /// $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// The period of the role eligibility. Recurring schedules are currently unsupported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// Identifier of the schedule object that's linked to the eligibility request. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule_id: crate::Patch<String>,
     /// Ticket details linked to the role eligibility request including details of the ticket number and
     /// ticket system. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// Read-only property with details of the app-specific scope when the role eligibility is scoped to
     /// an app. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility. Read-only. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role eligibility through the request. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the unifiedRoleDefinition object that is referenced through the
     /// roleDefinitionId property. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// The schedule for a role eligibility that is referenced through the targetScheduleId property.
     /// Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule: crate::Patch<Box<crate::models::UnifiedRoleEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleEligibilityScheduleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("approvalId", &self.approval_id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customData", &self.custom_data)?;
+        writer.field("status", &self.status)?;
+        writer.field("action", &self.action)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("isValidationOnly", &self.is_validation_only)?;
+        writer.field("justification", &self.justification)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("targetScheduleId", &self.target_schedule_id)?;
+        writer.field("ticketInfo", &self.ticket_info)?;
+        writer.field("appScope", &self.app_scope)?;
+        writer.field("directoryScope", &self.directory_scope)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.field("targetSchedule", &self.target_schedule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12212,48 +13266,54 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Description for the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Display name for the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// This can only be set to true for a single tenant-wide policy which will apply to all scopes and
     /// roles. Set the scopeId to / and scopeType to Directory. Supports $filter (eq, ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_organization_default: crate::Patch<bool>,
     /// The identity who last modified the role setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The time when the role setting was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The identifier of the scope where the policy is created. Can be / for the tenant or a group ID.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope_id: crate::Patch<String>,
     /// The type of the scope where the policy is created. One of Directory, DirectoryRole. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope_type: crate::Patch<String>,
     /// The list of effective rules like approval rules and expiration rules evaluated based on inherited
     /// referenced rules. For example, if there is a tenant-wide policy to enforce enabling an approval
     /// rule, the effective rule will be to enable approval even if the policy has a rule to disable
     /// approval. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub effective_rules: crate::Patch<Vec<crate::models::AnyUnifiedRoleManagementPolicyRule>>,
     /// The collection of rules like approval rules and expiration rules. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rules: crate::Patch<Vec<crate::models::AnyUnifiedRoleManagementPolicyRule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isOrganizationDefault", &self.is_organization_default)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("scopeId", &self.scope_id)?;
+        writer.field("scopeType", &self.scope_type)?;
+        writer.field("effectiveRules", &self.effective_rules)?;
+        writer.field("rules", &self.rules)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12314,24 +13374,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyApprovalRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Defines details of scope that's targeted by role management policy rule. The details can include
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// The settings for approval of the role assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub setting: crate::Patch<Box<crate::models::ApprovalSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyApprovalRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("target", &self.target)?;
+        writer.field("setting", &self.setting)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12378,34 +13444,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The id of the policy. Inherited from entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// The identifier of the role definition object where the policy applies. If not specified, the
     /// policy applies to all roles. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// The identifier of the scope where the policy is assigned. Can be / for the tenant or a group ID.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope_id: crate::Patch<String>,
     /// The type of the scope where the policy is assigned. One of Directory, DirectoryRole. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope_type: crate::Patch<String>,
     /// The policy that's associated with a policy assignment. Supports $expand and a nested $expand of
     /// the rules and effectiveRules relationships for the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("scopeId", &self.scope_id)?;
+        writer.field("scopeType", &self.scope_type)?;
+        writer.field("policy", &self.policy)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12458,27 +13530,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyAuthenticationContextRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Defines details of scope that's targeted by role management policy rule. The details can include
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// The value of the authentication context claim.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claim_value: crate::Patch<String>,
     /// Whether this rule is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyAuthenticationContextRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("target", &self.target)?;
+        writer.field("claimValue", &self.claim_value)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12528,25 +13606,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyEnablementRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Defines details of scope that's targeted by role management policy rule. The details can include
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// The collection of rules that are enabled for this policy rule. For example,
     /// MultiFactorAuthentication, Ticketing, and Justification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled_rules: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyEnablementRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("target", &self.target)?;
+        writer.field("enabledRules", &self.enabled_rules)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12593,29 +13677,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyExpirationRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Defines details of scope that's targeted by role management policy rule. The details can include
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// Indicates whether expiration is required or if it's a permanently active assignment or
     /// eligibility.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_expiration_required: crate::Patch<bool>,
     /// The maximum duration allowed for eligibility or assignment which is not permanent. Required when
     /// isExpirationRequired is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_duration: crate::Patch<crate::edm::Duration>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyExpirationRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("target", &self.target)?;
+        writer.field("isExpirationRequired", &self.is_expiration_required)?;
+        writer.field("maximumDuration", &self.maximum_duration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12664,36 +13754,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `unifiedRoleManagementPolicyRule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyNotificationRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Defines details of scope that's targeted by role management policy rule. The details can include
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// Indicates whether a default recipient will receive the notification email.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default_recipients_enabled: crate::Patch<bool>,
     /// The level of notification. The possible values are None, Critical, All.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_level: crate::Patch<String>,
     /// The list of recipients of the email notifications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_recipients: crate::Patch<Vec<String>>,
     /// The type of notification. Only Email is supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_type: crate::Patch<String>,
     /// The type of recipient of the notification. The possible values are Requestor, Approver, Admin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyNotificationRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("target", &self.target)?;
+        writer.field(
+            "isDefaultRecipientsEnabled",
+            &self.is_default_recipients_enabled,
+        )?;
+        writer.field("notificationLevel", &self.notification_level)?;
+        writer.field("notificationRecipients", &self.notification_recipients)?;
+        writer.field("notificationType", &self.notification_type)?;
+        writer.field("recipientType", &self.recipient_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12750,21 +13849,27 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Defines details of scope that's targeted by role management policy rule. The details can include
     /// the principal type, the role assignment type, and actions affecting a role. Supports $filter (eq,
     /// ne).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::UnifiedRoleManagementPolicyRuleTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12893,31 +13998,37 @@ impl crate::polymorphic::Polymorphic for AnyUnifiedRoleManagementPolicyRule {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserFlowLanguageConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The language name to display. This property is read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether the language is enabled within the user flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Collection of pages with the default content to display in a user flow for a specified language.
     /// This collection does not allow any kind of modification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_pages: crate::Patch<Vec<crate::models::UserFlowLanguagePage>>,
     /// Collection of pages with the overrides messages to display in a user flow for a specified
     /// language. This collection only allows to modify the content of the page, any other modification
     /// is not allowed (creation or deletion of pages).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub overrides_pages: crate::Patch<Vec<crate::models::UserFlowLanguagePage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UserFlowLanguageConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("defaultPages", &self.default_pages)?;
+        writer.field("overridesPages", &self.overrides_pages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -12968,16 +14079,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserFlowLanguagePage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UserFlowLanguagePage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13020,25 +14137,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodTarget` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifiableCredentialAuthenticationMethodTarget {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Determines if the user is enforced to register the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// Possible values are: user, group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// The `verifiedIdProfiles` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_id_profiles: crate::Patch<Vec<crate::edm::Guid>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for VerifiableCredentialAuthenticationMethodTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.field("verifiedIdProfiles", &self.verified_id_profiles)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13087,26 +14210,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifiableCredentialsAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// The `includeTargets` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets:
         crate::Patch<Vec<crate::models::VerifiableCredentialAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for VerifiableCredentialsAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13156,45 +14285,57 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifiedIdProfile {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `faceCheckConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub face_check_configuration: crate::Patch<Box<crate::models::FaceCheckConfiguration>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `priority` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::VerifiedIdProfileState>,
     /// The `verifiedIdProfileConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_id_profile_configuration:
         crate::Patch<Box<crate::models::VerifiedIdProfileConfiguration>>,
     /// The `verifiedIdUsageConfigurations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_id_usage_configurations:
         crate::Patch<Vec<crate::models::VerifiedIdUsageConfiguration>>,
     /// The `verifierDid` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verifier_did: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for VerifiedIdProfile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("faceCheckConfiguration", &self.face_check_configuration)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("state", &self.state)?;
+        writer.field(
+            "verifiedIdProfileConfiguration",
+            &self.verified_id_profile_configuration,
+        )?;
+        writer.field(
+            "verifiedIdUsageConfigurations",
+            &self.verified_id_usage_configurations,
+        )?;
+        writer.field("verifierDid", &self.verifier_did)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13259,28 +14400,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VoiceAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// true if users can register office phones, otherwise, false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_office_phone_allowed: crate::Patch<bool>,
     /// A collection of groups that are enabled to use the authentication method. Expanded by default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for VoiceAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field("isOfficePhoneAllowed", &self.is_office_phone_allowed)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13331,19 +14478,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebApplicationFirewallProvider {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebApplicationFirewallProvider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13447,33 +14600,39 @@ impl crate::polymorphic::Polymorphic for AnyWebApplicationFirewallProvider {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebApplicationFirewallVerificationModel {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `providerType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provider_type: crate::Patch<crate::models::WebApplicationFirewallProviderType>,
     /// The `verificationResult` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verification_result:
         crate::Patch<Box<crate::models::WebApplicationFirewallVerificationResult>>,
     /// The `verifiedDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_details:
         crate::Patch<Box<crate::models::AnyWebApplicationFirewallVerifiedDetails>>,
     /// The `verifiedHost` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_host: crate::Patch<String>,
     /// The `provider` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provider: crate::Patch<Box<crate::models::AnyWebApplicationFirewallProvider>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebApplicationFirewallVerificationModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("providerType", &self.provider_type)?;
+        writer.field("verificationResult", &self.verification_result)?;
+        writer.field("verifiedDetails", &self.verified_details)?;
+        writer.field("verifiedHost", &self.verified_host)?;
+        writer.field("provider", &self.provider)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13526,55 +14685,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `conditionalAccessPolicy` < `policyDeletableItem`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WhatIfAnalysisResult {
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the rules that must be met for the policy to apply. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::ConditionalAccessConditionSet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Readonly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Specifies a display name for the conditionalAccessPolicy object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Specifies the grant controls that must be fulfilled to pass the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grant_controls: crate::Patch<Box<crate::models::ConditionalAccessGrantControls>>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Readonly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the session controls that are enforced after sign-in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub session_controls: crate::Patch<Box<crate::models::ConditionalAccessSessionControls>>,
     /// Specifies the state of the conditionalAccessPolicy object. Possible values are: enabled,
     /// disabled, enabledForReportingButNotEnforced. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ConditionalAccessPolicyState>,
     /// The `templateId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template_id: crate::Patch<String>,
     /// The `analysisReasons` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub analysis_reasons: crate::Patch<crate::edm::Flags<crate::models::WhatIfAnalysisReasons>>,
     /// The `policyApplies` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_applies: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WhatIfAnalysisResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("grantControls", &self.grant_controls)?;
+        writer.field("id", &self.id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("sessionControls", &self.session_controls)?;
+        writer.field("state", &self.state)?;
+        writer.field("templateId", &self.template_id)?;
+        writer.field("analysisReasons", &self.analysis_reasons)?;
+        writer.field("policyApplies", &self.policy_applies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13641,32 +14806,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethod` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowsHelloForBusinessAuthenticationMethod {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the device on which Windows Hello for Business is registered
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Key strength of this Windows Hello for Business key. Possible values are: normal, weak, unknown.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_strength: crate::Patch<crate::models::AuthenticationMethodKeyStrength>,
     /// The registered device on which this Windows Hello for Business key resides. Supports $expand.
     /// When you get a user's Windows Hello for Business registration information, this property is
     /// returned only on a single GET and when you specify ?$expand. For example, GET
     /// /users/admin@contoso.com/authentication/windowsHelloForBusinessMethods/_jpuR-TGZtk6aQCLF3BQjA2?$expand=device.
     #[cfg(feature = "directory")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::Device>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WindowsHelloForBusinessAuthenticationMethod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("keyStrength", &self.key_strength)?;
+        #[cfg(feature = "directory")]
+        writer.field("device", &self.device)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13717,48 +14889,63 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationMethodConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateAuthenticationMethodConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Groups of users that are excluded from a policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// The state of the policy. Possible values are: enabled, disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AuthenticationMethodState>,
     /// Defines strong authentication configurations. This configuration includes the default
     /// authentication mode and the different rules for strong authentication bindings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_mode_configuration:
         crate::Patch<Box<crate::models::X509CertificateAuthenticationModeConfiguration>>,
     /// The `certificateAuthorityScopes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_authority_scopes:
         crate::Patch<Vec<crate::models::X509CertificateAuthorityScope>>,
     /// Defines fields in the X.509 certificate that map to attributes of the Azure AD user object in
     /// order to bind the certificate to the user. The priority of the object determines the order in
     /// which the binding is carried out. The first binding that matches will be used and the rest
     /// ignored.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_user_bindings: crate::Patch<Vec<crate::models::X509CertificateUserBinding>>,
     /// The `crlValidationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub crl_validation_configuration:
         crate::Patch<Box<crate::models::X509CertificateCRLValidationConfiguration>>,
     /// The `issuerHintsConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_hints_configuration:
         crate::Patch<Box<crate::models::X509CertificateIssuerHintsConfiguration>>,
     /// A collection of groups that are enabled to use the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::AnyAuthenticationMethodTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateAuthenticationMethodConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("state", &self.state)?;
+        writer.field(
+            "authenticationModeConfiguration",
+            &self.authentication_mode_configuration,
+        )?;
+        writer.field(
+            "certificateAuthorityScopes",
+            &self.certificate_authority_scopes,
+        )?;
+        writer.field("certificateUserBindings", &self.certificate_user_bindings)?;
+        writer.field(
+            "crlValidationConfiguration",
+            &self.crl_validation_configuration,
+        )?;
+        writer.field("issuerHintsConfiguration", &self.issuer_hints_configuration)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13819,31 +15006,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `authenticationCombinationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateCombinationConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Which authentication method combinations this configuration applies to. Must be an
     /// allowedCombinations object that's defined for the authenticationStrengthPolicy. The only possible
     /// value for fido2combinationConfigurations is 'fido2'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applies_to_combinations:
         crate::Patch<Vec<crate::edm::Flags<crate::models::AuthenticationMethodModes>>>,
     /// The `allowedIssuerSkis` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_issuer_skis: crate::Patch<Vec<String>>,
     /// The `allowedPolicyOIDs` property.
-    #[serde(
-        rename = "allowedPolicyOIDs",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub allowed_policy_oi_ds: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateCombinationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appliesToCombinations", &self.applies_to_combinations)?;
+        writer.field("allowedIssuerSkis", &self.allowed_issuer_skis)?;
+        writer.field("allowedPolicyOIDs", &self.allowed_policy_oi_ds)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13890,19 +15080,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.akamaiAttackGroupActionModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AkamaiAttackGroupActionModel {
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<String>,
     /// The `group` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AkamaiAttackGroupActionModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.field("group", &self.group)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13936,22 +15132,28 @@ impl crate::read_fields::ReadFields for AkamaiAttackGroupActionModel {
 
 /// The `microsoft.graph.akamaiCustomRuleModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AkamaiCustomRuleModel {
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `ruleId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rule_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AkamaiCustomRuleModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.field("name", &self.name)?;
+        writer.field("ruleId", &self.rule_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -13986,19 +15188,25 @@ impl crate::read_fields::ReadFields for AkamaiCustomRuleModel {
 
 /// The `microsoft.graph.akamaiRapidRulesModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AkamaiRapidRulesModel {
     /// The `defaultAction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_action: crate::Patch<String>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AkamaiRapidRulesModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("defaultAction", &self.default_action)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14034,25 +15242,31 @@ impl crate::read_fields::ReadFields for AkamaiRapidRulesModel {
 ///
 /// Derived from `webApplicationFirewallVerifiedDetails`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AkamaiVerifiedDetailsModel {
     /// The `dnsConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dns_configuration: crate::Patch<Box<crate::models::WebApplicationFirewallDnsConfiguration>>,
     /// The `activeAttackGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub active_attack_groups: crate::Patch<Vec<crate::models::AkamaiAttackGroupActionModel>>,
     /// The `activeCustomRules` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub active_custom_rules: crate::Patch<Vec<crate::models::AkamaiCustomRuleModel>>,
     /// The `rapidRules` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rapid_rules: crate::Patch<Box<crate::models::AkamaiRapidRulesModel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AkamaiVerifiedDetailsModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dnsConfiguration", &self.dns_configuration)?;
+        writer.field("activeAttackGroups", &self.active_attack_groups)?;
+        writer.field("activeCustomRules", &self.active_custom_rules)?;
+        writer.field("rapidRules", &self.rapid_rules)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14090,13 +15304,19 @@ impl crate::read_fields::ReadFields for AkamaiVerifiedDetailsModel {
 ///
 /// Derived from `deviceRegistrationMembership`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllDeviceRegistrationMembership {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AllDeviceRegistrationMembership {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14126,13 +15346,19 @@ impl crate::read_fields::ReadFields for AllDeviceRegistrationMembership {
 
 /// The `microsoft.graph.apiAuthenticationConfigurationBase` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApiAuthenticationConfigurationBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ApiAuthenticationConfigurationBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14226,16 +15452,22 @@ impl crate::polymorphic::Polymorphic for AnyApiAuthenticationConfigurationBase {
 ///
 /// Derived from `signInContext`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationContext {
     /// The `includeApplications` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_applications: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ApplicationContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("includeApplications", &self.include_applications)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14270,16 +15502,22 @@ impl crate::read_fields::ReadFields for ApplicationContext {
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationEnforcedRestrictionsSessionControl {
     /// Specifies whether the session control is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ApplicationEnforcedRestrictionsSessionControl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14314,24 +15552,30 @@ impl crate::read_fields::ReadFields for ApplicationEnforcedRestrictionsSessionCo
 ///
 /// Derived from `appManagementConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppManagementApplicationConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredentialConfiguration>>,
     /// Collection of password restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredentialConfiguration>>,
     /// The `identifierUris` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier_uris: crate::Patch<Box<crate::models::IdentifierUriConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AppManagementApplicationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.field("identifierUris", &self.identifier_uris)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14366,21 +15610,27 @@ impl crate::read_fields::ReadFields for AppManagementApplicationConfiguration {
 
 /// The `microsoft.graph.appManagementConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppManagementConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredentialConfiguration>>,
     /// Collection of password restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredentialConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AppManagementConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14480,17 +15730,23 @@ impl crate::polymorphic::Polymorphic for AnyAppManagementConfiguration {
 
 /// The `microsoft.graph.appManagementPolicyActorExemptions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppManagementPolicyActorExemptions {
     /// The `customSecurityAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_security_attributes:
         crate::Patch<Vec<crate::models::AnyCustomSecurityAttributeExemption>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AppManagementPolicyActorExemptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customSecurityAttributes", &self.custom_security_attributes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14525,21 +15781,27 @@ impl crate::read_fields::ReadFields for AppManagementPolicyActorExemptions {
 ///
 /// Derived from `appManagementConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppManagementServicePrincipalConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredentialConfiguration>>,
     /// Collection of password restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredentialConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AppManagementServicePrincipalConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14573,30 +15835,42 @@ impl crate::read_fields::ReadFields for AppManagementServicePrincipalConfigurati
 
 /// The `microsoft.graph.approvalSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApprovalSettings {
     /// One of SingleStage, Serial, Parallel, NoApproval (default). NoApproval is used when
     /// isApprovalRequired is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_mode: crate::Patch<String>,
     /// If approval is required, the one or two elements of this collection define each of the stages of
     /// approval. An empty array if no approval is required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_stages: crate::Patch<Vec<crate::models::UnifiedApprovalStage>>,
     /// Indicates whether approval is required for requests in this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approval_required: crate::Patch<bool>,
     /// Indicates whether approval is required for a user to extend their assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approval_required_for_extension: crate::Patch<bool>,
     /// Indicates whether the requestor is required to supply a justification in their request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_requestor_justification_required: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ApprovalSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("approvalMode", &self.approval_mode)?;
+        writer.field("approvalStages", &self.approval_stages)?;
+        writer.field("isApprovalRequired", &self.is_approval_required)?;
+        writer.field(
+            "isApprovalRequiredForExtension",
+            &self.is_approval_required_for_extension,
+        )?;
+        writer.field(
+            "isRequestorJustificationRequired",
+            &self.is_requestor_justification_required,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14637,17 +15911,23 @@ impl crate::read_fields::ReadFields for ApprovalSettings {
 
 /// The `microsoft.graph.assignmentOrder` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssignmentOrder {
     /// A list of identityUserFlowAttribute object identifiers that determine the order in which
     /// attributes should be collected within a user flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AssignmentOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("order", &self.order)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14682,16 +15962,25 @@ impl crate::read_fields::ReadFields for AssignmentOrder {
 ///
 /// Derived from `signInContext`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthContext {
     /// The `authenticationContextValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_context_value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "authenticationContextValue",
+            &self.authentication_context_value,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14724,44 +16013,50 @@ impl crate::read_fields::ReadFields for AuthContext {
 
 /// The `microsoft.graph.authenticationAttributeCollectionInputConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationAttributeCollectionInputConfiguration {
     /// The `attribute` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute: crate::Patch<String>,
     /// The `defaultValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_value: crate::Patch<String>,
     /// The `editable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub editable: crate::Patch<bool>,
     /// The `hidden` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// The `inputType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub input_type: crate::Patch<crate::models::AuthenticationAttributeCollectionInputType>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `options` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub options:
         crate::Patch<Vec<crate::models::AuthenticationAttributeCollectionOptionConfiguration>>,
     /// The `required` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub required: crate::Patch<bool>,
     /// The `validationRegEx` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub validation_reg_ex: crate::Patch<String>,
     /// The `writeToDirectory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub write_to_directory: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationAttributeCollectionInputConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attribute", &self.attribute)?;
+        writer.field("defaultValue", &self.default_value)?;
+        writer.field("editable", &self.editable)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.field("inputType", &self.input_type)?;
+        writer.field("label", &self.label)?;
+        writer.field("options", &self.options)?;
+        writer.field("required", &self.required)?;
+        writer.field("validationRegEx", &self.validation_reg_ex)?;
+        writer.field("writeToDirectory", &self.write_to_directory)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14804,19 +16099,25 @@ impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionInputCo
 
 /// The `microsoft.graph.authenticationAttributeCollectionOptionConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationAttributeCollectionOptionConfiguration {
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationAttributeCollectionOptionConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("label", &self.label)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14851,17 +16152,23 @@ impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionOptionC
 
 /// The `microsoft.graph.authenticationAttributeCollectionPage` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationAttributeCollectionPage {
     /// The `views` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub views:
         crate::Patch<Vec<crate::models::AuthenticationAttributeCollectionPageViewConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationAttributeCollectionPage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("views", &self.views)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14894,23 +16201,29 @@ impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionPage {
 
 /// The `microsoft.graph.authenticationAttributeCollectionPageViewConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationAttributeCollectionPageViewConfiguration {
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `inputs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inputs:
         crate::Patch<Vec<crate::models::AuthenticationAttributeCollectionInputConfiguration>>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationAttributeCollectionPageViewConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("inputs", &self.inputs)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14946,16 +16259,22 @@ impl crate::read_fields::ReadFields for AuthenticationAttributeCollectionPageVie
 
 /// The `microsoft.graph.authenticationConditions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationConditions {
     /// The `applications` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applications: crate::Patch<Box<crate::models::AuthenticationConditionsApplications>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationConditions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applications", &self.applications)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -14988,17 +16307,25 @@ impl crate::read_fields::ReadFields for AuthenticationConditions {
 
 /// The `microsoft.graph.authenticationConditionsApplications` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationConditionsApplications {
     /// The `includeApplications` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_applications: crate::Patch<Vec<crate::models::AuthenticationConditionApplication>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationConditionsApplications {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "other")]
+        writer.field("includeApplications", &self.include_applications)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15033,19 +16360,25 @@ impl crate::read_fields::ReadFields for AuthenticationConditionsApplications {
 
 /// The `microsoft.graph.authenticationConfigurationValidation` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationConfigurationValidation {
     /// The `errors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub errors: crate::Patch<Vec<crate::models::GenericError>>,
     /// The `warnings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub warnings: crate::Patch<Vec<crate::models::GenericError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationConfigurationValidation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("errors", &self.errors)?;
+        writer.field("warnings", &self.warnings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15079,17 +16412,23 @@ impl crate::read_fields::ReadFields for AuthenticationConfigurationValidation {
 
 /// The `microsoft.graph.authenticationFlow` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationFlow {
     /// The `transferMethod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transfer_method:
         crate::Patch<crate::edm::Flags<crate::models::ConditionalAccessTransferMethods>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationFlow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("transferMethod", &self.transfer_method)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15122,24 +16461,30 @@ impl crate::read_fields::ReadFields for AuthenticationFlow {
 
 /// The `microsoft.graph.authenticationMethodFeatureConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodFeatureConfiguration {
     /// A single entity that is excluded from this feature.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_target: crate::Patch<Box<crate::models::FeatureTarget>>,
     /// A single entity that is included in this feature.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_target: crate::Patch<Box<crate::models::FeatureTarget>>,
     /// Enable or disable the feature. Possible values are: default, enabled, disabled,
     /// unknownFutureValue. The default value is used when the configuration hasn't been explicitly set
     /// and uses the default behavior of Azure AD for the setting. The default value is disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AdvancedConfigState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethodFeatureConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeTarget", &self.exclude_target)?;
+        writer.field("includeTarget", &self.include_target)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15174,32 +16519,38 @@ impl crate::read_fields::ReadFields for AuthenticationMethodFeatureConfiguration
 
 /// The `microsoft.graph.authenticationMethodsRegistrationCampaign` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodsRegistrationCampaign {
     /// Users and groups of users that are excluded from being prompted to set up the authentication
     /// method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_targets: crate::Patch<Vec<crate::models::ExcludeTarget>>,
     /// Users and groups of users that are prompted to set up the authentication method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets:
         crate::Patch<Vec<crate::models::AuthenticationMethodsRegistrationCampaignIncludeTarget>>,
     /// Specifies the number of days that the user sees a prompt again if they select 'Not now' and
     /// snoozes the prompt. Minimum: 0 days. Maximum: 14 days. If the value is '0', the user is prompted
     /// during every MFA attempt.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub snooze_duration_in_days: crate::Patch<i32>,
     /// Enable or disable the feature. Possible values are: default, enabled, disabled,
     /// unknownFutureValue. The default value is used when the configuration hasn't been explicitly set
     /// and uses the default behavior of Azure Active Directory for the setting. The default value is
     /// disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AdvancedConfigState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethodsRegistrationCampaign {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeTargets", &self.exclude_targets)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.field("snoozeDurationInDays", &self.snooze_duration_in_days)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15235,24 +16586,33 @@ impl crate::read_fields::ReadFields for AuthenticationMethodsRegistrationCampaig
 
 /// The `microsoft.graph.authenticationMethodsRegistrationCampaignIncludeTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodsRegistrationCampaignIncludeTarget {
     /// The object identifier of an Azure Active Directory user or group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The authentication method that the user is prompted to register. The value must be
     /// microsoftAuthenticator.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub targeted_authentication_method: crate::Patch<String>,
     /// The type of the authentication method target. Possible values are: user, group,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationMethodsRegistrationCampaignIncludeTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "targetedAuthenticationMethod",
+            &self.targeted_authentication_method,
+        )?;
+        writer.field("targetType", &self.target_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15290,19 +16650,25 @@ impl crate::read_fields::ReadFields for AuthenticationMethodsRegistrationCampaig
 
 /// The `microsoft.graph.authenticationStrengthUsage` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationStrengthUsage {
     /// The `mfa` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mfa: crate::Patch<Vec<crate::models::AnyConditionalAccessPolicy>>,
     /// The `none` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub none: crate::Patch<Vec<crate::models::AnyConditionalAccessPolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AuthenticationStrengthUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mfa", &self.mfa)?;
+        writer.field("none", &self.none)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15336,22 +16702,28 @@ impl crate::read_fields::ReadFields for AuthenticationStrengthUsage {
 
 /// The `microsoft.graph.azureADJoinPolicy` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AzureADJoinPolicy {
     /// The `allowedToJoin` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_join: crate::Patch<Box<crate::models::AnyDeviceRegistrationMembership>>,
     /// The `isAdminConfigurable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_admin_configurable: crate::Patch<bool>,
     /// The `localAdmins` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub local_admins: crate::Patch<Box<crate::models::LocalAdminSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AzureADJoinPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedToJoin", &self.allowed_to_join)?;
+        writer.field("isAdminConfigurable", &self.is_admin_configurable)?;
+        writer.field("localAdmins", &self.local_admins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15386,19 +16758,25 @@ impl crate::read_fields::ReadFields for AzureADJoinPolicy {
 
 /// The `microsoft.graph.azureADRegistrationPolicy` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AzureADRegistrationPolicy {
     /// The `allowedToRegister` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_register: crate::Patch<Box<crate::models::AnyDeviceRegistrationMembership>>,
     /// The `isAdminConfigurable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_admin_configurable: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for AzureADRegistrationPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedToRegister", &self.allowed_to_register)?;
+        writer.field("isAdminConfigurable", &self.is_admin_configurable)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15434,19 +16812,25 @@ impl crate::read_fields::ReadFields for AzureADRegistrationPolicy {
 ///
 /// Derived from `apiAuthenticationConfigurationBase`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BasicAuthentication {
     /// The password. It is not returned in the responses.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password: crate::Patch<String>,
     /// The username.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub username: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for BasicAuthentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("password", &self.password)?;
+        writer.field("username", &self.username)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15480,33 +16864,45 @@ impl crate::read_fields::ReadFields for BasicAuthentication {
 
 /// The `microsoft.graph.certificateAuthority` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CertificateAuthority {
     /// Required. The base64 encoded string representing the public certificate.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate: crate::Patch<crate::edm::Binary>,
     /// The URL of the certificate revocation list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_revocation_list_url: crate::Patch<String>,
     /// The URL contains the list of all revoked certificates since the last time a full certificate
     /// revocaton list was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delta_certificate_revocation_list_url: crate::Patch<String>,
     /// Required. true if the trusted certificate is a root authority, false if the trusted certificate
     /// is an intermediate authority.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_root_authority: crate::Patch<bool>,
     /// The issuer of the certificate, calculated from the certificate value. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer: crate::Patch<String>,
     /// The subject key identifier of the certificate, calculated from the certificate value. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_ski: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CertificateAuthority {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("certificate", &self.certificate)?;
+        writer.field(
+            "certificateRevocationListUrl",
+            &self.certificate_revocation_list_url,
+        )?;
+        writer.field(
+            "deltaCertificateRevocationListUrl",
+            &self.delta_certificate_revocation_list_url,
+        )?;
+        writer.field("isRootAuthority", &self.is_root_authority)?;
+        writer.field("issuer", &self.issuer)?;
+        writer.field("issuerSki", &self.issuer_ski)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15548,22 +16944,28 @@ impl crate::read_fields::ReadFields for CertificateAuthority {
 
 /// The `microsoft.graph.claimBinding` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClaimBinding {
     /// The `matchConfidenceLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub match_confidence_level: crate::Patch<crate::models::MatchConfidenceLevel>,
     /// The `sourceAttribute` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_attribute: crate::Patch<String>,
     /// The `verifiedIdClaim` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_id_claim: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ClaimBinding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("matchConfidenceLevel", &self.match_confidence_level)?;
+        writer.field("sourceAttribute", &self.source_attribute)?;
+        writer.field("verifiedIdClaim", &self.verified_id_claim)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15598,19 +17000,25 @@ impl crate::read_fields::ReadFields for ClaimBinding {
 
 /// The `microsoft.graph.claimValidation` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClaimValidation {
     /// The `customExtensionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_id: crate::Patch<String>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ClaimValidation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customExtensionId", &self.custom_extension_id)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15646,16 +17054,22 @@ impl crate::read_fields::ReadFields for ClaimValidation {
 ///
 /// Derived from `apiAuthenticationConfigurationBase`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClientCertificateAuthentication {
     /// The list of certificates uploaded for this API connector.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate_list: crate::Patch<Vec<crate::models::Pkcs12CertificateInformation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ClientCertificateAuthentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("certificateList", &self.certificate_list)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15690,20 +17104,26 @@ impl crate::read_fields::ReadFields for ClientCertificateAuthentication {
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudAppSecuritySessionControl {
     /// Specifies whether the session control is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Possible values are: mcasConfigured, monitorOnly, blockDownloads, unknownFutureValue. For more
     /// information, see Deploy Conditional Access App Control for featured apps.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_app_security_type: crate::Patch<crate::models::CloudAppSecuritySessionControlType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CloudAppSecuritySessionControl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("cloudAppSecurityType", &self.cloud_app_security_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15737,22 +17157,28 @@ impl crate::read_fields::ReadFields for CloudAppSecuritySessionControl {
 
 /// The `microsoft.graph.cloudFlareRuleModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudFlareRuleModel {
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `ruleId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rule_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CloudFlareRuleModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.field("name", &self.name)?;
+        writer.field("ruleId", &self.rule_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15787,22 +17213,28 @@ impl crate::read_fields::ReadFields for CloudFlareRuleModel {
 
 /// The `microsoft.graph.cloudFlareRulesetModel` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudFlareRulesetModel {
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `phaseName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phase_name: crate::Patch<String>,
     /// The `rulesetId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ruleset_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CloudFlareRulesetModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("phaseName", &self.phase_name)?;
+        writer.field("rulesetId", &self.ruleset_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15839,25 +17271,34 @@ impl crate::read_fields::ReadFields for CloudFlareRulesetModel {
 ///
 /// Derived from `webApplicationFirewallVerifiedDetails`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudFlareVerifiedDetailsModel {
     /// The `dnsConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dns_configuration: crate::Patch<Box<crate::models::WebApplicationFirewallDnsConfiguration>>,
     /// The `enabledCustomRules` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled_custom_rules: crate::Patch<Vec<crate::models::CloudFlareRuleModel>>,
     /// The `enabledRecommendedRulesets` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled_recommended_rulesets: crate::Patch<Vec<crate::models::CloudFlareRulesetModel>>,
     /// The `zoneId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub zone_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CloudFlareVerifiedDetailsModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dnsConfiguration", &self.dns_configuration)?;
+        writer.field("enabledCustomRules", &self.enabled_custom_rules)?;
+        writer.field(
+            "enabledRecommendedRulesets",
+            &self.enabled_recommended_rulesets,
+        )?;
+        writer.field("zoneId", &self.zone_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15895,18 +17336,24 @@ impl crate::read_fields::ReadFields for CloudFlareVerifiedDetailsModel {
 ///
 /// Derived from `conditionalAccessExternalTenants`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessAllExternalTenants {
     /// The membership kind. Possible values are: all, enumerated, unknownFutureValue. The enumerated
     /// member references an conditionalAccessEnumeratedExternalTenants object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_kind:
         crate::Patch<crate::models::ConditionalAccessExternalTenantsMembershipKind>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessAllExternalTenants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("membershipKind", &self.membership_kind)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -15939,33 +17386,42 @@ impl crate::read_fields::ReadFields for ConditionalAccessAllExternalTenants {
 
 /// The `microsoft.graph.conditionalAccessApplications` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessApplications {
     /// The `applicationFilter` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_filter: crate::Patch<Box<crate::models::ConditionalAccessFilter>>,
     /// Can be one of the following: The list of client IDs (appId) explicitly excluded from the policy.
     /// Office365 - For the list of apps included in Office365, see Conditional Access target apps:
     /// Office 365
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_applications: crate::Patch<Vec<String>>,
     /// Can be one of the following: The list of client IDs (appId) the policy applies to, unless
     /// explicitly excluded (in excludeApplications) All Office365 - For the list of apps included in
     /// Office365, see Conditional Access target apps: Office 365
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_applications: crate::Patch<Vec<String>>,
     /// The `includeAuthenticationContextClassReferences` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_authentication_context_class_references: crate::Patch<Vec<String>>,
     /// User actions to include. Supported values are urn:user:registersecurityinfo and
     /// urn:user:registerdevice
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_user_actions: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessApplications {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applicationFilter", &self.application_filter)?;
+        writer.field("excludeApplications", &self.exclude_applications)?;
+        writer.field("includeApplications", &self.include_applications)?;
+        writer.field(
+            "includeAuthenticationContextClassReferences",
+            &self.include_authentication_context_class_references,
+        )?;
+        writer.field("includeUserActions", &self.include_user_actions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16004,17 +17460,23 @@ impl crate::read_fields::ReadFields for ConditionalAccessApplications {
 
 /// The `microsoft.graph.conditionalAccessAuthenticationFlows` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessAuthenticationFlows {
     /// The `transferMethods` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transfer_methods:
         crate::Patch<crate::edm::Flags<crate::models::ConditionalAccessTransferMethods>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessAuthenticationFlows {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("transferMethods", &self.transfer_methods)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16047,22 +17509,28 @@ impl crate::read_fields::ReadFields for ConditionalAccessAuthenticationFlows {
 
 /// The `microsoft.graph.conditionalAccessClientApplications` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessClientApplications {
     /// Service principal IDs excluded from the policy scope.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_service_principals: crate::Patch<Vec<String>>,
     /// Service principal IDs included in the policy scope, or ServicePrincipalsInMyTenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_service_principals: crate::Patch<Vec<String>>,
     /// The `servicePrincipalFilter` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_filter: crate::Patch<Box<crate::models::ConditionalAccessFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessClientApplications {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeServicePrincipals", &self.exclude_service_principals)?;
+        writer.field("includeServicePrincipals", &self.include_service_principals)?;
+        writer.field("servicePrincipalFilter", &self.service_principal_filter)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16097,57 +17565,66 @@ impl crate::read_fields::ReadFields for ConditionalAccessClientApplications {
 
 /// The `microsoft.graph.conditionalAccessConditionSet` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessConditionSet {
     /// Applications and user actions included in and excluded from the policy. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applications: crate::Patch<Box<crate::models::ConditionalAccessApplications>>,
     /// The `authenticationFlows` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_flows:
         crate::Patch<Box<crate::models::ConditionalAccessAuthenticationFlows>>,
     /// Client applications (service principals and workload identities) included in and excluded from
     /// the policy. Either users or clientApplications is required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_applications: crate::Patch<Box<crate::models::ConditionalAccessClientApplications>>,
     /// Client application types included in the policy. Possible values are: all, browser,
     /// mobileAppsAndDesktopClients, exchangeActiveSync, easSupported, other. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_types: crate::Patch<Vec<crate::models::ConditionalAccessClientApp>>,
     /// Devices in the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub devices: crate::Patch<Box<crate::models::ConditionalAccessDevices>>,
     /// The `insiderRiskLevels` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insider_risk_levels:
         crate::Patch<crate::edm::Flags<crate::models::ConditionalAccessInsiderRiskLevels>>,
     /// Locations included in and excluded from the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locations: crate::Patch<Box<crate::models::ConditionalAccessLocations>>,
     /// Platforms included in and excluded from the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platforms: crate::Patch<Box<crate::models::ConditionalAccessPlatforms>>,
     /// Service principal risk levels included in the policy. Possible values are: low, medium, high,
     /// none, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_risk_levels: crate::Patch<Vec<crate::models::RiskLevel>>,
     /// Sign-in risk levels included in the policy. Possible values are: low, medium, high, hidden, none,
     /// unknownFutureValue. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_risk_levels: crate::Patch<Vec<crate::models::RiskLevel>>,
     /// User risk levels included in the policy. Possible values are: low, medium, high, hidden, none,
     /// unknownFutureValue. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_risk_levels: crate::Patch<Vec<crate::models::RiskLevel>>,
     /// Users, groups, and roles included in and excluded from the policy. Either users or
     /// clientApplications is required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Box<crate::models::ConditionalAccessUsers>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessConditionSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applications", &self.applications)?;
+        writer.field("authenticationFlows", &self.authentication_flows)?;
+        writer.field("clientApplications", &self.client_applications)?;
+        writer.field("clientAppTypes", &self.client_app_types)?;
+        writer.field("devices", &self.devices)?;
+        writer.field("insiderRiskLevels", &self.insider_risk_levels)?;
+        writer.field("locations", &self.locations)?;
+        writer.field("platforms", &self.platforms)?;
+        writer.field(
+            "servicePrincipalRiskLevels",
+            &self.service_principal_risk_levels,
+        )?;
+        writer.field("signInRiskLevels", &self.sign_in_risk_levels)?;
+        writer.field("userRiskLevels", &self.user_risk_levels)?;
+        writer.field("users", &self.users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16193,17 +17670,23 @@ impl crate::read_fields::ReadFields for ConditionalAccessConditionSet {
 
 /// The `microsoft.graph.conditionalAccessDevices` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessDevices {
     /// Filter that defines the dynamic-device-syntax rule to include/exclude devices. A filter can use
     /// device properties (such as extension attributes) to include/exclude them.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_filter: crate::Patch<Box<crate::models::ConditionalAccessFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessDevices {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deviceFilter", &self.device_filter)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16238,22 +17721,28 @@ impl crate::read_fields::ReadFields for ConditionalAccessDevices {
 ///
 /// Derived from `conditionalAccessExternalTenants`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessEnumeratedExternalTenants {
     /// The membership kind. Possible values are: all, enumerated, unknownFutureValue. The enumerated
     /// member references an conditionalAccessEnumeratedExternalTenants object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_kind:
         crate::Patch<crate::models::ConditionalAccessExternalTenantsMembershipKind>,
     /// A collection of tenant IDs that define the scope of a policy targeting conditional access for
     /// guests and external users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessEnumeratedExternalTenants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("membershipKind", &self.membership_kind)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16287,18 +17776,24 @@ impl crate::read_fields::ReadFields for ConditionalAccessEnumeratedExternalTenan
 
 /// The `microsoft.graph.conditionalAccessExternalTenants` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessExternalTenants {
     /// The membership kind. Possible values are: all, enumerated, unknownFutureValue. The enumerated
     /// member references an conditionalAccessEnumeratedExternalTenants object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_kind:
         crate::Patch<crate::models::ConditionalAccessExternalTenantsMembershipKind>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessExternalTenants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("membershipKind", &self.membership_kind)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16392,20 +17887,26 @@ impl crate::polymorphic::Polymorphic for AnyConditionalAccessExternalTenants {
 
 /// The `microsoft.graph.conditionalAccessFilter` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessFilter {
     /// Mode to use for the filter. Possible values are include or exclude.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mode: crate::Patch<crate::models::FilterMode>,
     /// Rule syntax is similar to that used for membership rules for groups in Azure Active Directory
     /// (Azure AD). For details, see rules with multiple expressions
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rule: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mode", &self.mode)?;
+        writer.field("rule", &self.rule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16439,30 +17940,39 @@ impl crate::read_fields::ReadFields for ConditionalAccessFilter {
 
 /// The `microsoft.graph.conditionalAccessGrantControls` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessGrantControls {
     /// List of values of built-in controls required by the policy. Possible values: block, mfa,
     /// compliantDevice, domainJoinedDevice, approvedApplication, compliantApplication, passwordChange,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub built_in_controls: crate::Patch<Vec<crate::models::ConditionalAccessGrantControl>>,
     /// List of custom controls IDs required by the policy. For more information, see Custom controls.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_authentication_factors: crate::Patch<Vec<String>>,
     /// Defines the relationship of the grant controls. Possible values: AND, OR.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator: crate::Patch<String>,
     /// List of terms of use IDs required by the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub terms_of_use: crate::Patch<Vec<String>>,
     /// The `authenticationStrength` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_strength: crate::Patch<Box<crate::models::AuthenticationStrengthPolicy>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessGrantControls {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("builtInControls", &self.built_in_controls)?;
+        writer.field(
+            "customAuthenticationFactors",
+            &self.custom_authentication_factors,
+        )?;
+        writer.field("operator", &self.operator)?;
+        writer.field("termsOfUse", &self.terms_of_use)?;
+        writer.field("authenticationStrength", &self.authentication_strength)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16501,24 +18011,33 @@ impl crate::read_fields::ReadFields for ConditionalAccessGrantControls {
 
 /// The `microsoft.graph.conditionalAccessGuestsOrExternalUsers` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessGuestsOrExternalUsers {
     /// The tenant IDs of the selected types of external users. Either all B2B tenant or a collection of
     /// tenant IDs. External tenants can be specified only when the property guestOrExternalUserTypes is
     /// not null or an empty String.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_tenants: crate::Patch<Box<crate::models::AnyConditionalAccessExternalTenants>>,
     /// Indicates internal guests or external user types. This is a multi-valued property. Possible
     /// values are: none, internalGuest, b2bCollaborationGuest, b2bCollaborationMember,
     /// b2bDirectConnectUser, otherExternalUser, serviceProvider, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub guest_or_external_user_types:
         crate::Patch<crate::edm::Flags<crate::models::ConditionalAccessGuestOrExternalUserTypes>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessGuestsOrExternalUsers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("externalTenants", &self.external_tenants)?;
+        writer.field(
+            "guestOrExternalUserTypes",
+            &self.guest_or_external_user_types,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16552,19 +18071,25 @@ impl crate::read_fields::ReadFields for ConditionalAccessGuestsOrExternalUsers {
 
 /// The `microsoft.graph.conditionalAccessLocations` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessLocations {
     /// Location IDs excluded from scope of policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_locations: crate::Patch<Vec<String>>,
     /// Location IDs in scope of policy unless explicitly excluded, All, or AllTrusted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_locations: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessLocations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeLocations", &self.exclude_locations)?;
+        writer.field("includeLocations", &self.include_locations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16598,19 +18123,25 @@ impl crate::read_fields::ReadFields for ConditionalAccessLocations {
 
 /// The `microsoft.graph.conditionalAccessPlatforms` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessPlatforms {
     /// Possible values are: android, iOS, windows, windowsPhone, macOS, linux, all, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_platforms: crate::Patch<Vec<crate::models::ConditionalAccessDevicePlatform>>,
     /// Possible values are: android, iOS, windows, windowsPhone, macOS, linux, all, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_platforms: crate::Patch<Vec<crate::models::ConditionalAccessDevicePlatform>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessPlatforms {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludePlatforms", &self.exclude_platforms)?;
+        writer.field("includePlatforms", &self.include_platforms)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16644,22 +18175,28 @@ impl crate::read_fields::ReadFields for ConditionalAccessPlatforms {
 
 /// The `microsoft.graph.conditionalAccessPolicyDetail` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessPolicyDetail {
     /// Represents the type of conditions that govern when the policy applies.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::ConditionalAccessConditionSet>>,
     /// Represents grant controls that must be fulfilled for the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grant_controls: crate::Patch<Box<crate::models::ConditionalAccessGrantControls>>,
     /// Represents a complex type of session controls that is enforced after sign-in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub session_controls: crate::Patch<Box<crate::models::ConditionalAccessSessionControls>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessPolicyDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("grantControls", &self.grant_controls)?;
+        writer.field("sessionControls", &self.session_controls)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16694,16 +18231,22 @@ impl crate::read_fields::ReadFields for ConditionalAccessPolicyDetail {
 
 /// The `microsoft.graph.conditionalAccessSessionControl` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessSessionControl {
     /// Specifies whether the session control is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessSessionControl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16812,35 +18355,47 @@ impl crate::polymorphic::Polymorphic for AnyConditionalAccessSessionControl {
 
 /// The `microsoft.graph.conditionalAccessSessionControls` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessSessionControls {
     /// Session control to enforce application restrictions. Only Exchange Online and Sharepoint Online
     /// support this session control.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_enforced_restrictions:
         crate::Patch<Box<crate::models::ApplicationEnforcedRestrictionsSessionControl>>,
     /// Session control to apply cloud app security.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_app_security: crate::Patch<Box<crate::models::CloudAppSecuritySessionControl>>,
     /// Session control that determines whether it is acceptable for Azure AD to extend existing sessions
     /// based on information collected prior to an outage or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disable_resilience_defaults: crate::Patch<bool>,
     /// Session control to define whether to persist cookies or not. All apps should be selected for this
     /// session control to work correctly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub persistent_browser: crate::Patch<Box<crate::models::PersistentBrowserSessionControl>>,
     /// The `secureSignInSession` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub secure_sign_in_session: crate::Patch<Box<crate::models::SecureSignInSessionControl>>,
     /// Session control to enforce signin frequency.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_frequency: crate::Patch<Box<crate::models::SignInFrequencySessionControl>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessSessionControls {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "applicationEnforcedRestrictions",
+            &self.application_enforced_restrictions,
+        )?;
+        writer.field("cloudAppSecurity", &self.cloud_app_security)?;
+        writer.field(
+            "disableResilienceDefaults",
+            &self.disable_resilience_defaults,
+        )?;
+        writer.field("persistentBrowser", &self.persistent_browser)?;
+        writer.field("secureSignInSession", &self.secure_sign_in_session)?;
+        writer.field("signInFrequency", &self.sign_in_frequency)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16880,39 +18435,51 @@ impl crate::read_fields::ReadFields for ConditionalAccessSessionControls {
 
 /// The `microsoft.graph.conditionalAccessUsers` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConditionalAccessUsers {
     /// Group IDs excluded from scope of policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_groups: crate::Patch<Vec<String>>,
     /// Internal guests or external users excluded from the policy scope. Optionally populated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_guests_or_external_users:
         crate::Patch<Box<crate::models::ConditionalAccessGuestsOrExternalUsers>>,
     /// Role IDs excluded from scope of policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_roles: crate::Patch<Vec<String>>,
     /// User IDs excluded from scope of policy and/or GuestsOrExternalUsers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_users: crate::Patch<Vec<String>>,
     /// Group IDs in scope of policy unless explicitly excluded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_groups: crate::Patch<Vec<String>>,
     /// Internal guests or external users included in the policy scope. Optionally populated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_guests_or_external_users:
         crate::Patch<Box<crate::models::ConditionalAccessGuestsOrExternalUsers>>,
     /// Role IDs in scope of policy unless explicitly excluded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_roles: crate::Patch<Vec<String>>,
     /// User IDs in scope of policy unless explicitly excluded, None, All, or GuestsOrExternalUsers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_users: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ConditionalAccessUsers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeGroups", &self.exclude_groups)?;
+        writer.field(
+            "excludeGuestsOrExternalUsers",
+            &self.exclude_guests_or_external_users,
+        )?;
+        writer.field("excludeRoles", &self.exclude_roles)?;
+        writer.field("excludeUsers", &self.exclude_users)?;
+        writer.field("includeGroups", &self.include_groups)?;
+        writer.field(
+            "includeGuestsOrExternalUsers",
+            &self.include_guests_or_external_users,
+        )?;
+        writer.field("includeRoles", &self.include_roles)?;
+        writer.field("includeUsers", &self.include_users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16956,16 +18523,22 @@ impl crate::read_fields::ReadFields for ConditionalAccessUsers {
 
 /// The `microsoft.graph.crossTenantAccessPolicyAppServiceConnectSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyAppServiceConnectSetting {
     /// The `applications` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applications: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyAppServiceConnectSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applications", &self.applications)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -16998,20 +18571,26 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyAppServiceConnect
 
 /// The `microsoft.graph.crossTenantAccessPolicyB2BSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyB2BSetting {
     /// The list of applications targeted with your cross-tenant access policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applications: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// The list of users and groups targeted with your cross-tenant access policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users_and_groups:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyB2BSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applications", &self.applications)?;
+        writer.field("usersAndGroups", &self.users_and_groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17099,26 +18678,35 @@ impl crate::polymorphic::Polymorphic for AnyCrossTenantAccessPolicyB2BSetting {
 
 /// The `microsoft.graph.crossTenantAccessPolicyInboundTrust` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyInboundTrust {
     /// Specifies whether compliant devices from external Azure AD organizations are trusted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_compliant_device_accepted: crate::Patch<bool>,
     /// Specifies whether hybrid Azure AD joined devices from external Azure AD organizations are
     /// trusted.
-    #[serde(
-        rename = "isHybridAzureADJoinedDeviceAccepted",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub is_hybrid_azure_ad_joined_device_accepted: crate::Patch<bool>,
     /// Specifies whether MFA from external Azure AD organizations is trusted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_mfa_accepted: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyInboundTrust {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "isCompliantDeviceAccepted",
+            &self.is_compliant_device_accepted,
+        )?;
+        writer.field(
+            "isHybridAzureADJoinedDeviceAccepted",
+            &self.is_hybrid_azure_ad_joined_device_accepted,
+        )?;
+        writer.field("isMfaAccepted", &self.is_mfa_accepted)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17155,16 +18743,22 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyInboundTrust {
 
 /// The `microsoft.graph.crossTenantAccessPolicyM365CollaborationInboundSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyM365CollaborationInboundSetting {
     /// The `users` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyM365CollaborationInboundSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("users", &self.users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17198,17 +18792,23 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyM365Collaboration
 
 /// The `microsoft.graph.crossTenantAccessPolicyM365CollaborationOutboundSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyM365CollaborationOutboundSetting {
     /// The `usersAndGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users_and_groups:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyM365CollaborationOutboundSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("usersAndGroups", &self.users_and_groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17242,21 +18842,27 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyM365Collaboration
 
 /// The `microsoft.graph.crossTenantAccessPolicyTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyTarget {
     /// The unique identifier of the user, group, or application; one of the following keywords: AllUsers
     /// and AllApplications; or for targets that are applications, you may use reserved values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// The type of resource that you want to target. The possible values are: user, group, application,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::CrossTenantAccessPolicyTargetType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("target", &self.target)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17290,21 +18896,27 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyTarget {
 
 /// The `microsoft.graph.crossTenantAccessPolicyTargetConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyTargetConfiguration {
     /// Defines whether access is allowed or blocked. The possible values are: allowed, blocked,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_type:
         crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfigurationAccessType>,
     /// Specifies whether to target users, groups, or applications with this rule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub targets: crate::Patch<Vec<crate::models::CrossTenantAccessPolicyTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyTargetConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessType", &self.access_type)?;
+        writer.field("targets", &self.targets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17340,23 +18952,29 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyTargetConfigurati
 ///
 /// Derived from `crossTenantAccessPolicyB2BSetting`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantAccessPolicyTenantRestrictions {
     /// The list of applications targeted with your cross-tenant access policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applications: crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// The list of users and groups targeted with your cross-tenant access policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users_and_groups:
         crate::Patch<Box<crate::models::CrossTenantAccessPolicyTargetConfiguration>>,
     /// The `devices` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub devices: crate::Patch<Box<crate::models::DevicesFilter>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantAccessPolicyTenantRestrictions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applications", &self.applications)?;
+        writer.field("usersAndGroups", &self.users_and_groups)?;
+        writer.field("devices", &self.devices)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17391,16 +19009,22 @@ impl crate::read_fields::ReadFields for CrossTenantAccessPolicyTenantRestriction
 
 /// The `microsoft.graph.crossTenantUserSyncInbound` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossTenantUserSyncInbound {
     /// The `isSyncAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sync_allowed: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CrossTenantUserSyncInbound {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isSyncAllowed", &self.is_sync_allowed)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17433,16 +19057,22 @@ impl crate::read_fields::ReadFields for CrossTenantUserSyncInbound {
 
 /// The `microsoft.graph.customAppManagementApplicationConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomAppManagementApplicationConfiguration {
     /// The `identifierUris` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier_uris: crate::Patch<Box<crate::models::IdentifierUriConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CustomAppManagementApplicationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identifierUris", &self.identifier_uris)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17477,25 +19107,31 @@ impl crate::read_fields::ReadFields for CustomAppManagementApplicationConfigurat
 ///
 /// Derived from `appManagementConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomAppManagementConfiguration {
     /// Collection of keyCredential restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_credentials: crate::Patch<Vec<crate::models::KeyCredentialConfiguration>>,
     /// Collection of password restrictions settings to be applied to an application or service
     /// principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password_credentials: crate::Patch<Vec<crate::models::PasswordCredentialConfiguration>>,
     /// The `applicationRestrictions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_restrictions:
         crate::Patch<Box<crate::models::CustomAppManagementApplicationConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CustomAppManagementConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("keyCredentials", &self.key_credentials)?;
+        writer.field("passwordCredentials", &self.password_credentials)?;
+        writer.field("applicationRestrictions", &self.application_restrictions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17530,13 +19166,19 @@ impl crate::read_fields::ReadFields for CustomAppManagementConfiguration {
 
 /// The `microsoft.graph.customExtensionBehaviorOnError` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionBehaviorOnError {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CustomExtensionBehaviorOnError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17618,19 +19260,25 @@ impl crate::polymorphic::Polymorphic for AnyCustomExtensionBehaviorOnError {
 
 /// The `microsoft.graph.customExtensionOverwriteConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionOverwriteConfiguration {
     /// The `behaviorOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub behavior_on_error: crate::Patch<Box<crate::models::AnyCustomExtensionBehaviorOnError>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CustomExtensionOverwriteConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("behaviorOnError", &self.behavior_on_error)?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17664,19 +19312,25 @@ impl crate::read_fields::ReadFields for CustomExtensionOverwriteConfiguration {
 
 /// The `microsoft.graph.customSecurityAttributeExemption` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomSecurityAttributeExemption {
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `operator` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator: crate::Patch<crate::models::CustomSecurityAttributeComparisonOperator>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CustomSecurityAttributeExemption {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("operator", &self.operator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17768,22 +19422,28 @@ impl crate::polymorphic::Polymorphic for AnyCustomSecurityAttributeExemption {
 ///
 /// Derived from `customSecurityAttributeExemption`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomSecurityAttributeStringValueExemption {
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `operator` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator: crate::Patch<crate::models::CustomSecurityAttributeComparisonOperator>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for CustomSecurityAttributeStringValueExemption {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("operator", &self.operator)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17820,20 +19480,29 @@ impl crate::read_fields::ReadFields for CustomSecurityAttributeStringValueExempt
 ///
 /// Derived from `invitationRedemptionIdentityProviderConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DefaultInvitationRedemptionIdentityProviderConfiguration {
     /// The `fallbackIdentityProvider` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_identity_provider: crate::Patch<crate::models::B2bIdentityProvidersType>,
     /// The `primaryIdentityProviderPrecedenceOrder` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_identity_provider_precedence_order:
         crate::Patch<Vec<crate::models::B2bIdentityProvidersType>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for DefaultInvitationRedemptionIdentityProviderConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("fallbackIdentityProvider", &self.fallback_identity_provider)?;
+        writer.field(
+            "primaryIdentityProviderPrecedenceOrder",
+            &self.primary_identity_provider_precedence_order,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17870,36 +19539,51 @@ impl crate::read_fields::ReadFields for DefaultInvitationRedemptionIdentityProvi
 
 /// The `microsoft.graph.defaultUserRolePermissions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DefaultUserRolePermissions {
     /// Indicates whether the default user role can create applications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_create_apps: crate::Patch<bool>,
     /// Indicates whether the default user role can create security groups.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_create_security_groups: crate::Patch<bool>,
     /// The `allowedToCreateTenants` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_create_tenants: crate::Patch<bool>,
     /// Indicates whether the registered owners of a device can read their own BitLocker recovery keys
     /// with default user role.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_read_bitlocker_keys_for_owned_device: crate::Patch<bool>,
     /// Indicates whether the default user role can read other users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_to_read_other_users: crate::Patch<bool>,
     /// Indicates if user consent to apps is allowed, and if it is, which permission to grant consent and
     /// which app consent policy (permissionGrantPolicy) govern the permission for users to grant
     /// consent. Value should be in the format managePermissionGrantsForSelf.{id}, where {id} is the id
     /// of a built-in or custom app consent policy. An empty list indicates user consent to apps is
     /// disabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grant_policies_assigned: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for DefaultUserRolePermissions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedToCreateApps", &self.allowed_to_create_apps)?;
+        writer.field(
+            "allowedToCreateSecurityGroups",
+            &self.allowed_to_create_security_groups,
+        )?;
+        writer.field("allowedToCreateTenants", &self.allowed_to_create_tenants)?;
+        writer.field(
+            "allowedToReadBitlockerKeysForOwnedDevice",
+            &self.allowed_to_read_bitlocker_keys_for_owned_device,
+        )?;
+        writer.field("allowedToReadOtherUsers", &self.allowed_to_read_other_users)?;
+        writer.field(
+            "permissionGrantPoliciesAssigned",
+            &self.permission_grant_policies_assigned,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -17943,100 +19627,106 @@ impl crate::read_fields::ReadFields for DefaultUserRolePermissions {
 
 /// The `microsoft.graph.deviceInfo` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceInfo {
     /// The `deviceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `enrollmentProfileName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enrollment_profile_name: crate::Patch<String>,
     /// The `extensionAttribute1` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute1: crate::Patch<String>,
     /// The `extensionAttribute10` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute10: crate::Patch<String>,
     /// The `extensionAttribute11` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute11: crate::Patch<String>,
     /// The `extensionAttribute12` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute12: crate::Patch<String>,
     /// The `extensionAttribute13` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute13: crate::Patch<String>,
     /// The `extensionAttribute14` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute14: crate::Patch<String>,
     /// The `extensionAttribute15` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute15: crate::Patch<String>,
     /// The `extensionAttribute2` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute2: crate::Patch<String>,
     /// The `extensionAttribute3` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute3: crate::Patch<String>,
     /// The `extensionAttribute4` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute4: crate::Patch<String>,
     /// The `extensionAttribute5` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute5: crate::Patch<String>,
     /// The `extensionAttribute6` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute6: crate::Patch<String>,
     /// The `extensionAttribute7` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute7: crate::Patch<String>,
     /// The `extensionAttribute8` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute8: crate::Patch<String>,
     /// The `extensionAttribute9` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extension_attribute9: crate::Patch<String>,
     /// The `isCompliant` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_compliant: crate::Patch<bool>,
     /// The `manufacturer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
     /// The `mdmAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mdm_app_id: crate::Patch<String>,
     /// The `model` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub model: crate::Patch<String>,
     /// The `operatingSystem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system: crate::Patch<String>,
     /// The `operatingSystemVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system_version: crate::Patch<String>,
     /// The `ownership` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ownership: crate::Patch<String>,
     /// The `physicalIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub physical_ids: crate::Patch<Vec<String>>,
     /// The `profileType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profile_type: crate::Patch<String>,
     /// The `systemLabels` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub system_labels: crate::Patch<Vec<String>>,
     /// The `trustType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trust_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for DeviceInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deviceId", &self.device_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("enrollmentProfileName", &self.enrollment_profile_name)?;
+        writer.field("extensionAttribute1", &self.extension_attribute1)?;
+        writer.field("extensionAttribute10", &self.extension_attribute10)?;
+        writer.field("extensionAttribute11", &self.extension_attribute11)?;
+        writer.field("extensionAttribute12", &self.extension_attribute12)?;
+        writer.field("extensionAttribute13", &self.extension_attribute13)?;
+        writer.field("extensionAttribute14", &self.extension_attribute14)?;
+        writer.field("extensionAttribute15", &self.extension_attribute15)?;
+        writer.field("extensionAttribute2", &self.extension_attribute2)?;
+        writer.field("extensionAttribute3", &self.extension_attribute3)?;
+        writer.field("extensionAttribute4", &self.extension_attribute4)?;
+        writer.field("extensionAttribute5", &self.extension_attribute5)?;
+        writer.field("extensionAttribute6", &self.extension_attribute6)?;
+        writer.field("extensionAttribute7", &self.extension_attribute7)?;
+        writer.field("extensionAttribute8", &self.extension_attribute8)?;
+        writer.field("extensionAttribute9", &self.extension_attribute9)?;
+        writer.field("isCompliant", &self.is_compliant)?;
+        writer.field("manufacturer", &self.manufacturer)?;
+        writer.field("mdmAppId", &self.mdm_app_id)?;
+        writer.field("model", &self.model)?;
+        writer.field("operatingSystem", &self.operating_system)?;
+        writer.field("operatingSystemVersion", &self.operating_system_version)?;
+        writer.field("ownership", &self.ownership)?;
+        writer.field("physicalIds", &self.physical_ids)?;
+        writer.field("profileType", &self.profile_type)?;
+        writer.field("systemLabels", &self.system_labels)?;
+        writer.field("trustType", &self.trust_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18097,13 +19787,19 @@ impl crate::read_fields::ReadFields for DeviceInfo {
 
 /// The `microsoft.graph.deviceRegistrationMembership` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceRegistrationMembership {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for DeviceRegistrationMembership {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18195,19 +19891,25 @@ impl crate::polymorphic::Polymorphic for AnyDeviceRegistrationMembership {
 
 /// The `microsoft.graph.devicesFilter` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DevicesFilter {
     /// The `mode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mode: crate::Patch<crate::models::CrossTenantAccessPolicyTargetConfigurationAccessType>,
     /// The `rule` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rule: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for DevicesFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mode", &self.mode)?;
+        writer.field("rule", &self.rule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18241,22 +19943,28 @@ impl crate::read_fields::ReadFields for DevicesFilter {
 
 /// The `microsoft.graph.emailDetails` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailDetails {
     /// The `body` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<String>,
     /// The `senderEmailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_email_address: crate::Patch<String>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for EmailDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("body", &self.body)?;
+        writer.field("senderEmailAddress", &self.sender_email_address)?;
+        writer.field("subject", &self.subject)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18293,19 +20001,25 @@ impl crate::read_fields::ReadFields for EmailDetails {
 ///
 /// Derived from `deviceRegistrationMembership`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnumeratedDeviceRegistrationMembership {
     /// The `groups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub groups: crate::Patch<Vec<String>>,
     /// The `users` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for EnumeratedDeviceRegistrationMembership {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("groups", &self.groups)?;
+        writer.field("users", &self.users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18339,20 +20053,26 @@ impl crate::read_fields::ReadFields for EnumeratedDeviceRegistrationMembership {
 
 /// The `microsoft.graph.excludeTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExcludeTarget {
     /// The object identifier of an Azure Active Directory user or group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The type of the authentication method target. Possible values are: user, group,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ExcludeTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18386,19 +20106,25 @@ impl crate::read_fields::ReadFields for ExcludeTarget {
 
 /// The `microsoft.graph.faceCheckConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FaceCheckConfiguration {
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `sourcePhotoClaimName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_photo_claim_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for FaceCheckConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("sourcePhotoClaimName", &self.source_photo_claim_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18434,13 +20160,19 @@ impl crate::read_fields::ReadFields for FaceCheckConfiguration {
 ///
 /// Derived from `customExtensionBehaviorOnError`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FallbackToMicrosoftProviderOnError {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for FallbackToMicrosoftProviderOnError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18470,21 +20202,27 @@ impl crate::read_fields::ReadFields for FallbackToMicrosoftProviderOnError {
 
 /// The `microsoft.graph.featureTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FeatureTarget {
     /// The ID of the entity that's targeted in the include or exclude rule, or all_users to target all
     /// users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The kind of entity that's targeted. The possible values are: group, administrativeUnit, role,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::FeatureTargetType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for FeatureTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18518,22 +20256,28 @@ impl crate::read_fields::ReadFields for FeatureTarget {
 
 /// The `microsoft.graph.fido2KeyRestrictions` complex type.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fido2KeyRestrictions {
     /// A collection of Authenticator Attestation GUIDs. AADGUIDs define key types and manufacturers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aa_guids: crate::Patch<Vec<String>>,
     /// Enforcement type. Possible values are: allow, block.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enforcement_type: crate::Patch<crate::models::Fido2RestrictionEnforcementType>,
     /// Determines if the configured key enforcement is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enforced: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl serde::Serialize for Fido2KeyRestrictions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("aaGuids", &self.aa_guids)?;
+        writer.field("enforcementType", &self.enforcement_type)?;
+        writer.field("isEnforced", &self.is_enforced)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -18568,13 +20312,19 @@ impl crate::read_fields::ReadFields for Fido2KeyRestrictions {
 
 /// The `microsoft.graph.fraudProtectionConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FraudProtectionConfiguration {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for FraudProtectionConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18658,16 +20408,22 @@ impl crate::polymorphic::Polymorphic for AnyFraudProtectionConfiguration {
 ///
 /// Derived from `fraudProtectionConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FraudProtectionProviderConfiguration {
     /// The `fraudProtectionProvider` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fraud_protection_provider: crate::Patch<Box<crate::models::AnyFraudProtectionProvider>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for FraudProtectionProviderConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("fraudProtectionProvider", &self.fraud_protection_provider)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18700,20 +20456,29 @@ impl crate::read_fields::ReadFields for FraudProtectionProviderConfiguration {
 
 /// The `microsoft.graph.identifierUriConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentifierUriConfiguration {
     /// The `nonDefaultUriAddition` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub non_default_uri_addition: crate::Patch<Box<crate::models::IdentifierUriRestriction>>,
     /// The `uriAdditionWithoutUniqueTenantIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uri_addition_without_unique_tenant_identifier:
         crate::Patch<Box<crate::models::IdentifierUriRestriction>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentifierUriConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("nonDefaultUriAddition", &self.non_default_uri_addition)?;
+        writer.field(
+            "uriAdditionWithoutUniqueTenantIdentifier",
+            &self.uri_addition_without_unique_tenant_identifier,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18749,31 +20514,43 @@ impl crate::read_fields::ReadFields for IdentifierUriConfiguration {
 
 /// The `microsoft.graph.identifierUriRestriction` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentifierUriRestriction {
     /// The `excludeActors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_actors: crate::Patch<Box<crate::models::AppManagementPolicyActorExemptions>>,
     /// The `excludeAppsReceivingV2Tokens` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_apps_receiving_v2_tokens: crate::Patch<bool>,
     /// The `excludeSaml` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_saml: crate::Patch<bool>,
     /// The `isStateSetByMicrosoft` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_state_set_by_microsoft: crate::Patch<bool>,
     /// The `restrictForAppsCreatedAfterDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restrict_for_apps_created_after_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AppManagementRestrictionState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IdentifierUriRestriction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeActors", &self.exclude_actors)?;
+        writer.field(
+            "excludeAppsReceivingV2Tokens",
+            &self.exclude_apps_receiving_v2_tokens,
+        )?;
+        writer.field("excludeSaml", &self.exclude_saml)?;
+        writer.field("isStateSetByMicrosoft", &self.is_state_set_by_microsoft)?;
+        writer.field(
+            "restrictForAppsCreatedAfterDateTime",
+            &self.restrict_for_apps_created_after_date_time,
+        )?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18815,19 +20592,25 @@ impl crate::read_fields::ReadFields for IdentifierUriRestriction {
 
 /// The `microsoft.graph.inboundOutboundPolicyConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InboundOutboundPolicyConfiguration {
     /// The `inboundAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inbound_allowed: crate::Patch<bool>,
     /// The `outboundAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outbound_allowed: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for InboundOutboundPolicyConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("inboundAllowed", &self.inbound_allowed)?;
+        writer.field("outboundAllowed", &self.outbound_allowed)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18861,19 +20644,25 @@ impl crate::read_fields::ReadFields for InboundOutboundPolicyConfiguration {
 
 /// The `microsoft.graph.includeTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IncludeTarget {
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `targetType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_type: crate::Patch<crate::models::AuthenticationMethodTargetType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for IncludeTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("targetType", &self.target_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -18907,20 +20696,29 @@ impl crate::read_fields::ReadFields for IncludeTarget {
 
 /// The `microsoft.graph.invitationRedemptionIdentityProviderConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InvitationRedemptionIdentityProviderConfiguration {
     /// The `fallbackIdentityProvider` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_identity_provider: crate::Patch<crate::models::B2bIdentityProvidersType>,
     /// The `primaryIdentityProviderPrecedenceOrder` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_identity_provider_precedence_order:
         crate::Patch<Vec<crate::models::B2bIdentityProvidersType>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for InvitationRedemptionIdentityProviderConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("fallbackIdentityProvider", &self.fallback_identity_provider)?;
+        writer.field(
+            "primaryIdentityProviderPrecedenceOrder",
+            &self.primary_identity_provider_precedence_order,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19019,25 +20817,31 @@ impl crate::polymorphic::Polymorphic for AnyInvitationRedemptionIdentityProvider
 
 /// The `microsoft.graph.invitedUserMessageInfo` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InvitedUserMessageInfo {
     /// Additional recipients the invitation message should be sent to. Currently only 1 additional
     /// recipient is supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// Customized message body you want to send if you don't want the default message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customized_message_body: crate::Patch<String>,
     /// The language you want to send the default message in. If the customizedMessageBody is specified,
     /// this property is ignored, and the message is sent using the customizedMessageBody. The language
     /// format should be in ISO 639. The default is en-US.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_language: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for InvitedUserMessageInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("ccRecipients", &self.cc_recipients)?;
+        writer.field("customizedMessageBody", &self.customized_message_body)?;
+        writer.field("messageLanguage", &self.message_language)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19072,31 +20876,40 @@ impl crate::read_fields::ReadFields for InvitedUserMessageInfo {
 
 /// The `microsoft.graph.keyCredentialConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyCredentialConfiguration {
     /// The `excludeActors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_actors: crate::Patch<Box<crate::models::AppManagementPolicyActorExemptions>>,
     /// The `maxLifetime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_lifetime: crate::Patch<crate::edm::Duration>,
     /// Timestamp when the policy is enforced for all apps created on or after the specified date. For
     /// existing applications, the enforcement date would be back dated. To apply to all applications
     /// regardless of their creation date, this property would be null. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restrict_for_apps_created_after_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The type of restriction being applied. Possible values are asymmetricKeyLifetime,
     /// unknownFutureValue. Each value of restrictionType can be used only once per policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restriction_type: crate::Patch<crate::models::AppKeyCredentialRestrictionType>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AppManagementRestrictionState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for KeyCredentialConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeActors", &self.exclude_actors)?;
+        writer.field("maxLifetime", &self.max_lifetime)?;
+        writer.field(
+            "restrictForAppsCreatedAfterDateTime",
+            &self.restrict_for_apps_created_after_date_time,
+        )?;
+        writer.field("restrictionType", &self.restriction_type)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19135,16 +20948,22 @@ impl crate::read_fields::ReadFields for KeyCredentialConfiguration {
 
 /// The `microsoft.graph.localAdminPasswordSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalAdminPasswordSettings {
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for LocalAdminPasswordSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19177,19 +20996,25 @@ impl crate::read_fields::ReadFields for LocalAdminPasswordSettings {
 
 /// The `microsoft.graph.localAdminSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalAdminSettings {
     /// The `enableGlobalAdmins` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_global_admins: crate::Patch<bool>,
     /// The `registeringUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registering_users: crate::Patch<Box<crate::models::AnyDeviceRegistrationMembership>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for LocalAdminSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("enableGlobalAdmins", &self.enable_global_admins)?;
+        writer.field("registeringUsers", &self.registering_users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19223,23 +21048,35 @@ impl crate::read_fields::ReadFields for LocalAdminSettings {
 
 /// The `microsoft.graph.microsoftAuthenticatorFeatureSettings` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MicrosoftAuthenticatorFeatureSettings {
     /// Determines whether the user's Authenticator app will show them the client app they are signing
     /// into.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_app_information_required_state:
         crate::Patch<Box<crate::models::AuthenticationMethodFeatureConfiguration>>,
     /// Determines whether the user's Authenticator app will show them the geographic location of where
     /// the authentication request originated from.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_location_information_required_state:
         crate::Patch<Box<crate::models::AuthenticationMethodFeatureConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for MicrosoftAuthenticatorFeatureSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "displayAppInformationRequiredState",
+            &self.display_app_information_required_state,
+        )?;
+        writer.field(
+            "displayLocationInformationRequiredState",
+            &self.display_location_information_required_state,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19279,13 +21116,19 @@ impl crate::read_fields::ReadFields for MicrosoftAuthenticatorFeatureSettings {
 ///
 /// Derived from `deviceRegistrationMembership`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NoDeviceRegistrationMembership {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for NoDeviceRegistrationMembership {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19315,31 +21158,34 @@ impl crate::read_fields::ReadFields for NoDeviceRegistrationMembership {
 
 /// The `microsoft.graph.oidcAddressInboundClaims` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OidcAddressInboundClaims {
     /// The `country` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country: crate::Patch<String>,
     /// The `locality` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locality: crate::Patch<String>,
     /// The `postal_code` property.
-    #[serde(rename = "postal_code", skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_code: crate::Patch<String>,
     /// The `region` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub region: crate::Patch<String>,
     /// The `street_address` property.
-    #[serde(
-        rename = "street_address",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub street_address: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OidcAddressInboundClaims {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("country", &self.country)?;
+        writer.field("locality", &self.locality)?;
+        writer.field("postal_code", &self.postal_code)?;
+        writer.field("region", &self.region)?;
+        writer.field("street_address", &self.street_address)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19376,13 +21222,19 @@ impl crate::read_fields::ReadFields for OidcAddressInboundClaims {
 
 /// The `microsoft.graph.oidcClientAuthentication` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OidcClientAuthentication {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OidcClientAuthentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19471,16 +21323,22 @@ impl crate::polymorphic::Polymorphic for AnyOidcClientAuthentication {
 ///
 /// Derived from `oidcClientAuthentication`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OidcClientSecretAuthentication {
     /// The `clientSecret` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_secret: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OidcClientSecretAuthentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("clientSecret", &self.client_secret)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19513,49 +21371,46 @@ impl crate::read_fields::ReadFields for OidcClientSecretAuthentication {
 
 /// The `microsoft.graph.oidcInboundClaimMappingOverride` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OidcInboundClaimMappingOverride {
     /// The `address` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::OidcAddressInboundClaims>>,
     /// The `email` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The `email_verified` property.
-    #[serde(
-        rename = "email_verified",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub email_verified: crate::Patch<String>,
     /// The `family_name` property.
-    #[serde(rename = "family_name", skip_serializing_if = "crate::Patch::is_unset")]
     pub family_name: crate::Patch<String>,
     /// The `given_name` property.
-    #[serde(rename = "given_name", skip_serializing_if = "crate::Patch::is_unset")]
     pub given_name: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `phone_number` property.
-    #[serde(
-        rename = "phone_number",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub phone_number: crate::Patch<String>,
     /// The `phone_number_verified` property.
-    #[serde(
-        rename = "phone_number_verified",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub phone_number_verified: crate::Patch<String>,
     /// The `sub` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sub: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OidcInboundClaimMappingOverride {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.field("email", &self.email)?;
+        writer.field("email_verified", &self.email_verified)?;
+        writer.field("family_name", &self.family_name)?;
+        writer.field("given_name", &self.given_name)?;
+        writer.field("name", &self.name)?;
+        writer.field("phone_number", &self.phone_number)?;
+        writer.field("phone_number_verified", &self.phone_number_verified)?;
+        writer.field("sub", &self.sub)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19598,13 +21453,19 @@ impl crate::read_fields::ReadFields for OidcInboundClaimMappingOverride {
 ///
 /// Derived from `oidcClientAuthentication`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OidcPrivateJwtKeyClientAuthentication {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OidcPrivateJwtKeyClientAuthentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19636,20 +21497,26 @@ impl crate::read_fields::ReadFields for OidcPrivateJwtKeyClientAuthentication {
 ///
 /// Derived from `onAttributeCollectionHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionExternalUsersSelfServiceSignUp {
     /// The `attributeCollectionPage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attribute_collection_page:
         crate::Patch<Box<crate::models::AuthenticationAttributeCollectionPage>>,
     /// The `attributes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attributes: crate::Patch<Vec<crate::models::AnyIdentityUserFlowAttribute>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionExternalUsersSelfServiceSignUp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attributeCollectionPage", &self.attribute_collection_page)?;
+        writer.field("attributes", &self.attributes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19684,13 +21551,19 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionExternalUsersSelfSe
 
 /// The `microsoft.graph.onAttributeCollectionHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19778,20 +21651,26 @@ impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionHandler {
 ///
 /// Derived from `onAttributeCollectionStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionStartCustomExtensionHandler {
     /// The `configuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension:
         crate::Patch<Box<crate::models::OnAttributeCollectionStartCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionStartCustomExtensionHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("customExtension", &self.custom_extension)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19825,13 +21704,19 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionStartCustomExtensio
 
 /// The `microsoft.graph.onAttributeCollectionStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionStartHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19919,20 +21804,26 @@ impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionStartHandler {
 ///
 /// Derived from `onAttributeCollectionSubmitHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionSubmitCustomExtensionHandler {
     /// The `configuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension:
         crate::Patch<Box<crate::models::OnAttributeCollectionSubmitCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionSubmitCustomExtensionHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("customExtension", &self.custom_extension)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -19966,13 +21857,19 @@ impl crate::read_fields::ReadFields for OnAttributeCollectionSubmitCustomExtensi
 
 /// The `microsoft.graph.onAttributeCollectionSubmitHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAttributeCollectionSubmitHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAttributeCollectionSubmitHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20060,16 +21957,22 @@ impl crate::polymorphic::Polymorphic for AnyOnAttributeCollectionSubmitHandler {
 ///
 /// Derived from `onAuthenticationMethodLoadStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp {
     /// The `identityProviders` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_providers: crate::Patch<Vec<crate::models::AnyIdentityProviderBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAuthenticationMethodLoadStartExternalUsersSelfServiceSignUp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identityProviders", &self.identity_providers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20107,13 +22010,19 @@ impl crate::read_fields::ReadFields
 
 /// The `microsoft.graph.onAuthenticationMethodLoadStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnAuthenticationMethodLoadStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnAuthenticationMethodLoadStartHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20201,16 +22110,22 @@ impl crate::polymorphic::Polymorphic for AnyOnAuthenticationMethodLoadStartHandl
 ///
 /// Derived from `onFraudProtectionLoadStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnFraudProtectionLoadStartExternalUsersAuthHandler {
     /// The `signUp` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_up: crate::Patch<Box<crate::models::AnyFraudProtectionConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnFraudProtectionLoadStartExternalUsersAuthHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("signUp", &self.sign_up)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20243,13 +22158,19 @@ impl crate::read_fields::ReadFields for OnFraudProtectionLoadStartExternalUsersA
 
 /// The `microsoft.graph.onFraudProtectionLoadStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnFraudProtectionLoadStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnFraudProtectionLoadStartHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20337,16 +22258,22 @@ impl crate::polymorphic::Polymorphic for AnyOnFraudProtectionLoadStartHandler {
 ///
 /// Derived from `onInteractiveAuthFlowStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp {
     /// The `isSignUpAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sign_up_allowed: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnInteractiveAuthFlowStartExternalUsersSelfServiceSignUp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isSignUpAllowed", &self.is_sign_up_allowed)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20380,13 +22307,19 @@ impl crate::read_fields::ReadFields for OnInteractiveAuthFlowStartExternalUsersS
 
 /// The `microsoft.graph.onInteractiveAuthFlowStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnInteractiveAuthFlowStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnInteractiveAuthFlowStartHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20474,19 +22407,25 @@ impl crate::polymorphic::Polymorphic for AnyOnInteractiveAuthFlowStartHandler {
 ///
 /// Derived from `onOtpSendHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnOtpSendCustomExtensionHandler {
     /// The `configuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension: crate::Patch<Box<crate::models::OnOtpSendCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnOtpSendCustomExtensionHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("customExtension", &self.custom_extension)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20520,13 +22459,19 @@ impl crate::read_fields::ReadFields for OnOtpSendCustomExtensionHandler {
 
 /// The `microsoft.graph.onOtpSendHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnOtpSendHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnOtpSendHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20610,22 +22555,28 @@ impl crate::polymorphic::Polymorphic for AnyOnOtpSendHandler {
 ///
 /// Derived from `onPasswordSubmitHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPasswordMigrationCustomExtensionHandler {
     /// The `configuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `migrationPropertyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_property_id: crate::Patch<String>,
     /// The `customExtension` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension: crate::Patch<Box<crate::models::OnPasswordSubmitCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnPasswordMigrationCustomExtensionHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("migrationPropertyId", &self.migration_property_id)?;
+        writer.field("customExtension", &self.custom_extension)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20660,13 +22611,19 @@ impl crate::read_fields::ReadFields for OnPasswordMigrationCustomExtensionHandle
 
 /// The `microsoft.graph.onPasswordSubmitHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnPasswordSubmitHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnPasswordSubmitHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20752,19 +22709,25 @@ impl crate::polymorphic::Polymorphic for AnyOnPasswordSubmitHandler {
 ///
 /// Derived from `onTokenIssuanceStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnTokenIssuanceStartCustomExtensionHandler {
     /// The `configuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension: crate::Patch<Box<crate::models::OnTokenIssuanceStartCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnTokenIssuanceStartCustomExtensionHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("customExtension", &self.custom_extension)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20798,13 +22761,19 @@ impl crate::read_fields::ReadFields for OnTokenIssuanceStartCustomExtensionHandl
 
 /// The `microsoft.graph.onTokenIssuanceStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnTokenIssuanceStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnTokenIssuanceStartHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20890,16 +22859,22 @@ impl crate::polymorphic::Polymorphic for AnyOnTokenIssuanceStartHandler {
 
 /// The `microsoft.graph.onTokenIssuanceStartReturnClaim` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnTokenIssuanceStartReturnClaim {
     /// The `claimIdInApiResponse` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claim_id_in_api_response: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnTokenIssuanceStartReturnClaim {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("claimIdInApiResponse", &self.claim_id_in_api_response)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20934,16 +22909,22 @@ impl crate::read_fields::ReadFields for OnTokenIssuanceStartReturnClaim {
 ///
 /// Derived from `onUserCreateStartHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnUserCreateStartExternalUsersSelfServiceSignUp {
     /// The `userTypeToCreate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_type_to_create: crate::Patch<crate::models::UserType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnUserCreateStartExternalUsersSelfServiceSignUp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("userTypeToCreate", &self.user_type_to_create)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -20976,13 +22957,19 @@ impl crate::read_fields::ReadFields for OnUserCreateStartExternalUsersSelfServic
 
 /// The `microsoft.graph.onUserCreateStartHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnUserCreateStartHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnUserCreateStartHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21070,20 +23057,26 @@ impl crate::polymorphic::Polymorphic for AnyOnUserCreateStartHandler {
 ///
 /// Derived from `onVerifiedIdClaimValidationHandler`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnVerifiedIdClaimValidationCustomExtensionHandler {
     /// The `configuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::CustomExtensionOverwriteConfiguration>>,
     /// The `customExtension` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension:
         crate::Patch<Box<crate::models::OnVerifiedIdClaimValidationCustomExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnVerifiedIdClaimValidationCustomExtensionHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("customExtension", &self.custom_extension)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21117,13 +23110,19 @@ impl crate::read_fields::ReadFields for OnVerifiedIdClaimValidationCustomExtensi
 
 /// The `microsoft.graph.onVerifiedIdClaimValidationHandler` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnVerifiedIdClaimValidationHandler {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OnVerifiedIdClaimValidationHandler {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21209,19 +23208,25 @@ impl crate::polymorphic::Polymorphic for AnyOnVerifiedIdClaimValidationHandler {
 
 /// The `microsoft.graph.openIdConnectSetting` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpenIdConnectSetting {
     /// The `clientId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_id: crate::Patch<String>,
     /// The `discoveryUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub discovery_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for OpenIdConnectSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("clientId", &self.client_id)?;
+        writer.field("discoveryUrl", &self.discovery_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21255,32 +23260,41 @@ impl crate::read_fields::ReadFields for OpenIdConnectSetting {
 
 /// The `microsoft.graph.passwordCredentialConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PasswordCredentialConfiguration {
     /// The `excludeActors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_actors: crate::Patch<Box<crate::models::AppManagementPolicyActorExemptions>>,
     /// The `maxLifetime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_lifetime: crate::Patch<crate::edm::Duration>,
     /// Enforces the policy for an app created on or after the enforcement date. For existing
     /// applications, the enforcement date would be back dated. To apply to all applications, enforcement
     /// datetime would be null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restrict_for_apps_created_after_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The type of restriction being applied. The possible values are: passwordAddition,
     /// passwordLifetime, symmetricKeyAddition, symmetricKeyLifetime,customPasswordAddition,
     /// unknownFutureValue. Each value of restrictionType can be used only once per policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restriction_type: crate::Patch<crate::models::AppCredentialRestrictionType>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AppManagementRestrictionState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PasswordCredentialConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("excludeActors", &self.exclude_actors)?;
+        writer.field("maxLifetime", &self.max_lifetime)?;
+        writer.field(
+            "restrictForAppsCreatedAfterDateTime",
+            &self.restrict_for_apps_created_after_date_time,
+        )?;
+        writer.field("restrictionType", &self.restriction_type)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21319,16 +23333,22 @@ impl crate::read_fields::ReadFields for PasswordCredentialConfiguration {
 
 /// The `microsoft.graph.passwordResetResponse` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PasswordResetResponse {
     /// The Azure AD-generated password.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub new_password: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PasswordResetResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("newPassword", &self.new_password)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21363,19 +23383,25 @@ impl crate::read_fields::ReadFields for PasswordResetResponse {
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PersistentBrowserSessionControl {
     /// Specifies whether the session control is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Possible values are: always, never.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mode: crate::Patch<crate::models::PersistentBrowserSessionMode>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for PersistentBrowserSessionControl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("mode", &self.mode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21411,21 +23437,27 @@ impl crate::read_fields::ReadFields for PersistentBrowserSessionControl {
 ///
 /// Derived from `apiAuthenticationConfigurationBase`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Pkcs12Certificate {
     /// The password for the pfx file. Required. If no password is used, you must still provide a value
     /// of ''.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub password: crate::Patch<String>,
     /// Represents the pfx content that is sent. The value should be a base-64 encoded version of the
     /// actual certificate content. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pkcs12_value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for Pkcs12Certificate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("password", &self.password)?;
+        writer.field("pkcs12Value", &self.pkcs12_value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21459,31 +23491,37 @@ impl crate::read_fields::ReadFields for Pkcs12Certificate {
 
 /// The `microsoft.graph.pkcs12CertificateInformation` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Pkcs12CertificateInformation {
     /// Represents whether the certificate is the active certificate to be used for calling the API
     /// connector. The active certificate is the most recently uploaded certificate which is not yet
     /// expired but whose notBefore time is in the past.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_active: crate::Patch<bool>,
     /// The certificate's expiry. This value is a NumericDate as defined in RFC 7519 (A JSON numeric
     /// value representing the number of seconds from 1970-01-01T00:00:00Z UTC until the specified UTC
     /// date/time, ignoring leap seconds.)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub not_after: crate::Patch<i64>,
     /// The certificate's issue time (not before). This value is a NumericDate as defined in RFC 7519 (A
     /// JSON numeric value representing the number of seconds from 1970-01-01T00:00:00Z UTC until the
     /// specified UTC date/time, ignoring leap seconds.)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub not_before: crate::Patch<i64>,
     /// The certificate thumbprint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbprint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for Pkcs12CertificateInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isActive", &self.is_active)?;
+        writer.field("notAfter", &self.not_after)?;
+        writer.field("notBefore", &self.not_before)?;
+        writer.field("thumbprint", &self.thumbprint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21519,25 +23557,31 @@ impl crate::read_fields::ReadFields for Pkcs12CertificateInformation {
 
 /// The `microsoft.graph.qrCodeImageDetails` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QrCodeImageDetails {
     /// The `binaryValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub binary_value: crate::Patch<crate::edm::Binary>,
     /// The `errorCorrectionLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_correction_level: crate::Patch<crate::models::ErrorCorrectionLevel>,
     /// The `rawContent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub raw_content: crate::Patch<crate::edm::Binary>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for QrCodeImageDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("binaryValue", &self.binary_value)?;
+        writer.field("errorCorrectionLevel", &self.error_correction_level)?;
+        writer.field("rawContent", &self.raw_content)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21573,17 +23617,26 @@ impl crate::read_fields::ReadFields for QrCodeImageDetails {
 
 /// The `microsoft.graph.registrationEnforcement` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RegistrationEnforcement {
     /// Run campaigns to remind users to set up targeted authentication methods.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_methods_registration_campaign:
         crate::Patch<Box<crate::models::AuthenticationMethodsRegistrationCampaign>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for RegistrationEnforcement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "authenticationMethodsRegistrationCampaign",
+            &self.authentication_methods_registration_campaign,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21620,16 +23673,22 @@ impl crate::read_fields::ReadFields for RegistrationEnforcement {
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecureSignInSessionControl {
     /// Specifies whether the session control is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SecureSignInSessionControl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21662,17 +23721,23 @@ impl crate::read_fields::ReadFields for SecureSignInSessionControl {
 
 /// The `microsoft.graph.selfServiceSignUpAuthenticationFlowConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SelfServiceSignUpAuthenticationFlowConfiguration {
     /// Indicates whether self-service sign-up flow is enabled or disabled. The default value is false.
     /// This property is not a key. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SelfServiceSignUpAuthenticationFlowConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21707,16 +23772,22 @@ impl crate::read_fields::ReadFields for SelfServiceSignUpAuthenticationFlowConfi
 ///
 /// Derived from `signInIdentity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServicePrincipalSignIn {
     /// The `servicePrincipalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for ServicePrincipalSignIn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("servicePrincipalId", &self.service_principal_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21749,43 +23820,52 @@ impl crate::read_fields::ReadFields for ServicePrincipalSignIn {
 
 /// The `microsoft.graph.signInConditions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignInConditions {
     /// The `authenticationFlow` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_flow: crate::Patch<Box<crate::models::AuthenticationFlow>>,
     /// The `clientAppType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_type: crate::Patch<crate::models::ConditionalAccessClientApp>,
     /// The `country` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country: crate::Patch<String>,
     /// The `deviceInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_info: crate::Patch<Box<crate::models::DeviceInfo>>,
     /// The `devicePlatform` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_platform: crate::Patch<crate::models::ConditionalAccessDevicePlatform>,
     /// The `insiderRiskLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insider_risk_level: crate::Patch<crate::models::InsiderRiskLevel>,
     /// The `ipAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ip_address: crate::Patch<String>,
     /// The `servicePrincipalRiskLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_risk_level: crate::Patch<crate::models::RiskLevel>,
     /// The `signInRiskLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_risk_level: crate::Patch<crate::models::RiskLevel>,
     /// The `userRiskLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_risk_level: crate::Patch<crate::models::RiskLevel>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SignInConditions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("authenticationFlow", &self.authentication_flow)?;
+        writer.field("clientAppType", &self.client_app_type)?;
+        writer.field("country", &self.country)?;
+        writer.field("deviceInfo", &self.device_info)?;
+        writer.field("devicePlatform", &self.device_platform)?;
+        writer.field("insiderRiskLevel", &self.insider_risk_level)?;
+        writer.field("ipAddress", &self.ip_address)?;
+        writer.field(
+            "servicePrincipalRiskLevel",
+            &self.service_principal_risk_level,
+        )?;
+        writer.field("signInRiskLevel", &self.sign_in_risk_level)?;
+        writer.field("userRiskLevel", &self.user_risk_level)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21827,13 +23907,19 @@ impl crate::read_fields::ReadFields for SignInConditions {
 
 /// The `microsoft.graph.signInContext` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignInContext {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SignInContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21927,29 +24013,35 @@ impl crate::polymorphic::Polymorphic for AnySignInContext {
 ///
 /// Derived from `conditionalAccessSessionControl`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignInFrequencySessionControl {
     /// Specifies whether the session control is enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The possible values are primaryAndSecondaryAuthentication, secondaryAuthentication,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_type: crate::Patch<crate::models::SignInFrequencyAuthenticationType>,
     /// The possible values are timeBased, everyTime, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub frequency_interval: crate::Patch<crate::models::SignInFrequencyInterval>,
     /// Possible values are: days, hours.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::SigninFrequencyType>,
     /// The number of days or hours.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SignInFrequencySessionControl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("authenticationType", &self.authentication_type)?;
+        writer.field("frequencyInterval", &self.frequency_interval)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -21986,13 +24078,19 @@ impl crate::read_fields::ReadFields for SignInFrequencySessionControl {
 
 /// The `microsoft.graph.signInIdentity` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignInIdentity {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for SignInIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22079,19 +24177,25 @@ impl crate::polymorphic::Polymorphic for AnySignInIdentity {
 
 /// The `microsoft.graph.targetOwners` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetOwners {
     /// The `notifyMembers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notify_members: crate::Patch<crate::models::NotifyMembers>,
     /// The `securityGroups` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security_groups: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for TargetOwners {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("notifyMembers", &self.notify_members)?;
+        writer.field("securityGroups", &self.security_groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22125,32 +24229,44 @@ impl crate::read_fields::ReadFields for TargetOwners {
 
 /// The `microsoft.graph.unifiedApprovalStage` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedApprovalStage {
     /// The number of days that a request can be pending a response before it is automatically denied.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_stage_time_out_in_days: crate::Patch<i32>,
     /// The escalation approvers for this stage when the primary approvers don't respond.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub escalation_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// The time a request can be pending a response from a primary approver before it can be escalated
     /// to the escalation approvers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub escalation_time_in_minutes: crate::Patch<i32>,
     /// Indicates whether the approver must provide justification for their reponse.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approver_justification_required: crate::Patch<bool>,
     /// Indicates whether escalation if enabled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_escalation_enabled: crate::Patch<bool>,
     /// The primary approvers of this stage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedApprovalStage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "approvalStageTimeOutInDays",
+            &self.approval_stage_time_out_in_days,
+        )?;
+        writer.field("escalationApprovers", &self.escalation_approvers)?;
+        writer.field("escalationTimeInMinutes", &self.escalation_time_in_minutes)?;
+        writer.field(
+            "isApproverJustificationRequired",
+            &self.is_approver_justification_required,
+        )?;
+        writer.field("isEscalationEnabled", &self.is_escalation_enabled)?;
+        writer.field("primaryApprovers", &self.primary_approvers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22192,36 +24308,42 @@ impl crate::read_fields::ReadFields for UnifiedApprovalStage {
 
 /// The `microsoft.graph.unifiedRoleManagementPolicyRuleTarget` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleManagementPolicyRuleTarget {
     /// The type of caller that's the target of the policy rule. Allowed values are: None, Admin,
     /// EndUser.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller: crate::Patch<String>,
     /// The list of role settings that are enforced and cannot be overridden by child scopes. Use All for
     /// all settings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enforced_settings: crate::Patch<Vec<String>>,
     /// The list of role settings that can be inherited by child scopes. Use All for all settings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inheritable_settings: crate::Patch<Vec<String>>,
     /// The role assignment type that's the target of policy rule. Allowed values are: Eligibility,
     /// Assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub level: crate::Patch<String>,
     /// The role management operations that are the target of the policy rule. Allowed values are: All,
     /// Activate, Deactivate, Assign, Update, Remove, Extend, Renew.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations:
         crate::Patch<Vec<crate::models::UnifiedRoleManagementPolicyRuleTargetOperations>>,
     /// The `targetObjects` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_objects: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRoleManagementPolicyRuleTarget {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("caller", &self.caller)?;
+        writer.field("enforcedSettings", &self.enforced_settings)?;
+        writer.field("inheritableSettings", &self.inheritable_settings)?;
+        writer.field("level", &self.level)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("targetObjects", &self.target_objects)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22259,23 +24381,29 @@ impl crate::read_fields::ReadFields for UnifiedRoleManagementPolicyRuleTarget {
 
 /// The `microsoft.graph.unifiedRolePermission` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRolePermission {
     /// Set of tasks that can be performed on a resource. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_resource_actions: crate::Patch<Vec<String>>,
     /// Optional constraints that must be met for the permission to be effective. Not supported for
     /// custom roles.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub condition: crate::Patch<String>,
     /// Set of tasks that may not be performed on a resource. Not yet supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub excluded_resource_actions: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UnifiedRolePermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedResourceActions", &self.allowed_resource_actions)?;
+        writer.field("condition", &self.condition)?;
+        writer.field("excludedResourceActions", &self.excluded_resource_actions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22310,28 +24438,37 @@ impl crate::read_fields::ReadFields for UnifiedRolePermission {
 
 /// The `microsoft.graph.updateAllowedCombinationsResult` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateAllowedCombinationsResult {
     /// Information about why the updateAllowedCombinations action was successful or failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_information: crate::Patch<String>,
     /// References to existing Conditional Access policies that use this authentication strength.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditional_access_references: crate::Patch<Vec<String>>,
     /// The list of current authentication method combinations allowed by the authentication strength.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub current_combinations:
         crate::Patch<Vec<crate::edm::Flags<crate::models::AuthenticationMethodModes>>>,
     /// The list of former authentication method combinations allowed by the authentication strength
     /// before they were updated through the updateAllowedCombinations action.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub previous_combinations:
         crate::Patch<Vec<crate::edm::Flags<crate::models::AuthenticationMethodModes>>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UpdateAllowedCombinationsResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("additionalInformation", &self.additional_information)?;
+        writer.field(
+            "conditionalAccessReferences",
+            &self.conditional_access_references,
+        )?;
+        writer.field("currentCombinations", &self.current_combinations)?;
+        writer.field("previousCombinations", &self.previous_combinations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22371,16 +24508,22 @@ impl crate::read_fields::ReadFields for UpdateAllowedCombinationsResult {
 ///
 /// Derived from `signInContext`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserActionContext {
     /// The `userAction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_action: crate::Patch<crate::models::UserAction>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UserActionContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("userAction", &self.user_action)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22413,22 +24556,28 @@ impl crate::read_fields::ReadFields for UserActionContext {
 
 /// The `microsoft.graph.userAttributeValuesItem` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAttributeValuesItem {
     /// Determines whether the value is set as the default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// The display name of the property displayed to the user in the user flow.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The value that is set when this item is selected.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UserAttributeValuesItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("name", &self.name)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22463,19 +24612,25 @@ impl crate::read_fields::ReadFields for UserAttributeValuesItem {
 
 /// The `microsoft.graph.userFlowApiConnectorConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserFlowApiConnectorConfiguration {
     /// The `postAttributeCollection` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_attribute_collection: crate::Patch<Box<crate::models::IdentityApiConnector>>,
     /// The `postFederationSignup` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_federation_signup: crate::Patch<Box<crate::models::IdentityApiConnector>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UserFlowApiConnectorConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("postAttributeCollection", &self.post_attribute_collection)?;
+        writer.field("postFederationSignup", &self.post_federation_signup)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22511,23 +24666,29 @@ impl crate::read_fields::ReadFields for UserFlowApiConnectorConfiguration {
 ///
 /// Derived from `signInIdentity`; inherited properties are included.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserSignIn {
     /// The `externalTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_tenant_id: crate::Patch<String>,
     /// The `externalUserType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_user_type:
         crate::Patch<crate::edm::Flags<crate::models::ConditionalAccessGuestOrExternalUserTypes>>,
     /// The `userId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for UserSignIn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("externalTenantId", &self.external_tenant_id)?;
+        writer.field("externalUserType", &self.external_user_type)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22562,28 +24723,34 @@ impl crate::read_fields::ReadFields for UserSignIn {
 
 /// The `microsoft.graph.verifiedIdProfileConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifiedIdProfileConfiguration {
     /// The `acceptedIssuer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub accepted_issuer: crate::Patch<String>,
     /// The `claimBindings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claim_bindings: crate::Patch<Vec<crate::models::ClaimBinding>>,
     /// The `claimBindingSource` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claim_binding_source: crate::Patch<crate::models::ClaimBindingSource>,
     /// The `claimValidation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub claim_validation: crate::Patch<Box<crate::models::ClaimValidation>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for VerifiedIdProfileConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("acceptedIssuer", &self.accepted_issuer)?;
+        writer.field("claimBindings", &self.claim_bindings)?;
+        writer.field("claimBindingSource", &self.claim_binding_source)?;
+        writer.field("claimValidation", &self.claim_validation)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22620,19 +24787,25 @@ impl crate::read_fields::ReadFields for VerifiedIdProfileConfiguration {
 
 /// The `microsoft.graph.verifiedIdUsageConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifiedIdUsageConfiguration {
     /// The `isEnabledForTestOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled_for_test_only: crate::Patch<bool>,
     /// The `purpose` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub purpose: crate::Patch<crate::models::VerifiedIdUsageConfigurationPurpose>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for VerifiedIdUsageConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isEnabledForTestOnly", &self.is_enabled_for_test_only)?;
+        writer.field("purpose", &self.purpose)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22666,28 +24839,34 @@ impl crate::read_fields::ReadFields for VerifiedIdUsageConfiguration {
 
 /// The `microsoft.graph.webApplicationFirewallDnsConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebApplicationFirewallDnsConfiguration {
     /// The `isDomainVerified` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_domain_verified: crate::Patch<bool>,
     /// The `isProxied` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_proxied: crate::Patch<bool>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `recordType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_type: crate::Patch<crate::models::WebApplicationFirewallDnsRecordType>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebApplicationFirewallDnsConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDomainVerified", &self.is_domain_verified)?;
+        writer.field("isProxied", &self.is_proxied)?;
+        writer.field("name", &self.name)?;
+        writer.field("recordType", &self.record_type)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22724,25 +24903,31 @@ impl crate::read_fields::ReadFields for WebApplicationFirewallDnsConfiguration {
 
 /// The `microsoft.graph.webApplicationFirewallVerificationResult` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebApplicationFirewallVerificationResult {
     /// The `errors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub errors: crate::Patch<Vec<crate::models::GenericError>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::WebApplicationFirewallVerificationStatus>,
     /// The `verifiedOnDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verified_on_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `warnings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub warnings: crate::Patch<Vec<crate::models::GenericError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebApplicationFirewallVerificationResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("errors", &self.errors)?;
+        writer.field("status", &self.status)?;
+        writer.field("verifiedOnDateTime", &self.verified_on_date_time)?;
+        writer.field("warnings", &self.warnings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22778,16 +24963,22 @@ impl crate::read_fields::ReadFields for WebApplicationFirewallVerificationResult
 
 /// The `microsoft.graph.webApplicationFirewallVerifiedDetails` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebApplicationFirewallVerifiedDetails {
     /// The `dnsConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dns_configuration: crate::Patch<Box<crate::models::WebApplicationFirewallDnsConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebApplicationFirewallVerifiedDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dnsConfiguration", &self.dns_configuration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22877,13 +25068,19 @@ impl crate::polymorphic::Polymorphic for AnyWebApplicationFirewallVerifiedDetail
 
 /// The `microsoft.graph.webauthnAuthenticationExtensionsClientInputs` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnAuthenticationExtensionsClientInputs {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnAuthenticationExtensionsClientInputs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22913,13 +25110,19 @@ impl crate::read_fields::ReadFields for WebauthnAuthenticationExtensionsClientIn
 
 /// The `microsoft.graph.webauthnAuthenticationExtensionsClientOutputs` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnAuthenticationExtensionsClientOutputs {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnAuthenticationExtensionsClientOutputs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22949,22 +25152,25 @@ impl crate::read_fields::ReadFields for WebauthnAuthenticationExtensionsClientOu
 
 /// The `microsoft.graph.webauthnAuthenticatorAttestationResponse` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnAuthenticatorAttestationResponse {
     /// The `attestationObject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attestation_object: crate::Patch<String>,
     /// The `clientDataJSON` property.
-    #[serde(
-        rename = "clientDataJSON",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub client_data_json: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnAuthenticatorAttestationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attestationObject", &self.attestation_object)?;
+        writer.field("clientDataJSON", &self.client_data_json)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -22998,22 +25204,28 @@ impl crate::read_fields::ReadFields for WebauthnAuthenticatorAttestationResponse
 
 /// The `microsoft.graph.webauthnAuthenticatorSelectionCriteria` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnAuthenticatorSelectionCriteria {
     /// The `authenticatorAttachment` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authenticator_attachment: crate::Patch<String>,
     /// The `requireResidentKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub require_resident_key: crate::Patch<bool>,
     /// The `userVerification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_verification: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnAuthenticatorSelectionCriteria {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("authenticatorAttachment", &self.authenticator_attachment)?;
+        writer.field("requireResidentKey", &self.require_resident_key)?;
+        writer.field("userVerification", &self.user_verification)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23048,19 +25260,28 @@ impl crate::read_fields::ReadFields for WebauthnAuthenticatorSelectionCriteria {
 
 /// The `microsoft.graph.webauthnCredentialCreationOptions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnCredentialCreationOptions {
     /// The `challengeTimeoutDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub challenge_timeout_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `publicKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_key: crate::Patch<Box<crate::models::WebauthnPublicKeyCredentialCreationOptions>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnCredentialCreationOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "challengeTimeoutDateTime",
+            &self.challenge_timeout_date_time,
+        )?;
+        writer.field("publicKey", &self.public_key)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23094,23 +25315,29 @@ impl crate::read_fields::ReadFields for WebauthnCredentialCreationOptions {
 
 /// The `microsoft.graph.webauthnPublicKeyCredential` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnPublicKeyCredential {
     /// The `clientExtensionResults` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_extension_results:
         crate::Patch<Box<crate::models::WebauthnAuthenticationExtensionsClientOutputs>>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `response` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response: crate::Patch<Box<crate::models::WebauthnAuthenticatorAttestationResponse>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnPublicKeyCredential {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("clientExtensionResults", &self.client_extension_results)?;
+        writer.field("id", &self.id)?;
+        writer.field("response", &self.response)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23145,43 +25372,49 @@ impl crate::read_fields::ReadFields for WebauthnPublicKeyCredential {
 
 /// The `microsoft.graph.webauthnPublicKeyCredentialCreationOptions` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnPublicKeyCredentialCreationOptions {
     /// The `attestation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attestation: crate::Patch<String>,
     /// The `authenticatorSelection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authenticator_selection:
         crate::Patch<Box<crate::models::WebauthnAuthenticatorSelectionCriteria>>,
     /// The `challenge` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub challenge: crate::Patch<String>,
     /// The `excludeCredentials` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exclude_credentials:
         crate::Patch<Vec<crate::models::WebauthnPublicKeyCredentialDescriptor>>,
     /// The `extensions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Box<crate::models::WebauthnAuthenticationExtensionsClientInputs>>,
     /// The `pubKeyCredParams` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pub_key_cred_params:
         crate::Patch<Vec<crate::models::WebauthnPublicKeyCredentialParameters>>,
     /// The `rp` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rp: crate::Patch<Box<crate::models::WebauthnPublicKeyCredentialRpEntity>>,
     /// The `timeout` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub timeout: crate::Patch<i32>,
     /// The `user` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::WebauthnPublicKeyCredentialUserEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnPublicKeyCredentialCreationOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attestation", &self.attestation)?;
+        writer.field("authenticatorSelection", &self.authenticator_selection)?;
+        writer.field("challenge", &self.challenge)?;
+        writer.field("excludeCredentials", &self.exclude_credentials)?;
+        writer.field("extensions", &self.extensions)?;
+        writer.field("pubKeyCredParams", &self.pub_key_cred_params)?;
+        writer.field("rp", &self.rp)?;
+        writer.field("timeout", &self.timeout)?;
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23222,22 +25455,28 @@ impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialCreationOptio
 
 /// The `microsoft.graph.webauthnPublicKeyCredentialDescriptor` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnPublicKeyCredentialDescriptor {
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `transports` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transports: crate::Patch<Vec<String>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnPublicKeyCredentialDescriptor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("transports", &self.transports)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23272,19 +25511,25 @@ impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialDescriptor {
 
 /// The `microsoft.graph.webauthnPublicKeyCredentialParameters` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnPublicKeyCredentialParameters {
     /// The `alg` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alg: crate::Patch<i32>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnPublicKeyCredentialParameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("alg", &self.alg)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23318,19 +25563,25 @@ impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialParameters {
 
 /// The `microsoft.graph.webauthnPublicKeyCredentialRpEntity` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnPublicKeyCredentialRpEntity {
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnPublicKeyCredentialRpEntity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23364,22 +25615,28 @@ impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialRpEntity {
 
 /// The `microsoft.graph.webauthnPublicKeyCredentialUserEntity` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebauthnPublicKeyCredentialUserEntity {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for WebauthnPublicKeyCredentialUserEntity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23414,27 +25671,39 @@ impl crate::read_fields::ReadFields for WebauthnPublicKeyCredentialUserEntity {
 
 /// The `microsoft.graph.x509CertificateAuthenticationModeConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateAuthenticationModeConfiguration {
     /// Rules are configured in addition to the authentication mode to bind a specific
     /// x509CertificateRuleType to an x509CertificateAuthenticationMode. For example, bind the policyOID
     /// with identifier 1.32.132.343 to x509CertificateMultiFactor authentication mode.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rules: crate::Patch<Vec<crate::models::X509CertificateRule>>,
     /// The type of strong authentication mode. The possible values are: x509CertificateSingleFactor,
     /// x509CertificateMultiFactor, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub x509_certificate_authentication_default_mode:
         crate::Patch<crate::models::X509CertificateAuthenticationMode>,
     /// The `x509CertificateDefaultRequiredAffinityLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub x509_certificate_default_required_affinity_level:
         crate::Patch<crate::models::X509CertificateAffinityLevel>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateAuthenticationModeConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("rules", &self.rules)?;
+        writer.field(
+            "x509CertificateAuthenticationDefaultMode",
+            &self.x509_certificate_authentication_default_mode,
+        )?;
+        writer.field(
+            "x509CertificateDefaultRequiredAffinityLevel",
+            &self.x509_certificate_default_required_affinity_level,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23473,22 +25742,31 @@ impl crate::read_fields::ReadFields for X509CertificateAuthenticationModeConfigu
 
 /// The `microsoft.graph.x509CertificateAuthorityScope` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateAuthorityScope {
     /// The `includeTargets` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_targets: crate::Patch<Vec<crate::models::IncludeTarget>>,
     /// The `publicKeyInfrastructureIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_key_infrastructure_identifier: crate::Patch<String>,
     /// The `subjectKeyIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject_key_identifier: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateAuthorityScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("includeTargets", &self.include_targets)?;
+        writer.field(
+            "publicKeyInfrastructureIdentifier",
+            &self.public_key_infrastructure_identifier,
+        )?;
+        writer.field("subjectKeyIdentifier", &self.subject_key_identifier)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23525,19 +25803,28 @@ impl crate::read_fields::ReadFields for X509CertificateAuthorityScope {
 
 /// The `microsoft.graph.x509CertificateCRLValidationConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateCRLValidationConfiguration {
     /// The `exemptedCertificateAuthoritiesSubjectKeyIdentifiers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exempted_certificate_authorities_subject_key_identifiers: crate::Patch<Vec<String>>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::X509CertificateCRLValidationConfigurationState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateCRLValidationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "exemptedCertificateAuthoritiesSubjectKeyIdentifiers",
+            &self.exempted_certificate_authorities_subject_key_identifiers,
+        )?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23573,16 +25860,22 @@ impl crate::read_fields::ReadFields for X509CertificateCRLValidationConfiguratio
 
 /// The `microsoft.graph.x509CertificateIssuerHintsConfiguration` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateIssuerHintsConfiguration {
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::X509CertificateIssuerHintsState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateIssuerHintsConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23615,35 +25908,47 @@ impl crate::read_fields::ReadFields for X509CertificateIssuerHintsConfiguration 
 
 /// The `microsoft.graph.x509CertificateRule` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateRule {
     /// The identifier of the X.509 certificate. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identifier: crate::Patch<String>,
     /// The `issuerSubjectIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_subject_identifier: crate::Patch<String>,
     /// The `policyOidIdentifier` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_oid_identifier: crate::Patch<String>,
     /// The type of strong authentication mode. The possible values are: x509CertificateSingleFactor,
     /// x509CertificateMultiFactor, unknownFutureValue. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub x509_certificate_authentication_mode:
         crate::Patch<crate::models::X509CertificateAuthenticationMode>,
     /// The `x509CertificateRequiredAffinityLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub x509_certificate_required_affinity_level:
         crate::Patch<crate::models::X509CertificateAffinityLevel>,
     /// The type of the X.509 certificate mode configuration rule. The possible values are:
     /// issuerSubject, policyOID, unknownFutureValue. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub x509_certificate_rule_type: crate::Patch<crate::models::X509CertificateRuleType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("identifier", &self.identifier)?;
+        writer.field("issuerSubjectIdentifier", &self.issuer_subject_identifier)?;
+        writer.field("policyOidIdentifier", &self.policy_oid_identifier)?;
+        writer.field(
+            "x509CertificateAuthenticationMode",
+            &self.x509_certificate_authentication_mode,
+        )?;
+        writer.field(
+            "x509CertificateRequiredAffinityLevel",
+            &self.x509_certificate_required_affinity_level,
+        )?;
+        writer.field("x509CertificateRuleType", &self.x509_certificate_rule_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]
@@ -23685,29 +25990,35 @@ impl crate::read_fields::ReadFields for X509CertificateRule {
 
 /// The `microsoft.graph.x509CertificateUserBinding` complex type.
 #[cfg(feature = "identity-access")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct X509CertificateUserBinding {
     /// The priority of the binding. Azure AD uses the binding with the highest priority. This value must
     /// be a non-negative integer and unique in the collection of objects in the certificateUserBindings
     /// property of an x509CertificateAuthenticationMethodConfiguration object. Required
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// The `trustAffinityLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trust_affinity_level: crate::Patch<crate::models::X509CertificateAffinityLevel>,
     /// Defines the Azure AD user property of the user object to use for the binding. The possible values
     /// are: userPrincipalName, onPremisesUserPrincipalName, certificateUserIds. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_property: crate::Patch<String>,
     /// The field on the X.509 certificate to use for the binding. The possible values are:
     /// PrincipalName, RFC822Name, SubjectKeyIdentifier, SHA1PublicKey.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub x509_certificate_field: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-access")]
+impl serde::Serialize for X509CertificateUserBinding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("trustAffinityLevel", &self.trust_affinity_level)?;
+        writer.field("userProperty", &self.user_property)?;
+        writer.field("x509CertificateField", &self.x509_certificate_field)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-access")]

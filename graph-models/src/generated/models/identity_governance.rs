@@ -78,51 +78,62 @@ pub struct IdentityGovernanceTaskProcessingResultResumeBody {
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomTaskExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `callbackConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callback_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionCallbackConfiguration>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomTaskExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("callbackConfiguration", &self.callback_configuration)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdBy", &self.created_by)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -187,16 +198,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Insights {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Insights {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -239,26 +256,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LifecycleManagementSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `emailSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_settings: crate::Patch<Box<crate::models::EmailSettings>>,
     /// The `quarantineConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_configuration:
         crate::Patch<Box<crate::models::identity_governance::QuarantineConfiguration>>,
     /// The `workflowScheduleIntervalInHours` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_schedule_interval_in_hours: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for LifecycleManagementSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("emailSettings", &self.email_settings)?;
+        writer.field("quarantineConfiguration", &self.quarantine_configuration)?;
+        writer.field(
+            "workflowScheduleIntervalInHours",
+            &self.workflow_schedule_interval_in_hours,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -309,39 +335,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LifecycleWorkflowsContainer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `customTaskExtensions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_task_extensions:
         crate::Patch<Vec<crate::models::identity_governance::CustomTaskExtension>>,
     /// The `deletedItems` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_items: crate::Patch<Box<crate::models::DeletedItemContainer>>,
     /// The `insights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insights: crate::Patch<Box<crate::models::identity_governance::Insights>>,
     /// The `settings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings:
         crate::Patch<Box<crate::models::identity_governance::LifecycleManagementSettings>>,
     /// The `taskDefinitions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_definitions: crate::Patch<Vec<crate::models::identity_governance::TaskDefinition>>,
     /// The `workflows` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflows: crate::Patch<Vec<crate::models::identity_governance::Workflow>>,
     /// The `workflowTemplates` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_templates: crate::Patch<Vec<crate::models::identity_governance::WorkflowTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for LifecycleWorkflowsContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("customTaskExtensions", &self.custom_task_extensions)?;
+        writer.field("deletedItems", &self.deleted_items)?;
+        writer.field("insights", &self.insights)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("taskDefinitions", &self.task_definitions)?;
+        writer.field("workflows", &self.workflows)?;
+        writer.field("workflowTemplates", &self.workflow_templates)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -398,69 +430,78 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Run {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `activatedOnScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_on_scope:
         crate::Patch<Box<crate::models::identity_governance::AnyActivationScope>>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `failedTasksCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks_count: crate::Patch<i32>,
     /// The `failedUsersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_users_count: crate::Patch<i32>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `processingStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_status:
         crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
     /// The `scheduledDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduled_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `successfulUsersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_users_count: crate::Patch<i32>,
     /// The `totalTasksCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks_count: crate::Patch<i32>,
     /// The `totalUnprocessedTasksCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_unprocessed_tasks_count: crate::Patch<i32>,
     /// The `totalUsersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users_count: crate::Patch<i32>,
     /// The `workflowExecutionType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_execution_type:
         crate::Patch<crate::models::identity_governance::WorkflowExecutionType>,
     /// The `reprocessedRuns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reprocessed_runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
     /// The `taskProcessingResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processing_results:
         crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
     /// The `userProcessingResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_processing_results:
         crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Run {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activatedOnScope", &self.activated_on_scope)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("failedTasksCount", &self.failed_tasks_count)?;
+        writer.field("failedUsersCount", &self.failed_users_count)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("processingStatus", &self.processing_status)?;
+        writer.field("scheduledDateTime", &self.scheduled_date_time)?;
+        writer.field("startedDateTime", &self.started_date_time)?;
+        writer.field("successfulUsersCount", &self.successful_users_count)?;
+        writer.field("totalTasksCount", &self.total_tasks_count)?;
+        writer.field(
+            "totalUnprocessedTasksCount",
+            &self.total_unprocessed_tasks_count,
+        )?;
+        writer.field("totalUsersCount", &self.total_users_count)?;
+        writer.field("workflowExecutionType", &self.workflow_execution_type)?;
+        writer.field("reprocessedRuns", &self.reprocessed_runs)?;
+        writer.field("taskProcessingResults", &self.task_processing_results)?;
+        writer.field("userProcessingResults", &self.user_processing_results)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -537,45 +578,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Task {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `arguments` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub arguments: crate::Patch<Vec<crate::models::KeyValuePair>>,
     /// The `category` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category:
         crate::Patch<crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>>,
     /// The `continueOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub continue_on_error: crate::Patch<bool>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `executionSequence` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_sequence: crate::Patch<i32>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `taskDefinitionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_definition_id: crate::Patch<String>,
     /// The `taskProcessingResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processing_results:
         crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Task {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("arguments", &self.arguments)?;
+        writer.field("category", &self.category)?;
+        writer.field("continueOnError", &self.continue_on_error)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("executionSequence", &self.execution_sequence)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("taskDefinitionId", &self.task_definition_id)?;
+        writer.field("taskProcessingResults", &self.task_processing_results)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -636,35 +683,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `category` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category:
         crate::Patch<crate::edm::Flags<crate::models::identity_governance::LifecycleTaskCategory>>,
     /// The `continueOnError` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub continue_on_error: crate::Patch<bool>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `parameters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parameters: crate::Patch<Vec<crate::models::identity_governance::Parameter>>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TaskDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("category", &self.category)?;
+        writer.field("continueOnError", &self.continue_on_error)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("parameters", &self.parameters)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -719,42 +772,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskProcessingResult {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `failureReason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failure_reason: crate::Patch<String>,
     /// The `processingInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_info: crate::Patch<String>,
     /// The `processingStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_status:
         crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
     /// The `startedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `subject` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `task` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TaskProcessingResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("failureReason", &self.failure_reason)?;
+        writer.field("processingInfo", &self.processing_info)?;
+        writer.field("processingStatus", &self.processing_status)?;
+        writer.field("startedDateTime", &self.started_date_time)?;
+        #[cfg(feature = "identity")]
+        writer.field("subject", &self.subject)?;
+        writer.field("task", &self.task)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -813,54 +873,60 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskReport {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `failedUsersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_users_count: crate::Patch<i32>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `processingStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_status:
         crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
     /// The `runId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub run_id: crate::Patch<String>,
     /// The `startedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `successfulUsersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_users_count: crate::Patch<i32>,
     /// The `totalUsersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users_count: crate::Patch<i32>,
     /// The `unprocessedUsersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unprocessed_users_count: crate::Patch<i32>,
     /// The `task` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
     /// The `taskDefinition` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_definition: crate::Patch<Box<crate::models::identity_governance::TaskDefinition>>,
     /// The `taskProcessingResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processing_results:
         crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TaskReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("failedUsersCount", &self.failed_users_count)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("processingStatus", &self.processing_status)?;
+        writer.field("runId", &self.run_id)?;
+        writer.field("startedDateTime", &self.started_date_time)?;
+        writer.field("successfulUsersCount", &self.successful_users_count)?;
+        writer.field("totalUsersCount", &self.total_users_count)?;
+        writer.field("unprocessedUsersCount", &self.unprocessed_users_count)?;
+        writer.field("task", &self.task)?;
+        writer.field("taskDefinition", &self.task_definition)?;
+        writer.field("taskProcessingResults", &self.task_processing_results)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -927,56 +993,66 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserProcessingResult {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `failedTasksCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks_count: crate::Patch<i32>,
     /// The `processingStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_status:
         crate::Patch<crate::models::identity_governance::LifecycleWorkflowProcessingStatus>,
     /// The `scheduledDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduled_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub started_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `totalTasksCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks_count: crate::Patch<i32>,
     /// The `totalUnprocessedTasksCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_unprocessed_tasks_count: crate::Patch<i32>,
     /// The `workflowExecutionType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_execution_type:
         crate::Patch<crate::models::identity_governance::WorkflowExecutionType>,
     /// The `workflowVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_version: crate::Patch<i32>,
     /// The `reprocessedRuns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reprocessed_runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
     /// The `subject` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `taskProcessingResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processing_results:
         crate::Patch<Vec<crate::models::identity_governance::TaskProcessingResult>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for UserProcessingResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("failedTasksCount", &self.failed_tasks_count)?;
+        writer.field("processingStatus", &self.processing_status)?;
+        writer.field("scheduledDateTime", &self.scheduled_date_time)?;
+        writer.field("startedDateTime", &self.started_date_time)?;
+        writer.field("totalTasksCount", &self.total_tasks_count)?;
+        writer.field(
+            "totalUnprocessedTasksCount",
+            &self.total_unprocessed_tasks_count,
+        )?;
+        writer.field("workflowExecutionType", &self.workflow_execution_type)?;
+        writer.field("workflowVersion", &self.workflow_version)?;
+        writer.field("reprocessedRuns", &self.reprocessed_runs)?;
+        #[cfg(feature = "identity")]
+        writer.field("subject", &self.subject)?;
+        writer.field("taskProcessingResults", &self.task_processing_results)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1045,52 +1121,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `workflowBase`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Workflow {
     /// The `category` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `executionConditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
         crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `isSchedulingEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_scheduling_enabled: crate::Patch<bool>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `nextScheduleRunDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_schedule_run_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `quarantineDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_details:
         crate::Patch<Box<crate::models::identity_governance::QuarantineDetails>>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::identity_governance::WorkflowSetting>>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<i32>,
     /// The `administrationScopeTargets` navigation property (present when expanded).
     #[cfg(any(
@@ -1098,21 +1159,16 @@ pub struct Workflow {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administration_scope_targets: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `tasks` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
     /// The `executionScope` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_scope:
         crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
     /// The `previewScope` navigation property (present when expanded).
@@ -1121,25 +1177,66 @@ pub struct Workflow {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_scope: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `runs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
     /// The `taskReports` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_reports: crate::Patch<Vec<crate::models::identity_governance::TaskReport>>,
     /// The `userProcessingResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_processing_results:
         crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
     /// The `versions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub versions: crate::Patch<Vec<crate::models::identity_governance::WorkflowVersion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Workflow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("category", &self.category)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("executionConditions", &self.execution_conditions)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("isSchedulingEnabled", &self.is_scheduling_enabled)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("id", &self.id)?;
+        writer.field("nextScheduleRunDateTime", &self.next_schedule_run_date_time)?;
+        writer.field("quarantineDetails", &self.quarantine_details)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("version", &self.version)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field(
+            "administrationScopeTargets",
+            &self.administration_scope_targets,
+        )?;
+        #[cfg(feature = "identity")]
+        writer.field("createdBy", &self.created_by)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.field("executionScope", &self.execution_scope)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("previewScope", &self.preview_scope)?;
+        writer.field("runs", &self.runs)?;
+        writer.field("taskReports", &self.task_reports)?;
+        writer.field("userProcessingResults", &self.user_processing_results)?;
+        writer.field("versions", &self.versions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1234,33 +1331,24 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.identityGovernance.workflowBase` entity type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowBase {
     /// The `category` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `executionConditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
         crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `isSchedulingEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_scheduling_enabled: crate::Patch<bool>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `administrationScopeTargets` navigation property (present when expanded).
     #[cfg(any(
@@ -1268,23 +1356,48 @@ pub struct WorkflowBase {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administration_scope_targets: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `tasks` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("category", &self.category)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("executionConditions", &self.execution_conditions)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("isSchedulingEnabled", &self.is_scheduling_enabled)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field(
+            "administrationScopeTargets",
+            &self.administration_scope_targets,
+        )?;
+        #[cfg(feature = "identity")]
+        writer.field("createdBy", &self.created_by)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1410,32 +1523,38 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `category` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `executionConditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
         crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `tasks` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("category", &self.category)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("executionConditions", &self.execution_conditions)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1488,39 +1607,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `workflowBase`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowVersion {
     /// The `category` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category: crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `executionConditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub execution_conditions:
         crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionConditions>>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `isSchedulingEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_scheduling_enabled: crate::Patch<bool>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::identity_governance::WorkflowSetting>>,
     /// The `versionNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version_number: crate::Patch<i32>,
     /// The `administrationScopeTargets` navigation property (present when expanded).
     #[cfg(any(
@@ -1528,23 +1636,50 @@ pub struct WorkflowVersion {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub administration_scope_targets: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `createdBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `tasks` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::identity_governance::Task>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("category", &self.category)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("executionConditions", &self.execution_conditions)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("isSchedulingEnabled", &self.is_scheduling_enabled)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("versionNumber", &self.version_number)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field(
+            "administrationScopeTargets",
+            &self.administration_scope_targets,
+        )?;
+        #[cfg(feature = "identity")]
+        writer.field("createdBy", &self.created_by)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1617,17 +1752,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivateGroupScope {
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ActivateGroupScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1664,20 +1807,26 @@ impl crate::read_fields::ReadFields for ActivateGroupScope {
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivateProcessingResultScope {
     /// The `taskScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_scope: crate::Patch<crate::models::identity_governance::ActivationTaskScopeType>,
     /// The `processingResults` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_results:
         crate::Patch<Vec<crate::models::identity_governance::UserProcessingResult>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ActivateProcessingResultScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("taskScope", &self.task_scope)?;
+        writer.field("processingResults", &self.processing_results)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1713,22 +1862,28 @@ impl crate::read_fields::ReadFields for ActivateProcessingResultScope {
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivateRunScope {
     /// The `taskScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_scope: crate::Patch<crate::models::identity_governance::ActivationTaskScopeType>,
     /// The `userScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_scope: crate::Patch<crate::models::identity_governance::ActivationUserScopeType>,
     /// The `run` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub run: crate::Patch<Box<crate::models::identity_governance::Run>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ActivateRunScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("taskScope", &self.task_scope)?;
+        writer.field("userScope", &self.user_scope)?;
+        writer.field("run", &self.run)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1765,17 +1920,25 @@ impl crate::read_fields::ReadFields for ActivateRunScope {
 ///
 /// Derived from `activationScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivateUserScope {
     /// The `users` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub users: crate::Patch<Vec<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ActivateUserScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity")]
+        writer.field("users", &self.users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1810,13 +1973,19 @@ impl crate::read_fields::ReadFields for ActivateUserScope {
 
 /// The `microsoft.graph.identityGovernance.activationScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActivationScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ActivationScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1919,16 +2088,22 @@ impl crate::polymorphic::Polymorphic for AnyActivationScope {
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeChangeTrigger {
     /// The `triggerAttributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trigger_attributes: crate::Patch<Vec<crate::models::identity_governance::TriggerAttribute>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AttributeChangeTrigger {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("triggerAttributes", &self.trigger_attributes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1963,16 +2138,22 @@ impl crate::read_fields::ReadFields for AttributeChangeTrigger {
 ///
 /// Derived from `cancelScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CancelRunsScope {
     /// The `runs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub runs: crate::Patch<Vec<crate::models::identity_governance::Run>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CancelRunsScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("runs", &self.runs)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2005,13 +2186,19 @@ impl crate::read_fields::ReadFields for CancelRunsScope {
 
 /// The `microsoft.graph.identityGovernance.cancelScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CancelScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CancelScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2095,16 +2282,22 @@ impl crate::polymorphic::Polymorphic for AnyCancelScope {
 ///
 /// Derived from `quarantineCondition`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CountBasedQuarantineCondition {
     /// The `threshold` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub threshold: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CountBasedQuarantineCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("threshold", &self.threshold)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2139,20 +2332,27 @@ impl crate::read_fields::ReadFields for CountBasedQuarantineCondition {
 ///
 /// Derived from `customExtensionCallbackConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomTaskExtensionCallbackConfiguration {
     /// The `timeoutDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub timeout_duration: crate::Patch<crate::edm::Duration>,
     /// The `authorizedApps` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authorized_apps: crate::Patch<Vec<crate::models::AnyApplication>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomTaskExtensionCallbackConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("timeoutDuration", &self.timeout_duration)?;
+        #[cfg(feature = "identity")]
+        writer.field("authorizedApps", &self.authorized_apps)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2190,17 +2390,23 @@ impl crate::read_fields::ReadFields for CustomTaskExtensionCallbackConfiguration
 ///
 /// Derived from `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomTaskExtensionCallbackData {
     /// The `operationStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operation_status:
         crate::Patch<crate::models::identity_governance::CustomTaskExtensionOperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomTaskExtensionCallbackData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("operationStatus", &self.operation_status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2235,27 +2441,34 @@ impl crate::read_fields::ReadFields for CustomTaskExtensionCallbackData {
 ///
 /// Derived from `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomTaskExtensionCalloutData {
     /// The `subject` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `task` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task: crate::Patch<Box<crate::models::identity_governance::Task>>,
     /// The `taskProcessingresult` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_processingresult:
         crate::Patch<Box<crate::models::identity_governance::TaskProcessingResult>>,
     /// The `workflow` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow: crate::Patch<Box<crate::models::identity_governance::Workflow>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomTaskExtensionCalloutData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity")]
+        writer.field("subject", &self.subject)?;
+        writer.field("task", &self.task)?;
+        writer.field("taskProcessingresult", &self.task_processingresult)?;
+        writer.field("workflow", &self.workflow)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2294,17 +2507,25 @@ impl crate::read_fields::ReadFields for CustomTaskExtensionCalloutData {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupBasedSubjectSet {
     /// The `groups` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub groups: crate::Patch<Vec<crate::models::Group>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for GroupBasedSubjectSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity")]
+        writer.field("groups", &self.groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -2341,16 +2562,22 @@ impl crate::read_fields::ReadFields for GroupBasedSubjectSet {
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MembershipChangeTrigger {
     /// The `changeType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_type: crate::Patch<crate::models::identity_governance::MembershipChangeType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for MembershipChangeTrigger {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("changeType", &self.change_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2385,13 +2612,19 @@ impl crate::read_fields::ReadFields for MembershipChangeTrigger {
 ///
 /// Derived from `workflowExecutionConditions`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnDemandExecutionOnly {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for OnDemandExecutionOnly {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2421,22 +2654,28 @@ impl crate::read_fields::ReadFields for OnDemandExecutionOnly {
 
 /// The `microsoft.graph.identityGovernance.parameter` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Parameter {
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `values` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<Vec<String>>,
     /// The `valueType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value_type: crate::Patch<crate::models::identity_governance::ValueType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Parameter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("values", &self.values)?;
+        writer.field("valueType", &self.value_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2473,16 +2712,22 @@ impl crate::read_fields::ReadFields for Parameter {
 ///
 /// Derived from `quarantineCondition`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PercentageBasedQuarantineCondition {
     /// The `percentage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub percentage: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PercentageBasedQuarantineCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("percentage", &self.percentage)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2516,25 +2761,31 @@ impl crate::read_fields::ReadFields for PercentageBasedQuarantineCondition {
 
 /// The `microsoft.graph.identityGovernance.previewFailedTask` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PreviewFailedTask {
     /// The `definitionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition_id: crate::Patch<String>,
     /// The `failureReason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failure_reason: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `taskId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PreviewFailedTask {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("definitionId", &self.definition_id)?;
+        writer.field("failureReason", &self.failure_reason)?;
+        writer.field("name", &self.name)?;
+        writer.field("taskId", &self.task_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2570,13 +2821,19 @@ impl crate::read_fields::ReadFields for PreviewFailedTask {
 
 /// The `microsoft.graph.identityGovernance.quarantineCondition` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QuarantineCondition {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for QuarantineCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2671,19 +2928,25 @@ impl crate::polymorphic::Polymorphic for AnyQuarantineCondition {
 
 /// The `microsoft.graph.identityGovernance.quarantineConfiguration` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QuarantineConfiguration {
     /// The `conditions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Vec<crate::models::identity_governance::AnyQuarantineCondition>>,
     /// The `matchMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub match_mode: crate::Patch<crate::models::identity_governance::MatchMode>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for QuarantineConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("matchMode", &self.match_mode)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2717,22 +2980,28 @@ impl crate::read_fields::ReadFields for QuarantineConfiguration {
 
 /// The `microsoft.graph.identityGovernance.quarantineDetails` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QuarantineDetails {
     /// The `quarantinedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantined_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `quarantineReason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_reason: crate::Patch<String>,
     /// The `quarantineType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_type: crate::Patch<crate::models::identity_governance::QuarantineType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for QuarantineDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("quarantinedDateTime", &self.quarantined_date_time)?;
+        writer.field("quarantineReason", &self.quarantine_reason)?;
+        writer.field("quarantineType", &self.quarantine_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2769,16 +3038,22 @@ impl crate::read_fields::ReadFields for QuarantineDetails {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleBasedSubjectSet {
     /// The `rule` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rule: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for RuleBasedSubjectSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("rule", &self.rule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -2811,31 +3086,37 @@ impl crate::read_fields::ReadFields for RuleBasedSubjectSet {
 
 /// The `microsoft.graph.identityGovernance.runSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunSummary {
     /// The `failedRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_runs: crate::Patch<i32>,
     /// The `failedTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks: crate::Patch<i32>,
     /// The `successfulRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_runs: crate::Patch<i32>,
     /// The `totalRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_runs: crate::Patch<i32>,
     /// The `totalTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks: crate::Patch<i32>,
     /// The `totalUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for RunSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedRuns", &self.failed_runs)?;
+        writer.field("failedTasks", &self.failed_tasks)?;
+        writer.field("successfulRuns", &self.successful_runs)?;
+        writer.field("totalRuns", &self.total_runs)?;
+        writer.field("totalTasks", &self.total_tasks)?;
+        writer.field("totalUsers", &self.total_users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2873,25 +3154,31 @@ impl crate::read_fields::ReadFields for RunSummary {
 
 /// The `microsoft.graph.identityGovernance.taskReportSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskReportSummary {
     /// The `failedTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks: crate::Patch<i32>,
     /// The `successfulTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_tasks: crate::Patch<i32>,
     /// The `totalTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks: crate::Patch<i32>,
     /// The `unprocessedTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unprocessed_tasks: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TaskReportSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedTasks", &self.failed_tasks)?;
+        writer.field("successfulTasks", &self.successful_tasks)?;
+        writer.field("totalTasks", &self.total_tasks)?;
+        writer.field("unprocessedTasks", &self.unprocessed_tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2929,20 +3216,26 @@ impl crate::read_fields::ReadFields for TaskReportSummary {
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeBasedAttributeTrigger {
     /// The `offsetInDays` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offset_in_days: crate::Patch<i32>,
     /// The `timeBasedAttribute` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_based_attribute:
         crate::Patch<crate::models::identity_governance::WorkflowTriggerTimeBasedAttribute>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TimeBasedAttributeTrigger {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("offsetInDays", &self.offset_in_days)?;
+        writer.field("timeBasedAttribute", &self.time_based_attribute)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2976,37 +3269,46 @@ impl crate::read_fields::ReadFields for TimeBasedAttributeTrigger {
 
 /// The `microsoft.graph.identityGovernance.topTasksInsightsSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopTasksInsightsSummary {
     /// The `failedTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks: crate::Patch<i32>,
     /// The `failedUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_users: crate::Patch<i32>,
     /// The `successfulTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_tasks: crate::Patch<i32>,
     /// The `successfulUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_users: crate::Patch<i32>,
     /// The `taskDefinitionDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_definition_display_name: crate::Patch<String>,
     /// The `taskDefinitionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_definition_id: crate::Patch<String>,
     /// The `totalTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks: crate::Patch<i32>,
     /// The `totalUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TopTasksInsightsSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedTasks", &self.failed_tasks)?;
+        writer.field("failedUsers", &self.failed_users)?;
+        writer.field("successfulTasks", &self.successful_tasks)?;
+        writer.field("successfulUsers", &self.successful_users)?;
+        writer.field(
+            "taskDefinitionDisplayName",
+            &self.task_definition_display_name,
+        )?;
+        writer.field("taskDefinitionId", &self.task_definition_id)?;
+        writer.field("totalTasks", &self.total_tasks)?;
+        writer.field("totalUsers", &self.total_users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3046,44 +3348,50 @@ impl crate::read_fields::ReadFields for TopTasksInsightsSummary {
 
 /// The `microsoft.graph.identityGovernance.topWorkflowsInsightsSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopWorkflowsInsightsSummary {
     /// The `failedRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_runs: crate::Patch<i32>,
     /// The `failedUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_users: crate::Patch<i32>,
     /// The `successfulRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_runs: crate::Patch<i32>,
     /// The `successfulUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_users: crate::Patch<i32>,
     /// The `totalRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_runs: crate::Patch<i32>,
     /// The `totalUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users: crate::Patch<i32>,
     /// The `workflowCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_category:
         crate::Patch<crate::models::identity_governance::LifecycleWorkflowCategory>,
     /// The `workflowDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_display_name: crate::Patch<String>,
     /// The `workflowId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_id: crate::Patch<String>,
     /// The `workflowVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflow_version: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TopWorkflowsInsightsSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedRuns", &self.failed_runs)?;
+        writer.field("failedUsers", &self.failed_users)?;
+        writer.field("successfulRuns", &self.successful_runs)?;
+        writer.field("successfulUsers", &self.successful_users)?;
+        writer.field("totalRuns", &self.total_runs)?;
+        writer.field("totalUsers", &self.total_users)?;
+        writer.field("workflowCategory", &self.workflow_category)?;
+        writer.field("workflowDisplayName", &self.workflow_display_name)?;
+        writer.field("workflowId", &self.workflow_id)?;
+        writer.field("workflowVersion", &self.workflow_version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3127,19 +3435,25 @@ impl crate::read_fields::ReadFields for TopWorkflowsInsightsSummary {
 ///
 /// Derived from `workflowExecutionConditions`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TriggerAndScopeBasedConditions {
     /// The `scope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<Box<crate::models::AnySubjectSet>>,
     /// The `trigger` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trigger: crate::Patch<Box<crate::models::identity_governance::AnyWorkflowExecutionTrigger>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TriggerAndScopeBasedConditions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("trigger", &self.trigger)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3173,16 +3487,22 @@ impl crate::read_fields::ReadFields for TriggerAndScopeBasedConditions {
 
 /// The `microsoft.graph.identityGovernance.triggerAttribute` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TriggerAttribute {
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TriggerAttribute {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3217,16 +3537,22 @@ impl crate::read_fields::ReadFields for TriggerAttribute {
 ///
 /// Derived from `workflowExecutionTrigger`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserInactivityTrigger {
     /// The `inactivityPeriodInDays` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inactivity_period_in_days: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for UserInactivityTrigger {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("inactivityPeriodInDays", &self.inactivity_period_in_days)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3259,28 +3585,34 @@ impl crate::read_fields::ReadFields for UserInactivityTrigger {
 
 /// The `microsoft.graph.identityGovernance.usersProcessingSummary` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsersProcessingSummary {
     /// The `failedTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks: crate::Patch<i32>,
     /// The `failedUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_users: crate::Patch<i32>,
     /// The `successfulUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_users: crate::Patch<i32>,
     /// The `totalTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks: crate::Patch<i32>,
     /// The `totalUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for UsersProcessingSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedTasks", &self.failed_tasks)?;
+        writer.field("failedUsers", &self.failed_users)?;
+        writer.field("successfulUsers", &self.successful_users)?;
+        writer.field("totalTasks", &self.total_tasks)?;
+        writer.field("totalUsers", &self.total_users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -3317,28 +3649,34 @@ impl crate::read_fields::ReadFields for UsersProcessingSummary {
 
 /// The `microsoft.graph.identityGovernance.userSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserSummary {
     /// The `failedTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks: crate::Patch<i32>,
     /// The `failedUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_users: crate::Patch<i32>,
     /// The `successfulUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_users: crate::Patch<i32>,
     /// The `totalTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks: crate::Patch<i32>,
     /// The `totalUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for UserSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedTasks", &self.failed_tasks)?;
+        writer.field("failedUsers", &self.failed_users)?;
+        writer.field("successfulUsers", &self.successful_users)?;
+        writer.field("totalTasks", &self.total_tasks)?;
+        writer.field("totalUsers", &self.total_users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3375,13 +3713,19 @@ impl crate::read_fields::ReadFields for UserSummary {
 
 /// The `microsoft.graph.identityGovernance.workflowExecutionConditions` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowExecutionConditions {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowExecutionConditions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3478,13 +3822,19 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionConditions {
 
 /// The `microsoft.graph.identityGovernance.workflowExecutionTrigger` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowExecutionTrigger {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowExecutionTrigger {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3593,17 +3943,23 @@ impl crate::polymorphic::Polymorphic for AnyWorkflowExecutionTrigger {
 
 /// The `microsoft.graph.identityGovernance.workflowSetting` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowSetting {
     /// The `quarantineConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantine_configuration:
         crate::Patch<Box<crate::models::identity_governance::QuarantineConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("quarantineConfiguration", &self.quarantine_configuration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3636,40 +3992,46 @@ impl crate::read_fields::ReadFields for WorkflowSetting {
 
 /// The `microsoft.graph.identityGovernance.workflowsInsightsByCategory` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowsInsightsByCategory {
     /// The `failedJoinerRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_joiner_runs: crate::Patch<i32>,
     /// The `failedLeaverRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_leaver_runs: crate::Patch<i32>,
     /// The `failedMoverRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_mover_runs: crate::Patch<i32>,
     /// The `successfulJoinerRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_joiner_runs: crate::Patch<i32>,
     /// The `successfulLeaverRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_leaver_runs: crate::Patch<i32>,
     /// The `successfulMoverRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_mover_runs: crate::Patch<i32>,
     /// The `totalJoinerRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_joiner_runs: crate::Patch<i32>,
     /// The `totalLeaverRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_leaver_runs: crate::Patch<i32>,
     /// The `totalMoverRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_mover_runs: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowsInsightsByCategory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedJoinerRuns", &self.failed_joiner_runs)?;
+        writer.field("failedLeaverRuns", &self.failed_leaver_runs)?;
+        writer.field("failedMoverRuns", &self.failed_mover_runs)?;
+        writer.field("successfulJoinerRuns", &self.successful_joiner_runs)?;
+        writer.field("successfulLeaverRuns", &self.successful_leaver_runs)?;
+        writer.field("successfulMoverRuns", &self.successful_mover_runs)?;
+        writer.field("totalJoinerRuns", &self.total_joiner_runs)?;
+        writer.field("totalLeaverRuns", &self.total_leaver_runs)?;
+        writer.field("totalMoverRuns", &self.total_mover_runs)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3710,40 +4072,46 @@ impl crate::read_fields::ReadFields for WorkflowsInsightsByCategory {
 
 /// The `microsoft.graph.identityGovernance.workflowsInsightsSummary` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowsInsightsSummary {
     /// The `failedRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_runs: crate::Patch<i32>,
     /// The `failedTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_tasks: crate::Patch<i32>,
     /// The `failedUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_users: crate::Patch<i32>,
     /// The `successfulRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_runs: crate::Patch<i32>,
     /// The `successfulTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_tasks: crate::Patch<i32>,
     /// The `successfulUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_users: crate::Patch<i32>,
     /// The `totalRuns` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_runs: crate::Patch<i32>,
     /// The `totalTasks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_tasks: crate::Patch<i32>,
     /// The `totalUsers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_users: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for WorkflowsInsightsSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("failedRuns", &self.failed_runs)?;
+        writer.field("failedTasks", &self.failed_tasks)?;
+        writer.field("failedUsers", &self.failed_users)?;
+        writer.field("successfulRuns", &self.successful_runs)?;
+        writer.field("successfulTasks", &self.successful_tasks)?;
+        writer.field("successfulUsers", &self.successful_users)?;
+        writer.field("totalRuns", &self.total_runs)?;
+        writer.field("totalTasks", &self.total_tasks)?;
+        writer.field("totalUsers", &self.total_users)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]

@@ -40,52 +40,65 @@ pub struct AccessPackageAssignmentRequestResumeBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description of the access package.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the access package. Supports $filter (eq, contains).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Whether the access package is hidden from the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_hidden: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The access packages that are incompatible with this package. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_packages_incompatible_with: crate::Patch<Vec<crate::models::AccessPackage>>,
     /// The `assignmentPolicies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_policies: crate::Patch<Vec<crate::models::AccessPackageAssignmentPolicy>>,
     /// The `catalog` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalog: crate::Patch<Box<crate::models::AccessPackageCatalog>>,
     /// The access packages whose assigned users are ineligible to be assigned this access package.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incompatible_access_packages: crate::Patch<Vec<crate::models::AccessPackage>>,
     /// The groups whose members are ineligible to be assigned this access package.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incompatible_groups: crate::Patch<Vec<crate::models::Group>>,
     /// The `resourceRoleScopes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_role_scopes: crate::Patch<Vec<crate::models::AccessPackageResourceRoleScope>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isHidden", &self.is_hidden)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field(
+            "accessPackagesIncompatibleWith",
+            &self.access_packages_incompatible_with,
+        )?;
+        writer.field("assignmentPolicies", &self.assignment_policies)?;
+        writer.field("catalog", &self.catalog)?;
+        writer.field(
+            "incompatibleAccessPackages",
+            &self.incompatible_access_packages,
+        )?;
+        #[cfg(feature = "identity")]
+        writer.field("incompatibleGroups", &self.incompatible_groups)?;
+        writer.field("resourceRoleScopes", &self.resource_role_scopes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -152,46 +165,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `customExtensionCalloutInstances` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_callout_instances:
         crate::Patch<Vec<crate::models::CustomExtensionCalloutInstance>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expired_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// When the access assignment is to be in place. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// The state of the access package assignment. The possible values are: delivering,
     /// partiallyDelivered, delivered, expired, deliveryFailed, unknownFutureValue. Read-only. Supports
     /// $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AccessPackageAssignmentState>,
     /// More information about the assignment lifecycle. Possible values include Delivering, Delivered,
     /// NearExpiry1DayNotificationTriggered, or ExpiredNotificationTriggered. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Read-only. Nullable. Supports $filter (eq) on the id property and $expand query parameters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package: crate::Patch<Box<crate::models::AccessPackage>>,
     /// Read-only. Supports $filter (eq) on the id property and $expand query parameters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_policy: crate::Patch<Box<crate::models::AccessPackageAssignmentPolicy>>,
     /// The subject of the access package assignment. Read-only. Nullable. Supports $expand. Supports
     /// $filter (eq) on objectId.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::AccessPackageSubject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "customExtensionCalloutInstances",
+            &self.custom_extension_callout_instances,
+        )?;
+        writer.field("expiredDateTime", &self.expired_date_time)?;
+        writer.field("schedule", &self.schedule)?;
+        writer.field("state", &self.state)?;
+        writer.field("status", &self.status)?;
+        writer.field("accessPackage", &self.access_package)?;
+        writer.field("assignmentPolicy", &self.assignment_policy)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -252,77 +274,86 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Principals that can be assigned the access package through this policy. The possible values are:
     /// notSpecified, specificDirectoryUsers, specificConnectedOrganizationUsers,
     /// specificDirectoryServicePrincipals, allMemberUsers, allDirectoryUsers,
     /// allDirectoryServicePrincipals, allConfiguredConnectedOrganizationUsers, allExternalUsers,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_target_scope: crate::Patch<crate::models::AllowedTargetScope>,
     /// This property is only present for an auto assignment policy; if absent, this is a request-based
     /// policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub automatic_request_settings:
         crate::Patch<Box<crate::models::AccessPackageAutomaticRequestSettings>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description of the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The expiration date for assignments created in this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration: crate::Patch<Box<crate::models::ExpirationPattern>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `notificationSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_settings: crate::Patch<Box<crate::models::AccessPackageNotificationSettings>>,
     /// Specifies the settings for approval of requests for an access package assignment through this
     /// policy. For example, if approval is required for new requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_approval_settings:
         crate::Patch<Box<crate::models::AccessPackageAssignmentApprovalSettings>>,
     /// Provides additional settings to select who can create a request for an access package assignment
     /// through this policy, and what they can include in their request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requestor_settings:
         crate::Patch<Box<crate::models::AccessPackageAssignmentRequestorSettings>>,
     /// Settings for access reviews of assignments through this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_settings: crate::Patch<Box<crate::models::AccessPackageAssignmentReviewSettings>>,
     /// The principals that can be assigned access from an access package through this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub specific_allowed_targets: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Access package containing this policy. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package: crate::Patch<Box<crate::models::AccessPackage>>,
     /// Catalog of the access package containing this policy. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalog: crate::Patch<Box<crate::models::AccessPackageCatalog>>,
     /// The `customExtensionStageSettings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_stage_settings:
         crate::Patch<Vec<crate::models::CustomExtensionStageSetting>>,
     /// Questions that are posed to the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub questions: crate::Patch<Vec<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("allowedTargetScope", &self.allowed_target_scope)?;
+        writer.field("automaticRequestSettings", &self.automatic_request_settings)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("expiration", &self.expiration)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("notificationSettings", &self.notification_settings)?;
+        writer.field("requestApprovalSettings", &self.request_approval_settings)?;
+        writer.field("requestorSettings", &self.requestor_settings)?;
+        writer.field("reviewSettings", &self.review_settings)?;
+        writer.field("specificAllowedTargets", &self.specific_allowed_targets)?;
+        writer.field("accessPackage", &self.access_package)?;
+        writer.field("catalog", &self.catalog)?;
+        writer.field(
+            "customExtensionStageSettings",
+            &self.custom_extension_stage_settings,
+        )?;
+        writer.field("questions", &self.questions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -399,68 +430,77 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Answers provided by the requestor to accessPackageQuestions asked of them at the time of request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answers: crate::Patch<Vec<crate::models::AnyAccessPackageAnswer>>,
     /// The date of the end of processing, either successful or failure, of a request. The Timestamp type
     /// represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only. Supports
     /// $filter.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `customExtensionCalloutInstances` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_callout_instances:
         crate::Patch<Vec<crate::models::CustomExtensionCalloutInstance>>,
     /// The `justification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// The type of the request. The possible values are: notSpecified, userAdd, UserExtend, userUpdate,
     /// userRemove, adminAdd, adminUpdate, adminRemove, systemAdd, systemUpdate, systemRemove,
     /// onBehalfAdd (not supported), unknownFutureValue. A request from the user themselves would have
     /// requestType of userAdd, userUpdate or userRemove. This property cannot be changed once set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_type: crate::Patch<crate::models::AccessPackageRequestType>,
     /// The range of dates that access is to be assigned to the requestor. This property cannot be
     /// changed once set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// The state of the request. The possible values are: submitted, pendingApproval, delivering,
     /// delivered, deliveryFailed, denied, scheduled, canceled, partiallyDelivered, unknownFutureValue.
     /// Read-only. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AccessPackageRequestState>,
     /// More information on the request processing status. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The access package associated with the accessPackageAssignmentRequest. An access package defines
     /// the collections of resource roles and the policies for how one or more users can get access to
     /// those resources. Read-only. Nullable. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package: crate::Patch<Box<crate::models::AccessPackage>>,
     /// For a requestType of userAdd or adminAdd, this is an access package assignment requested to be
     /// created. For a requestType of userRemove, adminRemove or systemRemove, this has the id property
     /// of an existing assignment to be removed. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment: crate::Patch<Box<crate::models::AccessPackageAssignment>>,
     /// The subject who requested or, if a direct assignment, was assigned. Read-only. Nullable. Supports
     /// $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub requestor: crate::Patch<Box<crate::models::AccessPackageSubject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("answers", &self.answers)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field(
+            "customExtensionCalloutInstances",
+            &self.custom_extension_callout_instances,
+        )?;
+        writer.field("justification", &self.justification)?;
+        writer.field("requestType", &self.request_type)?;
+        writer.field("schedule", &self.schedule)?;
+        writer.field("state", &self.state)?;
+        writer.field("status", &self.status)?;
+        writer.field("accessPackage", &self.access_package)?;
+        writer.field("assignment", &self.assignment)?;
+        writer.field("requestor", &self.requestor)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -529,49 +569,58 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentRequestWorkflowExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `callbackConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callback_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionCallbackConfiguration>>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<String>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentRequestWorkflowExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("callbackConfiguration", &self.callback_configuration)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -636,49 +685,58 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customCalloutExtension` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentWorkflowExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `callbackConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub callback_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionCallbackConfiguration>>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<String>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentWorkflowExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.field("callbackConfiguration", &self.callback_configuration)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -743,56 +801,62 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageCatalog {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Whether the catalog is created by a user or entitlement management. The possible values are:
     /// userManaged, serviceDefault, serviceManaged, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalog_type: crate::Patch<crate::models::AccessPackageCatalogType>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description of the access package catalog.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the access package catalog.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Whether the access packages in this catalog can be requested by users outside of the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_externally_visible: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Has the value published if the access packages are available for management. The possible values
     /// are: unpublished, published, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AccessPackageCatalogState>,
     /// The access packages in this catalog. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_packages: crate::Patch<Vec<crate::models::AccessPackage>>,
     /// The `customWorkflowExtensions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_workflow_extensions: crate::Patch<Vec<crate::models::AnyCustomCalloutExtension>>,
     /// The `resourceRoles` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_roles: crate::Patch<Vec<crate::models::AccessPackageResourceRole>>,
     /// The `resources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::AnyAccessPackageResource>>,
     /// The `resourceScopes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_scopes: crate::Patch<Vec<crate::models::AccessPackageResourceScope>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageCatalog {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("catalogType", &self.catalog_type)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isExternallyVisible", &self.is_externally_visible)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("state", &self.state)?;
+        writer.field("accessPackages", &self.access_packages)?;
+        writer.field("customWorkflowExtensions", &self.custom_workflow_extensions)?;
+        writer.field("resourceRoles", &self.resource_roles)?;
+        writer.field("resources", &self.resources)?;
+        writer.field("resourceScopes", &self.resource_scopes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -859,38 +923,47 @@ crate::macros::select_fields! {
 ///
 /// Derived from `accessPackageQuestion` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageMultipleChoiceQuestion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Specifies whether the requestor is allowed to edit answers to questions for an assignment by
     /// posting an update to accessPackageAssignmentRequest.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_answer_editable: crate::Patch<bool>,
     /// Whether the requestor is required to supply an answer or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// The text of the question represented in a format for a specific locale.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::AccessPackageLocalizedText>>,
     /// Relative position of this question when displaying a list of questions to the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence: crate::Patch<i32>,
     /// The text of the question to show to the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// List of answer choices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub choices: crate::Patch<Vec<crate::models::AccessPackageAnswerChoice>>,
     /// Indicates whether requestor can select multiple choices as their answer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_multiple_selection_allowed: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageMultipleChoiceQuestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isAnswerEditable", &self.is_answer_editable)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.field("sequence", &self.sequence)?;
+        writer.field("text", &self.text)?;
+        writer.field("choices", &self.choices)?;
+        writer.field(
+            "isMultipleSelectionAllowed",
+            &self.is_multiple_selection_allowed,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -949,32 +1022,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageQuestion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Specifies whether the requestor is allowed to edit answers to questions for an assignment by
     /// posting an update to accessPackageAssignmentRequest.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_answer_editable: crate::Patch<bool>,
     /// Whether the requestor is required to supply an answer or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// The text of the question represented in a format for a specific locale.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::AccessPackageLocalizedText>>,
     /// Relative position of this question when displaying a list of questions to the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence: crate::Patch<i32>,
     /// The text of the question to show to the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageQuestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isAnswerEditable", &self.is_answer_editable)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.field("sequence", &self.sequence)?;
+        writer.field("text", &self.text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1084,50 +1163,56 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageQuestion {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `attributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attributes: crate::Patch<Vec<crate::models::AccessPackageResourceAttribute>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `originId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_id: crate::Patch<String>,
     /// The `originSystem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_system: crate::Patch<String>,
     /// The `environment` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub environment: crate::Patch<Box<crate::models::AccessPackageResourceEnvironment>>,
     /// The `roles` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<crate::models::AccessPackageResourceRole>>,
     /// The `scopes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scopes: crate::Patch<Vec<crate::models::AccessPackageResourceScope>>,
     /// The `uploadSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upload_sessions:
         crate::Patch<Vec<crate::models::AnyCustomDataProvidedResourceUploadSession>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attributes", &self.attributes)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("originId", &self.origin_id)?;
+        writer.field("originSystem", &self.origin_system)?;
+        writer.field("environment", &self.environment)?;
+        writer.field("roles", &self.roles)?;
+        writer.field("scopes", &self.scopes)?;
+        writer.field("uploadSessions", &self.upload_sessions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1244,43 +1329,49 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageResource {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceEnvironment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `connectionInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connection_info: crate::Patch<Box<crate::models::ConnectionInfo>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isDefaultEnvironment` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default_environment: crate::Patch<bool>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `originId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_id: crate::Patch<String>,
     /// The `originSystem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_system: crate::Patch<String>,
     /// The `resources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::AnyAccessPackageResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceEnvironment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("connectionInfo", &self.connection_info)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isDefaultEnvironment", &self.is_default_environment)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("originId", &self.origin_id)?;
+        writer.field("originSystem", &self.origin_system)?;
+        writer.field("resources", &self.resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1341,31 +1432,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `requestType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_type: crate::Patch<crate::models::AccessPackageRequestType>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AccessPackageRequestState>,
     /// The `catalog` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalog: crate::Patch<Box<crate::models::AccessPackageCatalog>>,
     /// The `resource` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyAccessPackageResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("requestType", &self.request_type)?;
+        writer.field("state", &self.state)?;
+        writer.field("catalog", &self.catalog)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1418,34 +1515,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceRole {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `originId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_id: crate::Patch<String>,
     /// The `originSystem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_system: crate::Patch<String>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::RoleType>,
     /// The `resource` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyAccessPackageResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("originId", &self.origin_id)?;
+        writer.field("originSystem", &self.origin_system)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1500,25 +1603,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceRoleScope {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `role` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<Box<crate::models::AccessPackageResourceRole>>,
     /// The `scope` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<Box<crate::models::AccessPackageResourceScope>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceRoleScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("role", &self.role)?;
+        writer.field("scope", &self.scope)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1567,34 +1676,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceScope {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isRootScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_root_scope: crate::Patch<bool>,
     /// The `originId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_id: crate::Patch<String>,
     /// The `originSystem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_system: crate::Patch<String>,
     /// The `resource` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyAccessPackageResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isRootScope", &self.is_root_scope)?;
+        writer.field("originId", &self.origin_id)?;
+        writer.field("originSystem", &self.origin_system)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1649,42 +1764,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageSubject {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the subject.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The email address of the subject.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The object identifier of the subject. null if the subject is not yet a user in the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_id: crate::Patch<String>,
     /// A string representation of the principal's security identifier, if known, or null if the subject
     /// does not have a security identifier.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_premises_security_identifier: crate::Patch<String>,
     /// The principal name, if known, of the subject.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_name: crate::Patch<String>,
     /// The `subjectLifecycle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject_lifecycle: crate::Patch<crate::models::AccessPackageSubjectLifecycle>,
     /// The resource type of the subject. The possible values are: notSpecified, user, servicePrincipal,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject_type: crate::Patch<crate::models::AccessPackageSubjectType>,
     /// The connected organization of the subject. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connected_organization: crate::Patch<Box<crate::models::ConnectedOrganization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageSubject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("email", &self.email)?;
+        writer.field("objectId", &self.object_id)?;
+        writer.field(
+            "onPremisesSecurityIdentifier",
+            &self.on_premises_security_identifier,
+        )?;
+        writer.field("principalName", &self.principal_name)?;
+        writer.field("subjectLifecycle", &self.subject_lifecycle)?;
+        writer.field("subjectType", &self.subject_type)?;
+        writer.field("connectedOrganization", &self.connected_organization)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1745,22 +1869,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageSuggestion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `reasons` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reasons: crate::Patch<Vec<crate::models::AnyAccessPackageSuggestionReason>>,
     /// The `accessPackage` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package: crate::Patch<Box<crate::models::AvailableAccessPackage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageSuggestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("reasons", &self.reasons)?;
+        writer.field("accessPackage", &self.access_package)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1807,38 +1937,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `accessPackageQuestion` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageTextInputQuestion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Specifies whether the requestor is allowed to edit answers to questions for an assignment by
     /// posting an update to accessPackageAssignmentRequest.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_answer_editable: crate::Patch<bool>,
     /// Whether the requestor is required to supply an answer or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// The text of the question represented in a format for a specific locale.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::AccessPackageLocalizedText>>,
     /// Relative position of this question when displaying a list of questions to the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence: crate::Patch<i32>,
     /// The text of the question to show to the requestor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// Indicates whether the answer will be in single or multiple line format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_single_line_question: crate::Patch<bool>,
     /// The regular expression pattern which any answer to this question must match.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub regex_pattern: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageTextInputQuestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isAnswerEditable", &self.is_answer_editable)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.field("sequence", &self.sequence)?;
+        writer.field("text", &self.text)?;
+        writer.field("isSingleLineQuestion", &self.is_single_line_question)?;
+        writer.field("regexPattern", &self.regex_pattern)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -1895,55 +2031,67 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewHistoryDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// User who created this review history definition.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// Timestamp when the access review definition was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Determines which review decisions will be included in the fetched review history data if
     /// specified. Optional on create. All decisions will be included by default if no decisions are
     /// provided on create. Possible values are: approve, deny, dontKnow, notReviewed, and notNotified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub decisions: crate::Patch<Vec<crate::models::AccessReviewHistoryDecisionFilter>>,
     /// Name for the access review history data collection. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A timestamp. Reviews ending on or before this date will be included in the fetched history data.
     /// Only required if scheduleSettings is not defined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_history_period_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A timestamp. Reviews starting on or before this date will be included in the fetched history
     /// data. Only required if scheduleSettings is not defined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_history_period_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The settings for a recurring access review history definition series. Only required if
     /// reviewHistoryPeriodStartDateTime or reviewHistoryPeriodEndDateTime are not defined. Not supported
     /// yet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_settings: crate::Patch<Box<crate::models::AccessReviewHistoryScheduleSettings>>,
     /// Used to scope what reviews are included in the fetched history data. Fetches reviews whose scope
     /// matches with this provided scope. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scopes: crate::Patch<Vec<crate::models::AnyAccessReviewScope>>,
     /// Represents the status of the review history data collection. The possible values are: done,
     /// inProgress, error, requested, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::AccessReviewHistoryStatus>,
     /// If the accessReviewHistoryDefinition is a recurring definition, instances represent each
     /// recurrence. A definition that does not recur will have exactly one instance.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub instances: crate::Patch<Vec<crate::models::AccessReviewHistoryInstance>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewHistoryDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("decisions", &self.decisions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "reviewHistoryPeriodEndDateTime",
+            &self.review_history_period_end_date_time,
+        )?;
+        writer.field(
+            "reviewHistoryPeriodStartDateTime",
+            &self.review_history_period_start_date_time,
+        )?;
+        writer.field("scheduleSettings", &self.schedule_settings)?;
+        writer.field("scopes", &self.scopes)?;
+        writer.field("status", &self.status)?;
+        writer.field("instances", &self.instances)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2010,41 +2158,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewHistoryInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Uri which can be used to retrieve review history data. This URI will be active for 24 hours after
     /// being generated. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub download_uri: crate::Patch<String>,
     /// Timestamp when this instance and associated data expires and the history is deleted. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Timestamp when all of the available data for this instance was collected. This will be set after
     /// this instance's status is set to done. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fulfilled_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Timestamp, reviews ending on or before this date will be included in the fetched history data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_history_period_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Timestamp, reviews starting on or after this date will be included in the fetched history data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_history_period_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Timestamp when the instance's history data is scheduled to be generated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub run_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Represents the status of the review history data collection. The possible values are: done,
     /// inProgress, error, requested, unknownFutureValue. Once the status has been marked as done, a link
     /// can be generated to retrieve the instance's data by calling generateDownloadUri method.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::AccessReviewHistoryStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewHistoryInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("downloadUri", &self.download_uri)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("fulfilledDateTime", &self.fulfilled_date_time)?;
+        writer.field(
+            "reviewHistoryPeriodEndDateTime",
+            &self.review_history_period_end_date_time,
+        )?;
+        writer.field(
+            "reviewHistoryPeriodStartDateTime",
+            &self.review_history_period_start_date_time,
+        )?;
+        writer.field("runDateTime", &self.run_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2105,64 +2265,70 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// DateTime when review instance is scheduled to end.The DatetimeOffset type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// This collection of reviewer scopes is used to define the list of fallback reviewers. These
     /// fallback reviewers will be notified to take action if no users are found from the list of
     /// reviewers specified. This could occur when either the group owner is specified as the reviewer
     /// but the group owner does not exist, or manager is specified as reviewer but a user's manager does
     /// not exist. Supports $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// This collection of access review scopes is used to define who the reviewers are. Supports
     /// $select. For examples of options for assigning reviewers, see Assign reviewers to your access
     /// review definition using the Microsoft Graph API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// Created based on scope and instanceEnumerationScope at the accessReviewScheduleDefinition level.
     /// Defines the scope of users reviewed in a group. Supports $select and $filter (contains only).
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<Box<crate::models::AnyAccessReviewScope>>,
     /// DateTime when review instance is scheduled to start. May be in the future. The DateTimeOffset
     /// type represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the status of an accessReview. Possible values: Initializing, NotStarted, Starting,
     /// InProgress, Completing, Completed, AutoReviewing, and AutoReviewed. Supports $select, $orderby,
     /// and $filter (eq only). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Returns the collection of reviewers who were contacted to complete this review. While the
     /// reviewers and fallbackReviewers properties of the accessReviewScheduleDefinition might specify
     /// group owners or managers as reviewers, contactedReviewers returns their individual identities.
     /// Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contacted_reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewer>>,
     /// Each user reviewed in an accessReviewInstance has a decision item representing if they were
     /// approved, denied, or not yet reviewed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub decisions: crate::Patch<Vec<crate::models::AccessReviewInstanceDecisionItem>>,
     /// If the instance has multiple stages, this returns the collection of stages. A new stage will only
     /// be created when the previous stage ends. The existence, number, and settings of stages on a
     /// review instance are created based on the accessReviewStageSettings on the parent
     /// accessReviewScheduleDefinition.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stages: crate::Patch<Vec<crate::models::AccessReviewStage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("fallbackReviewers", &self.fallback_reviewers)?;
+        writer.field("reviewers", &self.reviewers)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("contactedReviewers", &self.contacted_reviewers)?;
+        writer.field("decisions", &self.decisions)?;
+        writer.field("stages", &self.stages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2223,78 +2389,84 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewInstanceDecisionItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the accessReviewInstance parent. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_review_id: crate::Patch<String>,
     /// The identifier of the user who applied the decision. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applied_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The timestamp when the approval decision was applied.00000000-0000-0000-0000-000000000000 if the
     /// assigned reviewer hasn't applied the decision or it was automatically applied. The DatetimeOffset
     /// type represents date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applied_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The result of applying the decision. Possible values: New, AppliedSuccessfully,
     /// AppliedWithUnknownFailure, AppliedSuccessfullyButObjectNotFound and ApplyNotSupported. Supports
     /// $select, $orderby, and $filter (eq only). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub apply_result: crate::Patch<String>,
     /// Result of the review. Possible values: Approve, Deny, NotReviewed, or DontKnow. Supports $select,
     /// $orderby, and $filter (eq only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub decision: crate::Patch<String>,
     /// Justification left by the reviewer when they made the decision.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// Every decision item in an access review represents a principal's access to a resource. This
     /// property represents details of the principal. For example, if a decision item represents access
     /// of User 'Bob' to Group 'Sales' - The principal is 'Bob' and the resource is 'Sales'. Principals
     /// can be of two types - userIdentity and servicePrincipalIdentity. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// A link to the principal object. For example,
     /// https://graph.microsoft.com/v1.0/users/a6c7aecb-cbfd-4763-87ef-e91b4bd509d9. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_link: crate::Patch<String>,
     /// A system-generated recommendation for the approval decision based off last interactive sign-in to
     /// tenant. Recommend approve if sign-in is within thirty days of start of review. Recommend deny if
     /// sign-in is greater than thirty days of start of review. Recommendation not available otherwise.
     /// Possible values: Approve, Deny, or NoInfoAvailable. Supports $select, $orderby, and $filter (eq
     /// only). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommendation: crate::Patch<String>,
     /// Every decision item in an access review represents a principal's access to a resource. This
     /// property represents details of the resource. For example, if a decision item represents access of
     /// User 'Bob' to Group 'Sales' - The principal is Bob and the resource is 'Sales'. Resources can be
     /// of multiple types. See accessReviewInstanceDecisionItemResource. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyAccessReviewInstanceDecisionItemResource>>,
     /// A link to the resource. For example,
     /// https://graph.microsoft.com/v1.0/servicePrincipals/c86300f3-8695-4320-9f6e-32a2555f5ff8. Supports
     /// $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_link: crate::Patch<String>,
     /// The identifier of the reviewer.00000000-0000-0000-0000-000000000000 if the assigned reviewer
     /// hasn't reviewed. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewed_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The timestamp when the review decision occurred. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `insights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insights: crate::Patch<Vec<crate::models::AnyGovernanceInsight>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewInstanceDecisionItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accessReviewId", &self.access_review_id)?;
+        writer.field("appliedBy", &self.applied_by)?;
+        writer.field("appliedDateTime", &self.applied_date_time)?;
+        writer.field("applyResult", &self.apply_result)?;
+        writer.field("decision", &self.decision)?;
+        writer.field("justification", &self.justification)?;
+        writer.field("principal", &self.principal)?;
+        writer.field("principalLink", &self.principal_link)?;
+        writer.field("recommendation", &self.recommendation)?;
+        writer.field("resource", &self.resource)?;
+        writer.field("resourceLink", &self.resource_link)?;
+        writer.field("reviewedBy", &self.reviewed_by)?;
+        writer.field("reviewedDateTime", &self.reviewed_date_time)?;
+        writer.field("insights", &self.insights)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2365,25 +2537,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewReviewer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date when the reviewer was added for the access review.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Name of reviewer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// User principal name of the reviewer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewReviewer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2432,34 +2610,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewScheduleDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Defines the list of additional users or group members to be notified of the access review
     /// progress.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_notification_recipients:
         crate::Patch<Vec<crate::models::AccessReviewNotificationRecipientItem>>,
     /// User who created this review. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// Timestamp when the access review series was created. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description provided by review creators to provide more context of the review to admins. Supports
     /// $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description_for_admins: crate::Patch<String>,
     /// Description provided by review creators to provide more context of the review to reviewers.
     /// Reviewers will see this description in the email sent to them requesting their review. Email
     /// notifications support up to 256 characters. Supports $select.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description_for_reviewers: crate::Patch<String>,
     /// Name of the access review series. Supports $select and $orderBy. Required on create.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// This collection of reviewer scopes is used to define the list of fallback reviewers. These
     /// fallback reviewers will be notified to take action if no users are found from the list of
@@ -2468,34 +2638,28 @@ pub struct AccessReviewScheduleDefinition {
     /// not exist. See accessReviewReviewerScope. Replaces backupReviewers. Supports $select. NOTE: The
     /// value of this property will be ignored if fallback reviewers are assigned through the
     /// stageSettings property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// This property is required when scoping a review to guest users' access across all Microsoft 365
     /// groups and determines which Microsoft 365 groups are reviewed. Each group will become a unique
     /// accessReviewInstance of the access review series. For supported scopes, see accessReviewScope.
     /// Supports $select. For examples of options for configuring instanceEnumerationScope, see Configure
     /// the scope of your access review definition using the Microsoft Graph API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub instance_enumeration_scope: crate::Patch<Box<crate::models::AnyAccessReviewScope>>,
     /// Timestamp when the access review series was last modified. Supports $select. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// This collection of access review scopes is used to define who are the reviewers. The reviewers
     /// property is only updatable if individual users are assigned as reviewers. Required on create.
     /// Supports $select. For examples of options for assigning reviewers, see Assign reviewers to your
     /// access review definition using the Microsoft Graph API. NOTE: The value of this property will be
     /// ignored if reviewers are assigned through the stageSettings property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// Defines the entities whose access is reviewed. For supported scopes, see accessReviewScope.
     /// Required on create. Supports $select and $filter (contains only). For examples of options for
     /// configuring scope, see Configure the scope of your access review definition using the Microsoft
     /// Graph API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<Box<crate::models::AnyAccessReviewScope>>,
     /// The settings for an access review series, see type definition below. Supports $select. Required
     /// on create.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::AccessReviewScheduleSettings>>,
     /// Required only for a multi-stage access review to define the stages and their settings. You can
     /// break down each review instance into up to three sequential stages, where each stage can have a
@@ -2503,23 +2667,46 @@ pub struct AccessReviewScheduleDefinition {
     /// based on the dependsOn property. Optional. When this property is defined, its settings are used
     /// instead of the corresponding settings in the accessReviewScheduleDefinition object and its
     /// settings, reviewers, and fallbackReviewers properties.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stage_settings: crate::Patch<Vec<crate::models::AccessReviewStageSettings>>,
     /// This read-only field specifies the status of an access review. The typical states include
     /// Initializing, NotStarted, Starting, InProgress, Completing, Completed, AutoReviewing, and
     /// AutoReviewed. Supports $select, $orderby, and $filter (eq only). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// If the accessReviewScheduleDefinition is a recurring access review, instances represent each
     /// recurrence. A review that does not recur will have exactly one instance. Instances also represent
     /// each unique resource under review in the accessReviewScheduleDefinition. If a review has multiple
     /// resources and multiple instances, each resource will have a unique instance for each recurrence.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub instances: crate::Patch<Vec<crate::models::AccessReviewInstance>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewScheduleDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "additionalNotificationRecipients",
+            &self.additional_notification_recipients,
+        )?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("descriptionForAdmins", &self.description_for_admins)?;
+        writer.field("descriptionForReviewers", &self.description_for_reviewers)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("fallbackReviewers", &self.fallback_reviewers)?;
+        writer.field("instanceEnumerationScope", &self.instance_enumeration_scope)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("reviewers", &self.reviewers)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("stageSettings", &self.stage_settings)?;
+        writer.field("status", &self.status)?;
+        writer.field("instances", &self.instances)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2594,22 +2781,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewSet {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the template and scheduling for an access review.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definitions: crate::Patch<Vec<crate::models::AccessReviewScheduleDefinition>>,
     /// Represents a collection of access review history data and the scopes used to collect that data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub history_definitions: crate::Patch<Vec<crate::models::AccessReviewHistoryDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("definitions", &self.definitions)?;
+        writer.field("historyDefinitions", &self.history_definitions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2656,45 +2849,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewStage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date and time in ISO 8601 format and UTC time when the review stage is scheduled to end. This
     /// property is the cumulative total of the durationInDays for all stages. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// This collection of reviewer scopes is used to define the list of fallback reviewers. These
     /// fallback reviewers will be notified to take action if no users are found from the list of
     /// reviewers specified. This could occur when either the group owner is specified as the reviewer
     /// but the group owner does not exist, or manager is specified as reviewer but a user's manager does
     /// not exist.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// This collection of access review scopes is used to define who the reviewers are. For examples of
     /// options for assigning reviewers, see Assign reviewers to your access review definition using the
     /// Microsoft Graph API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// The date and time in ISO 8601 format and UTC time when the review stage is scheduled to start.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Specifies the status of an accessReviewStage. Possible values: Initializing, NotStarted,
     /// Starting, InProgress, Completing, Completed, AutoReviewing, and AutoReviewed. Supports $orderby,
     /// and $filter (eq only). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Each user reviewed in an accessReviewStage has a decision item representing if they were
     /// approved, denied, or not yet reviewed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub decisions: crate::Patch<Vec<crate::models::AccessReviewInstanceDecisionItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewStage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("fallbackReviewers", &self.fallback_reviewers)?;
+        writer.field("reviewers", &self.reviewers)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("decisions", &self.decisions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2749,45 +2948,60 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Agreement {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Display name of the agreement. The display name is used for internal tracking of the agreement
     /// but is not shown to end users who view the agreement. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether end users are required to accept this agreement on every device that they
     /// access it from. The end user is required to register their device in Azure AD, if they haven't
     /// already done so. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_per_device_acceptance_required: crate::Patch<bool>,
     /// Indicates whether the user has to expand the agreement before accepting. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_viewing_before_acceptance_required: crate::Patch<bool>,
     /// Expiration schedule and frequency of agreement for all users. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub terms_expiration: crate::Patch<Box<crate::models::TermsExpiration>>,
     /// The duration after which the user must re-accept the terms of use. The value is represented in
     /// ISO 8601 format for durations. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_reaccept_required_frequency: crate::Patch<crate::edm::Duration>,
     /// Read-only. Information about acceptances of this agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub acceptances: crate::Patch<Vec<crate::models::AgreementAcceptance>>,
     /// Default PDF linked to this agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file: crate::Patch<Box<crate::models::AgreementFile>>,
     /// PDFs linked to this agreement. This property is in the process of being deprecated. Use the file
     /// property instead. Supports $expand.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub files: crate::Patch<Vec<crate::models::AgreementFileLocalization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Agreement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "isPerDeviceAcceptanceRequired",
+            &self.is_per_device_acceptance_required,
+        )?;
+        writer.field(
+            "isViewingBeforeAcceptanceRequired",
+            &self.is_viewing_before_acceptance_required,
+        )?;
+        writer.field("termsExpiration", &self.terms_expiration)?;
+        writer.field(
+            "userReacceptRequiredFrequency",
+            &self.user_reaccept_required_frequency,
+        )?;
+        writer.field("acceptances", &self.acceptances)?;
+        writer.field("file", &self.file)?;
+        writer.field("files", &self.files)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2852,66 +3066,66 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgreementAcceptance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the agreement file accepted by the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agreement_file_id: crate::Patch<String>,
     /// The identifier of the agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agreement_id: crate::Patch<String>,
     /// The display name of the device used for accepting the agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_display_name: crate::Patch<String>,
     /// The unique identifier of the device used for accepting the agreement. Supports $filter (eq) and
     /// eq for null values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_id: crate::Patch<String>,
     /// The operating system used to accept the agreement.
-    #[serde(
-        rename = "deviceOSType",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub device_os_type: crate::Patch<String>,
     /// The operating system version of the device used to accept the agreement.
-    #[serde(
-        rename = "deviceOSVersion",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub device_os_version: crate::Patch<String>,
     /// The expiration date time of the acceptance. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Supports $filter (eq, ge, le) and eq for null values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recorded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The state of the agreement acceptance. Possible values are: accepted, declined. Supports $filter
     /// (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::AgreementAcceptanceState>,
     /// Display name of the user when the acceptance was recorded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_display_name: crate::Patch<String>,
     /// Email of the user when the acceptance was recorded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_email: crate::Patch<String>,
     /// The identifier of the user who accepted the agreement. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// UPN of the user when the acceptance was recorded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AgreementAcceptance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("agreementFileId", &self.agreement_file_id)?;
+        writer.field("agreementId", &self.agreement_id)?;
+        writer.field("deviceDisplayName", &self.device_display_name)?;
+        writer.field("deviceId", &self.device_id)?;
+        writer.field("deviceOSType", &self.device_os_type)?;
+        writer.field("deviceOSVersion", &self.device_os_version)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("recordedDateTime", &self.recorded_date_time)?;
+        writer.field("state", &self.state)?;
+        writer.field("userDisplayName", &self.user_display_name)?;
+        writer.field("userEmail", &self.user_email)?;
+        writer.field("userId", &self.user_id)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -2980,49 +3194,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `agreementFileProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgreementFile {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date time representing when the file was created.The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Localized display name of the policy file of an agreement. The localized display name is shown to
     /// end users who view the agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
     /// If none of the languages matches the client preference, indicates whether this is the default
     /// agreement file . If none of the files are marked as default, the first one is treated as the
     /// default. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// Indicates whether the agreement file is a major version update. Major version updates invalidate
     /// the agreement's acceptances on the corresponding language.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_major_version: crate::Patch<bool>,
     /// The language of the agreement file in the format 'languagecode2-country/regioncode2'.
     /// 'languagecode2' is a lowercase two-letter code derived from ISO 639-1, while
     /// 'country/regioncode2' is derived from ISO 3166 and usually consists of two uppercase letters, or
     /// a BCP-47 language tag. For example, U.S. English is en-US. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language: crate::Patch<String>,
     /// The localized version of the terms of use agreement files attached to the agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::AgreementFileLocalization>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AgreementFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("fileData", &self.file_data)?;
+        writer.field("fileName", &self.file_name)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isMajorVersion", &self.is_major_version)?;
+        writer.field("language", &self.language)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3081,49 +3301,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `agreementFileProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgreementFileLocalization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date time representing when the file was created.The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Localized display name of the policy file of an agreement. The localized display name is shown to
     /// end users who view the agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
     /// If none of the languages matches the client preference, indicates whether this is the default
     /// agreement file . If none of the files are marked as default, the first one is treated as the
     /// default. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// Indicates whether the agreement file is a major version update. Major version updates invalidate
     /// the agreement's acceptances on the corresponding language.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_major_version: crate::Patch<bool>,
     /// The language of the agreement file in the format 'languagecode2-country/regioncode2'.
     /// 'languagecode2' is a lowercase two-letter code derived from ISO 639-1, while
     /// 'country/regioncode2' is derived from ISO 3166 and usually consists of two uppercase letters, or
     /// a BCP-47 language tag. For example, U.S. English is en-US. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language: crate::Patch<String>,
     /// Read-only. Customized versions of the terms of use agreement in the Azure AD tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub versions: crate::Patch<Vec<crate::models::AgreementFileVersion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AgreementFileLocalization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("fileData", &self.file_data)?;
+        writer.field("fileName", &self.file_name)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isMajorVersion", &self.is_major_version)?;
+        writer.field("language", &self.language)?;
+        writer.field("versions", &self.versions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3182,46 +3408,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `agreementFileProperties` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgreementFileVersion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date time representing when the file was created.The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Localized display name of the policy file of an agreement. The localized display name is shown to
     /// end users who view the agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
     /// If none of the languages matches the client preference, indicates whether this is the default
     /// agreement file . If none of the files are marked as default, the first one is treated as the
     /// default. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// Indicates whether the agreement file is a major version update. Major version updates invalidate
     /// the agreement's acceptances on the corresponding language.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_major_version: crate::Patch<bool>,
     /// The language of the agreement file in the format 'languagecode2-country/regioncode2'.
     /// 'languagecode2' is a lowercase two-letter code derived from ISO 639-1, while
     /// 'country/regioncode2' is derived from ISO 3166 and usually consists of two uppercase letters, or
     /// a BCP-47 language tag. For example, U.S. English is en-US. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AgreementFileVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("fileData", &self.file_data)?;
+        writer.field("fileName", &self.file_name)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isMajorVersion", &self.is_major_version)?;
+        writer.field("language", &self.language)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3278,19 +3510,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppConsentApprovalRoute {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A collection of userConsentRequest objects for a specific application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_consent_requests: crate::Patch<Vec<crate::models::AppConsentRequest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AppConsentApprovalRoute {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appConsentRequests", &self.app_consent_requests)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3335,29 +3573,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppConsentRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the app for which consent is requested. Required. Supports $filter (eq only)
     /// and $orderby.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_display_name: crate::Patch<String>,
     /// The identifier of the application. Required. Supports $filter (eq only) and $orderby.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// A list of pending scopes waiting for approval. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pending_scopes: crate::Patch<Vec<crate::models::AppConsentRequestScope>>,
     /// A list of pending user consent requests. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_consent_requests: crate::Patch<Vec<crate::models::UserConsentRequest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AppConsentRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appDisplayName", &self.app_display_name)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("pendingScopes", &self.pending_scopes)?;
+        writer.field("userConsentRequests", &self.user_consent_requests)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3408,19 +3652,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Approval {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A collection of stages in the approval decision.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stages: crate::Patch<Vec<crate::models::ApprovalStage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for Approval {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("stages", &self.stages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3465,40 +3715,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApprovalStage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates whether the stage is assigned to the calling user to review. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to_me: crate::Patch<bool>,
     /// The label provided by the policy creator to identify an approval stage. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The justification associated with the approval stage decision.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// The identifier of the reviewer. 00000000-0000-0000-0000-000000000000 if the assigned reviewer
     /// hasn't reviewed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewed_by: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The date and time when a decision was recorded. The date and time information uses ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The result of this approval record. Possible values include: NotReviewed, Approved, Denied.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub review_result: crate::Patch<String>,
     /// The stage status. Possible values: InProgress, Initializing, Completed, Expired. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ApprovalStage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("assignedToMe", &self.assigned_to_me)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("justification", &self.justification)?;
+        writer.field("reviewedBy", &self.reviewed_by)?;
+        writer.field("reviewedDateTime", &self.reviewed_date_time)?;
+        writer.field("reviewResult", &self.review_result)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3555,25 +3811,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AvailableAccessPackage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `resourceRoleScopes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_role_scopes: crate::Patch<Vec<crate::models::AccessPackageResourceRoleScope>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AvailableAccessPackage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("resourceRoleScopes", &self.resource_role_scopes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3622,34 +3884,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConnectedOrganization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The description of the connected organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The display name of the connected organization. Supports $filter (eq).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The identity sources in this connected organization, one of azureActiveDirectoryTenant,
     /// domainIdentitySource, externalDomainFederation or crossCloudAzureActiveDirectoryTenant. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity_sources: crate::Patch<Vec<crate::models::AnyIdentitySource>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The state of a connected organization defines whether assignment policies with requestor scope
     /// type AllConfiguredConnectedOrganizationSubjects are applicable or not. The possible values are:
     /// configured, proposed, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ConnectedOrganizationState>,
     /// The `externalSponsors` navigation property (present when expanded).
     #[cfg(any(
@@ -3657,7 +3911,6 @@ pub struct ConnectedOrganization {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// The `internalSponsors` navigation property (present when expanded).
     #[cfg(any(
@@ -3665,12 +3918,37 @@ pub struct ConnectedOrganization {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internal_sponsors: crate::Patch<Vec<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ConnectedOrganization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("identitySources", &self.identity_sources)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("state", &self.state)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("externalSponsors", &self.external_sponsors)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("internalSponsors", &self.internal_sponsors)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3737,31 +4015,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ControlConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `modifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_by: crate::Patch<String>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ControlConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("modifiedBy", &self.modified_by)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -3866,33 +4150,42 @@ impl crate::polymorphic::Polymorphic for AnyControlConfiguration {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomCalloutExtension {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authenticationConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionAuthenticationConfiguration>>,
     /// The `clientConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_configuration: crate::Patch<Box<crate::models::CustomExtensionClientConfiguration>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for CustomCalloutExtension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "authenticationConfiguration",
+            &self.authentication_configuration,
+        )?;
+        writer.field("clientConfiguration", &self.client_configuration)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endpointConfiguration", &self.endpoint_configuration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -4080,54 +4373,63 @@ impl crate::polymorphic::Polymorphic for AnyCustomCalloutExtension {
 ///
 /// Derived from `accessPackageResource` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomDataProvidedResource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `attributes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attributes: crate::Patch<Vec<crate::models::AccessPackageResourceAttribute>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `originId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_id: crate::Patch<String>,
     /// The `originSystem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub origin_system: crate::Patch<String>,
     /// The `notificationEndpointConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_endpoint_configuration:
         crate::Patch<Box<crate::models::AnyCustomExtensionEndpointConfiguration>>,
     /// The `environment` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub environment: crate::Patch<Box<crate::models::AccessPackageResourceEnvironment>>,
     /// The `roles` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<crate::models::AccessPackageResourceRole>>,
     /// The `scopes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scopes: crate::Patch<Vec<crate::models::AccessPackageResourceScope>>,
     /// The `uploadSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upload_sessions:
         crate::Patch<Vec<crate::models::AnyCustomDataProvidedResourceUploadSession>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomDataProvidedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attributes", &self.attributes)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("originId", &self.origin_id)?;
+        writer.field("originSystem", &self.origin_system)?;
+        writer.field(
+            "notificationEndpointConfiguration",
+            &self.notification_endpoint_configuration,
+        )?;
+        writer.field("environment", &self.environment)?;
+        writer.field("roles", &self.roles)?;
+        writer.field("scopes", &self.scopes)?;
+        writer.field("uploadSessions", &self.upload_sessions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4196,38 +4498,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `customDataProvidedResourceUploadSession` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomDataProvidedResourceAccessReviewUploadSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `data` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<Box<crate::models::custom_data_provided_resource_payloads::AnyData>>,
     /// The `isUploadDone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_upload_done: crate::Patch<bool>,
     /// The `referenceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reference_id: crate::Patch<String>,
     /// The `stats` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stats: crate::Patch<Box<crate::models::CustomDataProvidedResourceUploadStats>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CustomDataProvidedResourceUploadStatus>,
     /// The `files` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub files: crate::Patch<Vec<crate::models::CustomDataProvidedResourceFile>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomDataProvidedResourceAccessReviewUploadSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("data", &self.data)?;
+        writer.field("isUploadDone", &self.is_upload_done)?;
+        writer.field("referenceId", &self.reference_id)?;
+        writer.field("stats", &self.stats)?;
+        writer.field("status", &self.status)?;
+        #[cfg(feature = "other")]
+        writer.field("files", &self.files)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4285,38 +4594,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomDataProvidedResourceUploadSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `data` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<Box<crate::models::custom_data_provided_resource_payloads::AnyData>>,
     /// The `isUploadDone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_upload_done: crate::Patch<bool>,
     /// The `referenceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reference_id: crate::Patch<String>,
     /// The `stats` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stats: crate::Patch<Box<crate::models::CustomDataProvidedResourceUploadStats>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CustomDataProvidedResourceUploadStatus>,
     /// The `files` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub files: crate::Patch<Vec<crate::models::CustomDataProvidedResourceFile>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomDataProvidedResourceUploadSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("data", &self.data)?;
+        writer.field("isUploadDone", &self.is_upload_done)?;
+        writer.field("referenceId", &self.reference_id)?;
+        writer.field("stats", &self.stats)?;
+        writer.field("status", &self.status)?;
+        #[cfg(feature = "other")]
+        writer.field("files", &self.files)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4429,22 +4745,28 @@ impl crate::polymorphic::Polymorphic for AnyCustomDataProvidedResourceUploadSess
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionStageSetting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `stage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stage: crate::Patch<crate::models::AccessPackageCustomExtensionStage>,
     /// The `customExtension` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension: crate::Patch<Box<crate::models::AnyCustomCalloutExtension>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomExtensionStageSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("stage", &self.stage)?;
+        writer.field("customExtension", &self.custom_extension)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4491,19 +4813,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeletedItemContainer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `workflows` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workflows: crate::Patch<Vec<crate::models::identity_governance::Workflow>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for DeletedItemContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("workflows", &self.workflows)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4548,38 +4876,50 @@ crate::macros::select_fields! {
 ///
 /// Derived from `controlConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EndUserSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `modifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_by: crate::Patch<String>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `relatedPeopleInsightLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub related_people_insight_level:
         crate::Patch<crate::models::AccessPackageSuggestionRelatedPeopleInsightLevel>,
     /// The `showApproverDetailsToMembers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_approver_details_to_members: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for EndUserSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("modifiedBy", &self.modified_by)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field(
+            "relatedPeopleInsightLevel",
+            &self.related_people_insight_level,
+        )?;
+        writer.field(
+            "showApproverDetailsToMembers",
+            &self.show_approver_details_to_members,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4638,66 +4978,75 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntitlementManagement {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Approval stages for decisions associated with access package assignment requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package_assignment_approvals: crate::Patch<Vec<crate::models::Approval>>,
     /// Access packages define the collection of resource roles and the policies for which subjects can
     /// request or be assigned access to those resources.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_packages: crate::Patch<Vec<crate::models::AccessPackage>>,
     /// The `accessPackageSuggestions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package_suggestions: crate::Patch<Vec<crate::models::AccessPackageSuggestion>>,
     /// Access package assignment policies govern which subjects can request or be assigned an access
     /// package via an access package assignment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_policies: crate::Patch<Vec<crate::models::AccessPackageAssignmentPolicy>>,
     /// Access package assignment requests created by or on behalf of a subject.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_requests: crate::Patch<Vec<crate::models::AccessPackageAssignmentRequest>>,
     /// The assignment of an access package to a subject for a period of time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignments: crate::Patch<Vec<crate::models::AccessPackageAssignment>>,
     /// The `availableAccessPackages` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub available_access_packages: crate::Patch<Vec<crate::models::AvailableAccessPackage>>,
     /// A container for access packages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalogs: crate::Patch<Vec<crate::models::AccessPackageCatalog>>,
     /// References to a directory or domain of another organization whose users can request access.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connected_organizations: crate::Patch<Vec<crate::models::ConnectedOrganization>>,
     /// The `controlConfigurations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub control_configurations: crate::Patch<Vec<crate::models::AnyControlConfiguration>>,
     /// The `resourceEnvironments` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_environments: crate::Patch<Vec<crate::models::AccessPackageResourceEnvironment>>,
     /// The `resourceRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_requests: crate::Patch<Vec<crate::models::AccessPackageResourceRequest>>,
     /// The `resourceRoleScopes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_role_scopes: crate::Patch<Vec<crate::models::AccessPackageResourceRoleScope>>,
     /// The `resources` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::AnyAccessPackageResource>>,
     /// The settings that control the behavior of Azure AD entitlement management.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::EntitlementManagementSettings>>,
     /// The `subjects` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subjects: crate::Patch<Vec<crate::models::AccessPackageSubject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for EntitlementManagement {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "accessPackageAssignmentApprovals",
+            &self.access_package_assignment_approvals,
+        )?;
+        writer.field("accessPackages", &self.access_packages)?;
+        writer.field("accessPackageSuggestions", &self.access_package_suggestions)?;
+        writer.field("assignmentPolicies", &self.assignment_policies)?;
+        writer.field("assignmentRequests", &self.assignment_requests)?;
+        writer.field("assignments", &self.assignments)?;
+        writer.field("availableAccessPackages", &self.available_access_packages)?;
+        writer.field("catalogs", &self.catalogs)?;
+        writer.field("connectedOrganizations", &self.connected_organizations)?;
+        writer.field("controlConfigurations", &self.control_configurations)?;
+        writer.field("resourceEnvironments", &self.resource_environments)?;
+        writer.field("resourceRequests", &self.resource_requests)?;
+        writer.field("resourceRoleScopes", &self.resource_role_scopes)?;
+        writer.field("resources", &self.resources)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("subjects", &self.subjects)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4774,26 +5123,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntitlementManagementSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// If externalUserLifecycleAction is blockSignInAndDelete, the duration, typically a number of days,
     /// after an external user is blocked from sign in before their account is deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_until_external_user_deleted_after_blocked: crate::Patch<crate::edm::Duration>,
     /// Automatic action that the service should take when an external user's last access package
     /// assignment is removed. The possible values are: none, blockSignIn, blockSignInAndDelete,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_user_lifecycle_action:
         crate::Patch<crate::models::AccessPackageExternalUserLifecycleAction>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for EntitlementManagementSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "durationUntilExternalUserDeletedAfterBlocked",
+            &self.duration_until_external_user_deleted_after_blocked,
+        )?;
+        writer.field(
+            "externalUserLifecycleAction",
+            &self.external_user_lifecycle_action,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4844,19 +5205,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GovernanceInsight {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `insightCreatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insight_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for GovernanceInsight {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("insightCreatedDateTime", &self.insight_created_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -4956,35 +5323,41 @@ impl crate::polymorphic::Polymorphic for AnyGovernanceInsight {
 
 /// The `microsoft.graph.identityGovernance` entity type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityGovernance {
     /// The `accessReviews` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_reviews: crate::Patch<Box<crate::models::AccessReviewSet>>,
     /// The `appConsent` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_consent: crate::Patch<Box<crate::models::AppConsentApprovalRoute>>,
     /// The `catalogs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub catalogs: crate::Patch<Vec<crate::models::AccessPackageCatalog>>,
     /// The `entitlementManagement` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entitlement_management: crate::Patch<Box<crate::models::EntitlementManagement>>,
     /// The `lifecycleWorkflows` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lifecycle_workflows:
         crate::Patch<Box<crate::models::identity_governance::LifecycleWorkflowsContainer>>,
     /// The `privilegedAccess` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privileged_access: crate::Patch<Box<crate::models::PrivilegedAccessRoot>>,
     /// The `termsOfUse` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub terms_of_use: crate::Patch<Box<crate::models::TermsOfUseContainer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for IdentityGovernance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessReviews", &self.access_reviews)?;
+        writer.field("appConsent", &self.app_consent)?;
+        writer.field("catalogs", &self.catalogs)?;
+        writer.field("entitlementManagement", &self.entitlement_management)?;
+        writer.field("lifecycleWorkflows", &self.lifecycle_workflows)?;
+        writer.field("privilegedAccess", &self.privileged_access)?;
+        writer.field("termsOfUse", &self.terms_of_use)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5039,26 +5412,19 @@ crate::macros::select_fields! {
 ///
 /// Derived from `governanceInsight` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MembershipOutlierInsight {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `insightCreatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insight_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `containerId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_id: crate::Patch<String>,
     /// The `memberId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_id: crate::Patch<String>,
     /// The `outlierContainerType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outlier_container_type: crate::Patch<crate::models::OutlierContainerType>,
     /// The `outlierMemberType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub outlier_member_type: crate::Patch<crate::models::OutlierMemberType>,
     /// The `container` navigation property (present when expanded).
     #[cfg(any(
@@ -5066,11 +5432,9 @@ pub struct MembershipOutlierInsight {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The `lastModifiedBy` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `member` navigation property (present when expanded).
     #[cfg(any(
@@ -5078,12 +5442,38 @@ pub struct MembershipOutlierInsight {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for MembershipOutlierInsight {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("insightCreatedDateTime", &self.insight_created_date_time)?;
+        writer.field("containerId", &self.container_id)?;
+        writer.field("memberId", &self.member_id)?;
+        writer.field("outlierContainerType", &self.outlier_container_type)?;
+        writer.field("outlierMemberType", &self.outlier_member_type)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("container", &self.container)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("member", &self.member)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5150,43 +5540,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `assignmentApprovals` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_approvals: crate::Patch<Vec<crate::models::Approval>>,
     /// The `assignmentScheduleInstances` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_schedule_instances:
         crate::Patch<Vec<crate::models::PrivilegedAccessGroupAssignmentScheduleInstance>>,
     /// The `assignmentScheduleRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_schedule_requests:
         crate::Patch<Vec<crate::models::PrivilegedAccessGroupAssignmentScheduleRequest>>,
     /// The `assignmentSchedules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_schedules:
         crate::Patch<Vec<crate::models::PrivilegedAccessGroupAssignmentSchedule>>,
     /// The `eligibilityScheduleInstances` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub eligibility_schedule_instances:
         crate::Patch<Vec<crate::models::PrivilegedAccessGroupEligibilityScheduleInstance>>,
     /// The `eligibilityScheduleRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub eligibility_schedule_requests:
         crate::Patch<Vec<crate::models::PrivilegedAccessGroupEligibilityScheduleRequest>>,
     /// The `eligibilitySchedules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub eligibility_schedules:
         crate::Patch<Vec<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("assignmentApprovals", &self.assignment_approvals)?;
+        writer.field(
+            "assignmentScheduleInstances",
+            &self.assignment_schedule_instances,
+        )?;
+        writer.field(
+            "assignmentScheduleRequests",
+            &self.assignment_schedule_requests,
+        )?;
+        writer.field("assignmentSchedules", &self.assignment_schedules)?;
+        writer.field(
+            "eligibilityScheduleInstances",
+            &self.eligibility_schedule_instances,
+        )?;
+        writer.field(
+            "eligibilityScheduleRequests",
+            &self.eligibility_schedule_requests,
+        )?;
+        writer.field("eligibilitySchedules", &self.eligibility_schedules)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5249,48 +5657,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `privilegedAccessSchedule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessGroupAssignmentSchedule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdUsing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_using: crate::Patch<String>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `scheduleInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `accessId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
     /// The `assignmentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_type: crate::Patch<crate::models::PrivilegedAccessGroupAssignmentType>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `memberType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<crate::models::PrivilegedAccessGroupMemberType>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `activatedUsing` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_using: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
@@ -5298,12 +5692,38 @@ pub struct PrivilegedAccessGroupAssignmentSchedule {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessGroupAssignmentSchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdUsing", &self.created_using)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("status", &self.status)?;
+        writer.field("accessId", &self.access_id)?;
+        writer.field("assignmentType", &self.assignment_type)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("activatedUsing", &self.activated_using)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5376,43 +5796,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleInstance` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessGroupAssignmentScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `accessId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
     /// The `assignmentScheduleId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_schedule_id: crate::Patch<String>,
     /// The `assignmentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_type: crate::Patch<crate::models::PrivilegedAccessGroupAssignmentType>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `memberType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<crate::models::PrivilegedAccessGroupMemberType>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `activatedUsing` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_using:
         crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilityScheduleInstance>>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
@@ -5420,12 +5828,36 @@ pub struct PrivilegedAccessGroupAssignmentScheduleInstance {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessGroupAssignmentScheduleInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("accessId", &self.access_id)?;
+        writer.field("assignmentScheduleId", &self.assignment_schedule_id)?;
+        writer.field("assignmentType", &self.assignment_type)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("activatedUsing", &self.activated_using)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5494,65 +5926,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleRequest` < `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessGroupAssignmentScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the approval of the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_id: crate::Patch<String>,
     /// The request completion date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Free text field to define any custom data for the request. Not used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_data: crate::Patch<String>,
     /// The status of the request. Not nullable. The possible values are: Canceled, Denied, Failed,
     /// Granted, PendingAdminDecision, PendingApproval, PendingProvisioning, PendingScheduleCreation,
     /// Provisioned, Revoked, and ScheduleCreated. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::ScheduleRequestActions>,
     /// The `isValidationOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_validation_only: crate::Patch<bool>,
     /// The `justification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// The `scheduleInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `ticketInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// The `accessId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `targetScheduleId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule_id: crate::Patch<String>,
     /// The `activatedUsing` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activated_using: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
@@ -5560,15 +5973,46 @@ pub struct PrivilegedAccessGroupAssignmentScheduleRequest {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The `targetSchedule` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessGroupAssignmentScheduleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("approvalId", &self.approval_id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customData", &self.custom_data)?;
+        writer.field("status", &self.status)?;
+        writer.field("action", &self.action)?;
+        writer.field("isValidationOnly", &self.is_validation_only)?;
+        writer.field("justification", &self.justification)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("ticketInfo", &self.ticket_info)?;
+        writer.field("accessId", &self.access_id)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("targetScheduleId", &self.target_schedule_id)?;
+        writer.field("activatedUsing", &self.activated_using)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        writer.field("targetSchedule", &self.target_schedule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5653,42 +6097,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `privilegedAccessSchedule` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessGroupEligibilitySchedule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdUsing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_using: crate::Patch<String>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `scheduleInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `accessId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `memberType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<crate::models::PrivilegedAccessGroupMemberType>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
@@ -5696,12 +6128,36 @@ pub struct PrivilegedAccessGroupEligibilitySchedule {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessGroupEligibilitySchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdUsing", &self.created_using)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("status", &self.status)?;
+        writer.field("accessId", &self.access_id)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field("principalId", &self.principal_id)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5770,36 +6226,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleInstance` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessGroupEligibilityScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `accessId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
     /// The `eligibilityScheduleId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub eligibility_schedule_id: crate::Patch<String>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `memberType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_type: crate::Patch<crate::models::PrivilegedAccessGroupMemberType>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
@@ -5807,12 +6253,34 @@ pub struct PrivilegedAccessGroupEligibilityScheduleInstance {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessGroupEligibilityScheduleInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("accessId", &self.access_id)?;
+        writer.field("eligibilityScheduleId", &self.eligibility_schedule_id)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("memberType", &self.member_type)?;
+        writer.field("principalId", &self.principal_id)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -5877,62 +6345,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `privilegedAccessScheduleRequest` < `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessGroupEligibilityScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the approval of the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_id: crate::Patch<String>,
     /// The request completion date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Free text field to define any custom data for the request. Not used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_data: crate::Patch<String>,
     /// The status of the request. Not nullable. The possible values are: Canceled, Denied, Failed,
     /// Granted, PendingAdminDecision, PendingApproval, PendingProvisioning, PendingScheduleCreation,
     /// Provisioned, Revoked, and ScheduleCreated. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::ScheduleRequestActions>,
     /// The `isValidationOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_validation_only: crate::Patch<bool>,
     /// The `justification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// The `scheduleInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `ticketInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// The `accessId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_id: crate::Patch<crate::models::PrivilegedAccessGroupRelationships>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `targetScheduleId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule_id: crate::Patch<String>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// The `principal` navigation property (present when expanded).
     #[cfg(any(
@@ -5940,15 +6390,45 @@ pub struct PrivilegedAccessGroupEligibilityScheduleRequest {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The `targetSchedule` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_schedule: crate::Patch<Box<crate::models::PrivilegedAccessGroupEligibilitySchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessGroupEligibilityScheduleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("approvalId", &self.approval_id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customData", &self.custom_data)?;
+        writer.field("status", &self.status)?;
+        writer.field("action", &self.action)?;
+        writer.field("isValidationOnly", &self.is_validation_only)?;
+        writer.field("justification", &self.justification)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("ticketInfo", &self.ticket_info)?;
+        writer.field("accessId", &self.access_id)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("targetScheduleId", &self.target_schedule_id)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        writer.field("targetSchedule", &self.target_schedule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6031,19 +6511,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `group` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::PrivilegedAccessGroup>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrivilegedAccessRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("group", &self.group)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6088,24 +6574,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TermsOfUseContainer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the current status of a user's response to a company's customizable terms of use
     /// agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agreement_acceptances: crate::Patch<Vec<crate::models::AgreementAcceptance>>,
     /// Represents a tenant's customizable terms of use agreement that's created and managed with Azure
     /// Active Directory (Azure AD).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub agreements: crate::Patch<Vec<crate::models::Agreement>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TermsOfUseContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("agreementAcceptances", &self.agreement_acceptances)?;
+        writer.field("agreements", &self.agreements)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6152,43 +6644,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserConsentRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the approval of the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_id: crate::Patch<String>,
     /// The request completion date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Free text field to define any custom data for the request. Not used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_data: crate::Patch<String>,
     /// The status of the request. Not nullable. The possible values are: Canceled, Denied, Failed,
     /// Granted, PendingAdminDecision, PendingApproval, PendingProvisioning, PendingScheduleCreation,
     /// Provisioned, Revoked, and ScheduleCreated. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The user's justification for requiring access to the app. Supports $filter (eq only) and
     /// $orderby.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<String>,
     /// Approval decisions associated with a request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval: crate::Patch<Box<crate::models::Approval>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for UserConsentRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("approvalId", &self.approval_id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customData", &self.custom_data)?;
+        writer.field("status", &self.status)?;
+        writer.field("reason", &self.reason)?;
+        writer.field("approval", &self.approval)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6247,22 +6745,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `governanceInsight` < `entity`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserSignInInsight {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `insightCreatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub insight_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastSignInDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_sign_in_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for UserSignInInsight {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("insightCreatedDateTime", &self.insight_created_date_time)?;
+        writer.field("lastSignInDateTime", &self.last_sign_in_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6307,19 +6811,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.accessPackageAnswer` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAnswer {
     /// The localized display value shown to the requestor and approvers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_value: crate::Patch<String>,
     /// The `answeredQuestion` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answered_question: crate::Patch<Box<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayValue", &self.display_value)?;
+        writer.field("answeredQuestion", &self.answered_question)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6405,23 +6915,29 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageAnswer {
 
 /// The `microsoft.graph.accessPackageAnswerChoice` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAnswerChoice {
     /// The actual value of the selected choice. This is typically a string value which is understandable
     /// by applications. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub actual_value: crate::Patch<String>,
     /// The text of the answer choice represented in a format for a specific locale.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localizations: crate::Patch<Vec<crate::models::AccessPackageLocalizedText>>,
     /// The `text` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAnswerChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("actualValue", &self.actual_value)?;
+        writer.field("localizations", &self.localizations)?;
+        writer.field("text", &self.text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6458,23 +6974,29 @@ impl crate::read_fields::ReadFields for AccessPackageAnswerChoice {
 ///
 /// Derived from `accessPackageAnswer`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAnswerString {
     /// The localized display value shown to the requestor and approvers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_value: crate::Patch<String>,
     /// The value stored on the requestor's user profile, if this answer is configured to be stored as a
     /// specific attribute.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// The `answeredQuestion` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answered_question: crate::Patch<Box<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAnswerString {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayValue", &self.display_value)?;
+        writer.field("value", &self.value)?;
+        writer.field("answeredQuestion", &self.answered_question)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6509,42 +7031,60 @@ impl crate::read_fields::ReadFields for AccessPackageAnswerString {
 
 /// The `microsoft.graph.accessPackageApprovalStage` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageApprovalStage {
     /// The `approverInformationVisibility` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approver_information_visibility: crate::Patch<crate::models::ApproverInformationVisibility>,
     /// The number of days that a request can be pending a response before it is automatically denied.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_before_automatic_denial: crate::Patch<crate::edm::Duration>,
     /// If escalation is required, the time a request can be pending a response from a primary approver.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_before_escalation: crate::Patch<crate::edm::Duration>,
     /// If escalation is enabled and the primary approvers do not respond before the escalation time, the
     /// escalationApprovers are the users who will be asked to approve requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub escalation_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// The subjects, typically users, who are the fallback escalation approvers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_escalation_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// The subjects, typically users, who are the fallback primary approvers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_primary_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Indicates whether the approver is required to provide a justification for approving a request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approver_justification_required: crate::Patch<bool>,
     /// If true, then one or more escalationApprovers are configured in this approval stage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_escalation_enabled: crate::Patch<bool>,
     /// The subjects, typically users, who will be asked to approve requests. A collection of singleUser,
     /// groupMembers, requestorManager, internalSponsors or externalSponsors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageApprovalStage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "approverInformationVisibility",
+            &self.approver_information_visibility,
+        )?;
+        writer.field(
+            "durationBeforeAutomaticDenial",
+            &self.duration_before_automatic_denial,
+        )?;
+        writer.field("durationBeforeEscalation", &self.duration_before_escalation)?;
+        writer.field("escalationApprovers", &self.escalation_approvers)?;
+        writer.field(
+            "fallbackEscalationApprovers",
+            &self.fallback_escalation_approvers,
+        )?;
+        writer.field("fallbackPrimaryApprovers", &self.fallback_primary_approvers)?;
+        writer.field(
+            "isApproverJustificationRequired",
+            &self.is_approver_justification_required,
+        )?;
+        writer.field("isEscalationEnabled", &self.is_escalation_enabled)?;
+        writer.field("primaryApprovers", &self.primary_approvers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6645,26 +7185,41 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageApprovalStage {
 
 /// The `microsoft.graph.accessPackageAssignmentApprovalSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentApprovalSettings {
     /// If false, then approval is not required for new requests in this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approval_required_for_add: crate::Patch<bool>,
     /// If false, then approval is not required for updates to requests in this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approval_required_for_update: crate::Patch<bool>,
     /// The `isRequestorJustificationRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_requestor_justification_required: crate::Patch<bool>,
     /// If approval is required, the one, two or three elements of this collection define each of the
     /// stages of approval. An empty array is present if no approval is required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stages: crate::Patch<Vec<crate::models::AnyAccessPackageApprovalStage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentApprovalSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "isApprovalRequiredForAdd",
+            &self.is_approval_required_for_add,
+        )?;
+        writer.field(
+            "isApprovalRequiredForUpdate",
+            &self.is_approval_required_for_update,
+        )?;
+        writer.field(
+            "isRequestorJustificationRequired",
+            &self.is_requestor_justification_required,
+        )?;
+        writer.field("stages", &self.stages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6706,25 +7261,37 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentApprovalSettings 
 ///
 /// Derived from `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentRequestCallbackData {
     /// The `customExtensionStageInstanceDetail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_stage_instance_detail: crate::Patch<String>,
     /// The `customExtensionStageInstanceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_stage_instance_id: crate::Patch<String>,
     /// The `stage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stage: crate::Patch<crate::models::AccessPackageCustomExtensionStage>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentRequestCallbackData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "customExtensionStageInstanceDetail",
+            &self.custom_extension_stage_instance_detail,
+        )?;
+        writer.field(
+            "customExtensionStageInstanceId",
+            &self.custom_extension_stage_instance_id,
+        )?;
+        writer.field("stage", &self.stage)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6822,37 +7389,64 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageAssignmentRequestCallba
 
 /// The `microsoft.graph.accessPackageAssignmentRequestorSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentRequestorSettings {
     /// False indicates that the requestor is not permitted to include a schedule in their request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_custom_assignment_schedule: crate::Patch<bool>,
     /// True allows on-behalf-of requestors to create a request to add access for another principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_on_behalf_requestors_to_add_access: crate::Patch<bool>,
     /// True allows on-behalf-of requestors to create a request to remove access for another principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_on_behalf_requestors_to_remove_access: crate::Patch<bool>,
     /// True allows on-behalf-of requestors to create a request to update access for another principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_on_behalf_requestors_to_update_access: crate::Patch<bool>,
     /// True allows requestors to create a request to add access for themselves.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_targets_to_self_add_access: crate::Patch<bool>,
     /// True allows requestors to create a request to remove their access.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_targets_to_self_remove_access: crate::Patch<bool>,
     /// True allows requestors to create a request to update their access.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_targets_to_self_update_access: crate::Patch<bool>,
     /// The principals who can request on-behalf-of others.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub on_behalf_requestors: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentRequestorSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "allowCustomAssignmentSchedule",
+            &self.allow_custom_assignment_schedule,
+        )?;
+        writer.field(
+            "enableOnBehalfRequestorsToAddAccess",
+            &self.enable_on_behalf_requestors_to_add_access,
+        )?;
+        writer.field(
+            "enableOnBehalfRequestorsToRemoveAccess",
+            &self.enable_on_behalf_requestors_to_remove_access,
+        )?;
+        writer.field(
+            "enableOnBehalfRequestorsToUpdateAccess",
+            &self.enable_on_behalf_requestors_to_update_access,
+        )?;
+        writer.field(
+            "enableTargetsToSelfAddAccess",
+            &self.enable_targets_to_self_add_access,
+        )?;
+        writer.field(
+            "enableTargetsToSelfRemoveAccess",
+            &self.enable_targets_to_self_remove_access,
+        )?;
+        writer.field(
+            "enableTargetsToSelfUpdateAccess",
+            &self.enable_targets_to_self_update_access,
+        )?;
+        writer.field("onBehalfRequestors", &self.on_behalf_requestors)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6906,41 +7500,59 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestorSettings
 
 /// The `microsoft.graph.accessPackageAssignmentRequestRequirements` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentRequestRequirements {
     /// Indicates whether the requestor is allowed to set a custom schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_custom_assignment_schedule: crate::Patch<bool>,
     /// Indicates whether a request to add must be approved by an approver.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approval_required_for_add: crate::Patch<bool>,
     /// Indicates whether a request to update must be approved by an approver.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approval_required_for_update: crate::Patch<bool>,
     /// The `isRequestorJustificationRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_requestor_justification_required: crate::Patch<bool>,
     /// The description of the policy that the user is trying to request access using.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_description: crate::Patch<String>,
     /// The display name of the policy that the user is trying to request access using.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_display_name: crate::Patch<String>,
     /// The identifier of the policy that these requirements are associated with. This identifier can be
     /// used when creating a new assignment request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// Schedule restrictions enforced, if any.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// The `questions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub questions: crate::Patch<Vec<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentRequestRequirements {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "allowCustomAssignmentSchedule",
+            &self.allow_custom_assignment_schedule,
+        )?;
+        writer.field(
+            "isApprovalRequiredForAdd",
+            &self.is_approval_required_for_add,
+        )?;
+        writer.field(
+            "isApprovalRequiredForUpdate",
+            &self.is_approval_required_for_update,
+        )?;
+        writer.field(
+            "isRequestorJustificationRequired",
+            &self.is_requestor_justification_required,
+        )?;
+        writer.field("policyDescription", &self.policy_description)?;
+        writer.field("policyDisplayName", &self.policy_display_name)?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.field("schedule", &self.schedule)?;
+        writer.field("questions", &self.questions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -6987,41 +7599,50 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentRequestRequiremen
 
 /// The `microsoft.graph.accessPackageAssignmentReviewSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAssignmentReviewSettings {
     /// The default decision to apply if the access is not reviewed. The possible values are: keepAccess,
     /// removeAccess, acceptAccessRecommendation, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_behavior: crate::Patch<crate::models::AccessReviewExpirationBehavior>,
     /// This collection specifies the users who will be the fallback reviewers when the primary reviewers
     /// don't respond.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_reviewers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// If true, access reviews are required for assignments through this policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Specifies whether to display recommendations to the reviewer. The default value is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_recommendation_enabled: crate::Patch<bool>,
     /// Specifies whether the reviewer must provide justification for the approval. The default value is
     /// true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reviewer_justification_required: crate::Patch<bool>,
     /// Specifies whether the principals can review their own assignments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_self_review: crate::Patch<bool>,
     /// This collection specifies the users or group of users who will review the access package
     /// assignments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_reviewers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// When the first review should start and how often it should recur.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule: crate::Patch<Box<crate::models::EntitlementManagementSchedule>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAssignmentReviewSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expirationBehavior", &self.expiration_behavior)?;
+        writer.field("fallbackReviewers", &self.fallback_reviewers)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("isRecommendationEnabled", &self.is_recommendation_enabled)?;
+        writer.field(
+            "isReviewerJustificationRequired",
+            &self.is_reviewer_justification_required,
+        )?;
+        writer.field("isSelfReview", &self.is_self_review)?;
+        writer.field("primaryReviewers", &self.primary_reviewers)?;
+        writer.field("schedule", &self.schedule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7063,22 +7684,37 @@ impl crate::read_fields::ReadFields for AccessPackageAssignmentReviewSettings {
 
 /// The `microsoft.graph.accessPackageAutomaticRequestSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageAutomaticRequestSettings {
     /// The `gracePeriodBeforeAccessRemoval` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grace_period_before_access_removal: crate::Patch<crate::edm::Duration>,
     /// The `removeAccessWhenTargetLeavesAllowedTargets` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remove_access_when_target_leaves_allowed_targets: crate::Patch<bool>,
     /// If set to true, automatic assignments will be created for targets in the allowed target scope.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_access_for_allowed_targets: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageAutomaticRequestSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "gracePeriodBeforeAccessRemoval",
+            &self.grace_period_before_access_removal,
+        )?;
+        writer.field(
+            "removeAccessWhenTargetLeavesAllowedTargets",
+            &self.remove_access_when_target_leaves_allowed_targets,
+        )?;
+        writer.field(
+            "requestAccessForAllowedTargets",
+            &self.request_access_for_allowed_targets,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7121,42 +7757,60 @@ impl crate::read_fields::ReadFields for AccessPackageAutomaticRequestSettings {
 ///
 /// Derived from `accessPackageApprovalStage`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageDynamicApprovalStage {
     /// The `approverInformationVisibility` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approver_information_visibility: crate::Patch<crate::models::ApproverInformationVisibility>,
     /// The number of days that a request can be pending a response before it is automatically denied.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_before_automatic_denial: crate::Patch<crate::edm::Duration>,
     /// If escalation is required, the time a request can be pending a response from a primary approver.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_before_escalation: crate::Patch<crate::edm::Duration>,
     /// If escalation is enabled and the primary approvers do not respond before the escalation time, the
     /// escalationApprovers are the users who will be asked to approve requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub escalation_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// The subjects, typically users, who are the fallback escalation approvers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_escalation_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// The subjects, typically users, who are the fallback primary approvers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_primary_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Indicates whether the approver is required to provide a justification for approving a request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approver_justification_required: crate::Patch<bool>,
     /// If true, then one or more escalationApprovers are configured in this approval stage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_escalation_enabled: crate::Patch<bool>,
     /// The subjects, typically users, who will be asked to approve requests. A collection of singleUser,
     /// groupMembers, requestorManager, internalSponsors or externalSponsors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_approvers: crate::Patch<Vec<crate::models::AnySubjectSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageDynamicApprovalStage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "approverInformationVisibility",
+            &self.approver_information_visibility,
+        )?;
+        writer.field(
+            "durationBeforeAutomaticDenial",
+            &self.duration_before_automatic_denial,
+        )?;
+        writer.field("durationBeforeEscalation", &self.duration_before_escalation)?;
+        writer.field("escalationApprovers", &self.escalation_approvers)?;
+        writer.field(
+            "fallbackEscalationApprovers",
+            &self.fallback_escalation_approvers,
+        )?;
+        writer.field("fallbackPrimaryApprovers", &self.fallback_primary_approvers)?;
+        writer.field(
+            "isApproverJustificationRequired",
+            &self.is_approver_justification_required,
+        )?;
+        writer.field("isEscalationEnabled", &self.is_escalation_enabled)?;
+        writer.field("primaryApprovers", &self.primary_approvers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7205,21 +7859,27 @@ impl crate::read_fields::ReadFields for AccessPackageDynamicApprovalStage {
 
 /// The `microsoft.graph.accessPackageLocalizedText` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageLocalizedText {
     /// The language code that text is in. For example, 'en-us'. The language component follows 2-letter
     /// codes as defined in ISO 639-1, and the country component follows 2-letter codes as defined in ISO
     /// 3166-1 alpha-2. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_code: crate::Patch<String>,
     /// The question in the specific language. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageLocalizedText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("languageCode", &self.language_code)?;
+        writer.field("text", &self.text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7253,16 +7913,25 @@ impl crate::read_fields::ReadFields for AccessPackageLocalizedText {
 
 /// The `microsoft.graph.accessPackageNotificationSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageNotificationSettings {
     /// The `isAssignmentNotificationDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_assignment_notification_disabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageNotificationSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "isAssignmentNotificationDisabled",
+            &self.is_assignment_notification_disabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7299,16 +7968,22 @@ impl crate::read_fields::ReadFields for AccessPackageNotificationSettings {
 ///
 /// Derived from `customExtensionCallbackConfiguration`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageRequestApprovalStageCallbackConfiguration {
     /// The `timeoutDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub timeout_duration: crate::Patch<crate::edm::Duration>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageRequestApprovalStageCallbackConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("timeoutDuration", &self.timeout_duration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7342,28 +8017,37 @@ impl crate::read_fields::ReadFields for AccessPackageRequestApprovalStageCallbac
 
 /// The `microsoft.graph.accessPackageResourceAttribute` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceAttribute {
     /// The `destination` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination: crate::Patch<Box<crate::models::AnyAccessPackageResourceAttributeDestination>>,
     /// The `isEditable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_editable: crate::Patch<bool>,
     /// The `isPersistedOnAssignmentRemoval` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_persisted_on_assignment_removal: crate::Patch<bool>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `source` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<Box<crate::models::AnyAccessPackageResourceAttributeSource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceAttribute {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("destination", &self.destination)?;
+        writer.field("isEditable", &self.is_editable)?;
+        writer.field(
+            "isPersistedOnAssignmentRemoval",
+            &self.is_persisted_on_assignment_removal,
+        )?;
+        writer.field("name", &self.name)?;
+        writer.field("source", &self.source)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7402,13 +8086,19 @@ impl crate::read_fields::ReadFields for AccessPackageResourceAttribute {
 
 /// The `microsoft.graph.accessPackageResourceAttributeDestination` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceAttributeDestination {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceAttributeDestination {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7494,16 +8184,22 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageResourceAttributeDestin
 ///
 /// Derived from `accessPackageResourceAttributeSource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceAttributeQuestion {
     /// The `question` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub question: crate::Patch<Box<crate::models::AnyAccessPackageQuestion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceAttributeQuestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("question", &self.question)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7536,13 +8232,19 @@ impl crate::read_fields::ReadFields for AccessPackageResourceAttributeQuestion {
 
 /// The `microsoft.graph.accessPackageResourceAttributeSource` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageResourceAttributeSource {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageResourceAttributeSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7624,13 +8326,19 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageResourceAttributeSource
 
 /// The `microsoft.graph.accessPackageSuggestionReason` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageSuggestionReason {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageSuggestionReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7725,19 +8433,28 @@ impl crate::polymorphic::Polymorphic for AnyAccessPackageSuggestionReason {
 ///
 /// Derived from `accessPackageSuggestionReason`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageSuggestionRelatedPeopleBased {
     /// The `relatedPeople` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub related_people: crate::Patch<Vec<crate::models::AnyIdentity>>,
     /// The `relatedPeopleAssignmentCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub related_people_assignment_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageSuggestionRelatedPeopleBased {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("relatedPeople", &self.related_people)?;
+        writer.field(
+            "relatedPeopleAssignmentCount",
+            &self.related_people_assignment_count,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7775,19 +8492,25 @@ impl crate::read_fields::ReadFields for AccessPackageSuggestionRelatedPeopleBase
 ///
 /// Derived from `accessPackageSuggestionReason`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageSuggestionSelfAssignmentHistoryBased {
     /// The `lastAssignmentDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_assignment_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `pastAssignmentCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub past_assignment_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageSuggestionSelfAssignmentHistoryBased {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("lastAssignmentDateTime", &self.last_assignment_date_time)?;
+        writer.field("pastAssignmentCount", &self.past_assignment_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7823,13 +8546,19 @@ impl crate::read_fields::ReadFields for AccessPackageSuggestionSelfAssignmentHis
 ///
 /// Derived from `accessPackageResourceAttributeDestination`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessPackageUserDirectoryAttributeStore {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessPackageUserDirectoryAttributeStore {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7859,13 +8588,19 @@ impl crate::read_fields::ReadFields for AccessPackageUserDirectoryAttributeStore
 
 /// The `microsoft.graph.accessReviewApplyAction` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewApplyAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewApplyAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -7952,25 +8687,31 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewApplyAction {
 
 /// The `microsoft.graph.accessReviewHistoryScheduleSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewHistoryScheduleSettings {
     /// Detailed settings for recurrence using the standard Outlook recurrence object. Note: Only
     /// dayOfMonth, interval, and type (weekly, absoluteMonthly) properties are supported. Use the
     /// property startDate on recurrenceRange to determine the day the review starts. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// A duration string in ISO 8601 duration format specifying the lookback period of the generated
     /// review history data. For example, if a history definition is scheduled to run on the 1st of every
     /// month, the reportRange is P1M. In this case, on the first of every month, access review history
     /// data will be collected containing only the previous month's review data. Note: Only years,
     /// months, and days ISO 8601 properties are supported. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub report_range: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewHistoryScheduleSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("reportRange", &self.report_range)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8006,29 +8747,35 @@ impl crate::read_fields::ReadFields for AccessReviewHistoryScheduleSettings {
 ///
 /// Derived from `accessReviewQueryScope` < `accessReviewScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewInactiveUsersQueryScope {
     /// The query representing what will be reviewed in an access review.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query: crate::Patch<String>,
     /// In the scenario where reviewers need to be specified dynamically, this property is used to
     /// indicate the relative source of the query. This property is only required if a relative query is
     /// specified. For example, ./manager.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_root: crate::Patch<String>,
     /// Indicates the type of query. Types include MicrosoftGraph and ARM.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_type: crate::Patch<String>,
     /// Defines the duration of inactivity. Inactivity is based on the last sign in date of the user
     /// compared to the access review instance's start date. If this property is not specified, it's
     /// assigned the default value PT0S.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inactive_duration: crate::Patch<crate::edm::Duration>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewInactiveUsersQueryScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("query", &self.query)?;
+        writer.field("queryRoot", &self.query_root)?;
+        writer.field("queryType", &self.query_type)?;
+        writer.field("inactiveDuration", &self.inactive_duration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8066,29 +8813,38 @@ impl crate::read_fields::ReadFields for AccessReviewInactiveUsersQueryScope {
 ///
 /// Derived from `accessReviewInstanceDecisionItemResource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource {
     /// Display name of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identifier of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of resource. Types include: Group, ServicePrincipal, DirectoryRole, AzureRole,
     /// AccessPackageAssignmentPolicy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Display name of the access package to which access has been granted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package_display_name: crate::Patch<String>,
     /// Identifier of the access package to which access has been granted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_package_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewInstanceDecisionItemAccessPackageAssignmentPolicyResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("type", &self.r#type)?;
+        writer.field(
+            "accessPackageDisplayName",
+            &self.access_package_display_name,
+        )?;
+        writer.field("accessPackageId", &self.access_package_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8132,26 +8888,32 @@ impl crate::read_fields::ReadFields
 ///
 /// Derived from `accessReviewInstanceDecisionItemResource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewInstanceDecisionItemAzureRoleResource {
     /// Display name of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identifier of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of resource. Types include: Group, ServicePrincipal, DirectoryRole, AzureRole,
     /// AccessPackageAssignmentPolicy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Details of the scope this role is associated with.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<Box<crate::models::AnyAccessReviewInstanceDecisionItemResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewInstanceDecisionItemAzureRoleResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("scope", &self.scope)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8187,23 +8949,29 @@ impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItemAzureRol
 
 /// The `microsoft.graph.accessReviewInstanceDecisionItemResource` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewInstanceDecisionItemResource {
     /// Display name of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identifier of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of resource. Types include: Group, ServicePrincipal, DirectoryRole, AzureRole,
     /// AccessPackageAssignmentPolicy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewInstanceDecisionItemResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8314,26 +9082,32 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewInstanceDecisionItemReso
 ///
 /// Derived from `accessReviewInstanceDecisionItemResource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewInstanceDecisionItemServicePrincipalResource {
     /// Display name of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identifier of the resource
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Type of resource. Types include: Group, ServicePrincipal, DirectoryRole, AzureRole,
     /// AccessPackageAssignmentPolicy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// The `appId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewInstanceDecisionItemServicePrincipalResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("appId", &self.app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8370,21 +9144,30 @@ impl crate::read_fields::ReadFields for AccessReviewInstanceDecisionItemServiceP
 
 /// The `microsoft.graph.accessReviewNotificationRecipientItem` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewNotificationRecipientItem {
     /// Determines the recipient of the notification email.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_recipient_scope:
         crate::Patch<Box<crate::models::AnyAccessReviewNotificationRecipientScope>>,
     /// Indicates the type of access review email to be sent. Supported template type is
     /// CompletedAdditionalRecipients, which sends review completion notifications to the recipients.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_template_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewNotificationRecipientItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "notificationRecipientScope",
+            &self.notification_recipient_scope,
+        )?;
+        writer.field("notificationTemplateType", &self.notification_template_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8420,25 +9203,31 @@ impl crate::read_fields::ReadFields for AccessReviewNotificationRecipientItem {
 ///
 /// Derived from `accessReviewNotificationRecipientScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewNotificationRecipientQueryScope {
     /// Represents the query for who the recipients are. For example, /groups/{group id}/members for
     /// group members and /users/{user id} for a specific user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query: crate::Patch<String>,
     /// In the scenario where reviewers need to be specified dynamically, indicates the relative source
     /// of the query. This property is only required if a relative query (that is, ./manager) is
     /// specified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_root: crate::Patch<String>,
     /// Indicates the type of query. Allowed value is MicrosoftGraph.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewNotificationRecipientQueryScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("query", &self.query)?;
+        writer.field("queryRoot", &self.query_root)?;
+        writer.field("queryType", &self.query_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8473,13 +9262,19 @@ impl crate::read_fields::ReadFields for AccessReviewNotificationRecipientQuerySc
 
 /// The `microsoft.graph.accessReviewNotificationRecipientScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewNotificationRecipientScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewNotificationRecipientScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8567,24 +9362,30 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewNotificationRecipientSco
 ///
 /// Derived from `accessReviewScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewQueryScope {
     /// The query representing what will be reviewed in an access review.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query: crate::Patch<String>,
     /// In the scenario where reviewers need to be specified dynamically, this property is used to
     /// indicate the relative source of the query. This property is only required if a relative query is
     /// specified. For example, ./manager.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_root: crate::Patch<String>,
     /// Indicates the type of query. Types include MicrosoftGraph and ARM.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewQueryScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("query", &self.query)?;
+        writer.field("queryRoot", &self.query_root)?;
+        writer.field("queryType", &self.query_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8671,13 +9472,19 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewQueryScope {
 
 /// The `microsoft.graph.accessReviewRecommendationInsightSetting` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewRecommendationInsightSetting {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewRecommendationInsightSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8772,24 +9579,30 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewRecommendationInsightSet
 
 /// The `microsoft.graph.accessReviewReviewerScope` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewReviewerScope {
     /// The query specifying who will be the reviewer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query: crate::Patch<String>,
     /// In the scenario where reviewers need to be specified dynamically, this property is used to
     /// indicate the relative source of the query. This property is only required if a relative query,
     /// for example, ./manager, is specified. Possible value: decisions.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_root: crate::Patch<String>,
     /// The type of query. Examples include MicrosoftGraph and ARM.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for AccessReviewReviewerScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("query", &self.query)?;
+        writer.field("queryRoot", &self.query_root)?;
+        writer.field("queryType", &self.query_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -8824,13 +9637,11 @@ impl crate::read_fields::ReadFields for AccessReviewReviewerScope {
 
 /// The `microsoft.graph.accessReviewScheduleSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewScheduleSettings {
     /// Optional field. Describes the actions to take once a review is complete. There are two types that
     /// are currently supported: removeAccessApplyAction (default) and disableAndDeleteUserApplyAction.
     /// Field only needs to be specified in the case of disableAndDeleteUserApplyAction.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub apply_actions: crate::Patch<Vec<crate::models::AnyAccessReviewApplyAction>>,
     /// Indicates whether decisions are automatically applied. When set to false, an admin must apply the
     /// decisions manually once the reviewer completes the access review. When set to true, decisions are
@@ -8838,59 +9649,85 @@ pub struct AccessReviewScheduleSettings {
     /// reviewers have responded. Default value is false. CAUTION: If both autoApplyDecisionsEnabled and
     /// defaultDecisionEnabled are true, all access for the principals to the resource risks being
     /// revoked if the reviewers fail to respond.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub auto_apply_decisions_enabled: crate::Patch<bool>,
     /// Indicates whether decisions on previous access review stages are available for reviewers on an
     /// accessReviewInstance with multiple subsequent stages. If not provided, the default is disabled
     /// (false).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub decision_histories_for_reviewers_enabled: crate::Patch<bool>,
     /// Decision chosen if defaultDecisionEnabled is enabled. Can be one of Approve, Deny, or
     /// Recommendation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_decision: crate::Patch<String>,
     /// Indicates whether the default decision is enabled or disabled when reviewers do not respond.
     /// Default value is false. CAUTION: If both autoApplyDecisionsEnabled and defaultDecisionEnabled are
     /// true, all access for the principals to the resource risks being revoked if the reviewers fail to
     /// respond.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_decision_enabled: crate::Patch<bool>,
     /// Duration of an access review instance in days. NOTE: If the stageSettings of the
     /// accessReviewScheduleDefinition object is defined, its durationInDays setting will be used instead
     /// of the value of this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub instance_duration_in_days: crate::Patch<i32>,
     /// Indicates whether reviewers are required to provide justification with their decision. Default
     /// value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification_required_on_approval: crate::Patch<bool>,
     /// Indicates whether emails are enabled or disabled. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mail_notifications_enabled: crate::Patch<bool>,
     /// The `recommendationInsightSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommendation_insight_settings:
         crate::Patch<Vec<crate::models::AnyAccessReviewRecommendationInsightSetting>>,
     /// The `recommendationLookBackDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommendation_look_back_duration: crate::Patch<crate::edm::Duration>,
     /// Indicates whether decision recommendations are enabled or disabled. NOTE: If the stageSettings of
     /// the accessReviewScheduleDefinition object is defined, its recommendationsEnabled setting will be
     /// used instead of the value of this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommendations_enabled: crate::Patch<bool>,
     /// Detailed settings for recurrence using the standard Outlook recurrence object. Note: Only
     /// dayOfMonth, interval, and type (weekly, absoluteMonthly) properties are supported. Use the
     /// property startDate on recurrenceRange to determine the day the review starts.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// Indicates whether reminders are enabled or disabled. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminder_notifications_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewScheduleSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applyActions", &self.apply_actions)?;
+        writer.field(
+            "autoApplyDecisionsEnabled",
+            &self.auto_apply_decisions_enabled,
+        )?;
+        writer.field(
+            "decisionHistoriesForReviewersEnabled",
+            &self.decision_histories_for_reviewers_enabled,
+        )?;
+        writer.field("defaultDecision", &self.default_decision)?;
+        writer.field("defaultDecisionEnabled", &self.default_decision_enabled)?;
+        writer.field("instanceDurationInDays", &self.instance_duration_in_days)?;
+        writer.field(
+            "justificationRequiredOnApproval",
+            &self.justification_required_on_approval,
+        )?;
+        writer.field("mailNotificationsEnabled", &self.mail_notifications_enabled)?;
+        writer.field(
+            "recommendationInsightSettings",
+            &self.recommendation_insight_settings,
+        )?;
+        writer.field(
+            "recommendationLookBackDuration",
+            &self.recommendation_look_back_duration,
+        )?;
+        writer.field("recommendationsEnabled", &self.recommendations_enabled)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field(
+            "reminderNotificationsEnabled",
+            &self.reminder_notifications_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -8945,13 +9782,19 @@ impl crate::read_fields::ReadFields for AccessReviewScheduleSettings {
 
 /// The `microsoft.graph.accessReviewScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewScope {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9043,55 +9886,67 @@ impl crate::polymorphic::Polymorphic for AnyAccessReviewScope {
 
 /// The `microsoft.graph.accessReviewStageSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReviewStageSettings {
     /// Indicate which decisions will go to the next stage. Can be a sub-set of Approve, Deny,
     /// Recommendation, or NotReviewed. If not provided, all decisions will go to the next stage.
     /// Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub decisions_that_will_move_to_next_stage: crate::Patch<Vec<String>>,
     /// Defines the sequential or parallel order of the stages and depends on the stageId. Only
     /// sequential stages are currently supported. For example, if stageId is 2, then dependsOn must be
     /// 1. If stageId is 1, do not specify dependsOn. Required if stageId is not 1.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub depends_on: crate::Patch<Vec<String>>,
     /// The duration of the stage. Required. NOTE: The cumulative value of this property across all
     /// stages 1. Will override the instanceDurationInDays setting on the accessReviewScheduleDefinition
     /// object. 2. Cannot exceed the length of one recurrence. That is, if the review recurs weekly, the
     /// cumulative durationInDays cannot exceed 7.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_in_days: crate::Patch<i32>,
     /// If provided, the fallback reviewers are asked to complete a review if the primary reviewers do
     /// not exist. For example, if managers are selected as reviewers and a principal under review does
     /// not have a manager in Azure AD, the fallback reviewers are asked to review that principal. NOTE:
     /// The value of this property will override the corresponding setting on the
     /// accessReviewScheduleDefinition object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fallback_reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// The `recommendationInsightSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommendation_insight_settings:
         crate::Patch<Vec<crate::models::AnyAccessReviewRecommendationInsightSetting>>,
     /// Indicates whether showing recommendations to reviewers is enabled. Required. NOTE: The value of
     /// this property will override override the corresponding setting on the
     /// accessReviewScheduleDefinition object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommendations_enabled: crate::Patch<bool>,
     /// Defines who the reviewers are. If none are specified, the review is a self-review (users review
     /// their own access). For examples of options for assigning reviewers, see Assign reviewers to your
     /// access review definition using the Microsoft Graph API. NOTE: The value of this property will
     /// override the corresponding setting on the accessReviewScheduleDefinition.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reviewers: crate::Patch<Vec<crate::models::AccessReviewReviewerScope>>,
     /// Unique identifier of the accessReviewStageSettings object. The stageId will be used by the
     /// dependsOn property to indicate the order of the stages. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stage_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AccessReviewStageSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "decisionsThatWillMoveToNextStage",
+            &self.decisions_that_will_move_to_next_stage,
+        )?;
+        writer.field("dependsOn", &self.depends_on)?;
+        writer.field("durationInDays", &self.duration_in_days)?;
+        writer.field("fallbackReviewers", &self.fallback_reviewers)?;
+        writer.field(
+            "recommendationInsightSettings",
+            &self.recommendation_insight_settings,
+        )?;
+        writer.field("recommendationsEnabled", &self.recommendations_enabled)?;
+        writer.field("reviewers", &self.reviewers)?;
+        writer.field("stageId", &self.stage_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9135,16 +9990,22 @@ impl crate::read_fields::ReadFields for AccessReviewStageSettings {
 
 /// The `microsoft.graph.agreementFileData` complex type.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgreementFileData {
     /// Data that represents the terms of use PDF document. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<crate::edm::Binary>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl serde::Serialize for AgreementFileData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("data", &self.data)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -9177,16 +10038,22 @@ impl crate::read_fields::ReadFields for AgreementFileData {
 
 /// The `microsoft.graph.appConsentRequestScope` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppConsentRequestScope {
     /// The name of the scope.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AppConsentRequestScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9221,28 +10088,40 @@ impl crate::read_fields::ReadFields for AppConsentRequestScope {
 ///
 /// Derived from `accessPackageAssignmentRequestCallbackData` < `customExtensionData`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssignmentRequestApprovalStageCallbackData {
     /// The `customExtensionStageInstanceDetail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_stage_instance_detail: crate::Patch<String>,
     /// The `customExtensionStageInstanceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_stage_instance_id: crate::Patch<String>,
     /// The `stage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stage: crate::Patch<crate::models::AccessPackageCustomExtensionStage>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// The `approvalStage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_stage: crate::Patch<Box<crate::models::AnyAccessPackageApprovalStage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AssignmentRequestApprovalStageCallbackData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "customExtensionStageInstanceDetail",
+            &self.custom_extension_stage_instance_detail,
+        )?;
+        writer.field(
+            "customExtensionStageInstanceId",
+            &self.custom_extension_stage_instance_id,
+        )?;
+        writer.field("stage", &self.stage)?;
+        writer.field("state", &self.state)?;
+        writer.field("approvalStage", &self.approval_stage)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9285,20 +10164,26 @@ impl crate::read_fields::ReadFields for AssignmentRequestApprovalStageCallbackDa
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttributeRuleMembers {
     /// A description of the membership rule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Determines the allowed target users for this policy. For more information about the syntax of the
     /// membership rule, see Membership Rules syntax.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_rule: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for AttributeRuleMembers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("membershipRule", &self.membership_rule)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -9334,19 +10219,25 @@ impl crate::read_fields::ReadFields for AttributeRuleMembers {
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AzureActiveDirectoryTenant {
     /// The name of the Azure Active Directory tenant. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the Azure Active Directory tenant. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for AzureActiveDirectoryTenant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9382,13 +10273,19 @@ impl crate::read_fields::ReadFields for AzureActiveDirectoryTenant {
 ///
 /// Derived from `customExtensionAuthenticationConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AzureAdPopTokenAuthentication {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for AzureAdPopTokenAuthentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -9420,16 +10317,22 @@ impl crate::read_fields::ReadFields for AzureAdPopTokenAuthentication {
 ///
 /// Derived from `customExtensionAuthenticationConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AzureAdTokenAuthentication {
     /// The `resourceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for AzureAdTokenAuthentication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -9464,19 +10367,25 @@ impl crate::read_fields::ReadFields for AzureAdTokenAuthentication {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConnectedOrganizationMembers {
     /// The ID of the connected organization in entitlement management.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connected_organization_id: crate::Patch<String>,
     /// The name of the connected organization.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for ConnectedOrganizationMembers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("connectedOrganizationId", &self.connected_organization_id)?;
+        writer.field("description", &self.description)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -9510,17 +10419,23 @@ impl crate::read_fields::ReadFields for ConnectedOrganizationMembers {
 
 /// The `microsoft.graph.connectionInfo` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConnectionInfo {
     /// The endpoint that is used by Entitlement Management to communicate with the access package
     /// resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ConnectionInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9555,23 +10470,29 @@ impl crate::read_fields::ReadFields for ConnectionInfo {
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossCloudAzureActiveDirectoryTenant {
     /// The ID of the cloud where the tenant is located, one of microsoftonline.com, microsoftonline.us
     /// or partner.microsoftonline.cn. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_instance: crate::Patch<String>,
     /// The name of the Azure Active Directory tenant. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the Azure Active Directory tenant. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CrossCloudAzureActiveDirectoryTenant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("cloudInstance", &self.cloud_instance)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9606,19 +10527,25 @@ impl crate::read_fields::ReadFields for CrossCloudAzureActiveDirectoryTenant {
 
 /// The `microsoft.graph.customDataProvidedResourceUploadStats` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomDataProvidedResourceUploadStats {
     /// The `filesUploaded` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub files_uploaded: crate::Patch<i32>,
     /// The `totalBytesUploaded` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_bytes_uploaded: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomDataProvidedResourceUploadStats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("filesUploaded", &self.files_uploaded)?;
+        writer.field("totalBytesUploaded", &self.total_bytes_uploaded)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9652,13 +10579,19 @@ impl crate::read_fields::ReadFields for CustomDataProvidedResourceUploadStats {
 
 /// The `microsoft.graph.customExtensionAuthenticationConfiguration` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionAuthenticationConfiguration {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for CustomExtensionAuthenticationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -9747,16 +10680,22 @@ impl crate::polymorphic::Polymorphic for AnyCustomExtensionAuthenticationConfigu
 
 /// The `microsoft.graph.customExtensionCallbackConfiguration` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionCallbackConfiguration {
     /// The `timeoutDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub timeout_duration: crate::Patch<crate::edm::Duration>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomExtensionCallbackConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("timeoutDuration", &self.timeout_duration)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9854,28 +10793,34 @@ impl crate::polymorphic::Polymorphic for AnyCustomExtensionCallbackConfiguration
 
 /// The `microsoft.graph.customExtensionCalloutInstance` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionCalloutInstance {
     /// The `customExtensionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_extension_id: crate::Patch<String>,
     /// The `detail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub detail: crate::Patch<String>,
     /// The `externalCorrelationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_correlation_id: crate::Patch<String>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CustomExtensionCalloutInstanceStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomExtensionCalloutInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customExtensionId", &self.custom_extension_id)?;
+        writer.field("detail", &self.detail)?;
+        writer.field("externalCorrelationId", &self.external_correlation_id)?;
+        writer.field("id", &self.id)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -9912,19 +10857,25 @@ impl crate::read_fields::ReadFields for CustomExtensionCalloutInstance {
 
 /// The `microsoft.graph.customExtensionClientConfiguration` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionClientConfiguration {
     /// The `maximumRetries` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_retries: crate::Patch<i32>,
     /// The `timeoutInMilliseconds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub timeout_in_milliseconds: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for CustomExtensionClientConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("maximumRetries", &self.maximum_retries)?;
+        writer.field("timeoutInMilliseconds", &self.timeout_in_milliseconds)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -9958,13 +10909,19 @@ impl crate::read_fields::ReadFields for CustomExtensionClientConfiguration {
 
 /// The `microsoft.graph.customExtensionData` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionData {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for CustomExtensionData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10077,13 +11034,19 @@ impl crate::polymorphic::Polymorphic for AnyCustomExtensionData {
 
 /// The `microsoft.graph.customExtensionEndpointConfiguration` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionEndpointConfiguration {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for CustomExtensionEndpointConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10172,13 +11135,19 @@ impl crate::polymorphic::Polymorphic for AnyCustomExtensionEndpointConfiguration
 ///
 /// Derived from `accessReviewApplyAction`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisableAndDeleteUserApplyAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for DisableAndDeleteUserApplyAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10210,19 +11179,25 @@ impl crate::read_fields::ReadFields for DisableAndDeleteUserApplyAction {
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DomainIdentitySource {
     /// The name of the identity source, typically also the domain name. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The domain name. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domain_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for DomainIdentitySource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("domainName", &self.domain_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10256,19 +11231,25 @@ impl crate::read_fields::ReadFields for DomainIdentitySource {
 
 /// The `microsoft.graph.emailSettings` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailSettings {
     /// The `senderDomain` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_domain: crate::Patch<String>,
     /// The `useCompanyBranding` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub use_company_branding: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for EmailSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("senderDomain", &self.sender_domain)?;
+        writer.field("useCompanyBranding", &self.use_company_branding)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10302,23 +11283,29 @@ impl crate::read_fields::ReadFields for EmailSettings {
 
 /// The `microsoft.graph.entitlementManagementSchedule` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntitlementManagementSchedule {
     /// When the access should expire.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration: crate::Patch<Box<crate::models::ExpirationPattern>>,
     /// For recurring access reviews. Not used in access requests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for EntitlementManagementSchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expiration", &self.expiration)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10357,26 +11344,36 @@ impl crate::read_fields::ReadFields for EntitlementManagementSchedule {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExpirationPattern {
     /// The requestor's desired duration of access represented in ISO 8601 format for durations. For
     /// example, PT3H refers to three hours. If specified in a request, endDateTime should not be present
     /// and the type property should be set to afterDuration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<crate::edm::Duration>,
     /// Timestamp of date and time information using ISO 8601 format and is always in UTC time. For
     /// example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The requestor's desired expiration pattern type. The possible values are: notSpecified,
     /// noExpiration, afterDateTime, afterDuration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::ExpirationPatternType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl serde::Serialize for ExpirationPattern {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -10421,22 +11418,28 @@ impl crate::read_fields::ReadFields for ExpirationPattern {
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalDomainFederation {
     /// The name of the identity source, typically also the domain name. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The domain name. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub domain_name: crate::Patch<String>,
     /// The issuerURI of the incoming federation. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for ExternalDomainFederation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("domainName", &self.domain_name)?;
+        writer.field("issuerUri", &self.issuer_uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10473,13 +11476,19 @@ impl crate::read_fields::ReadFields for ExternalDomainFederation {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalSponsors {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for ExternalSponsors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10511,19 +11520,25 @@ impl crate::read_fields::ReadFields for ExternalSponsors {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupMembers {
     /// The name of the group in Azure AD. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The ID of the group in Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for GroupMembers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10559,13 +11574,19 @@ impl crate::read_fields::ReadFields for GroupMembers {
 ///
 /// Derived from `accessReviewRecommendationInsightSetting`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupPeerOutlierRecommendationInsightSettings {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for GroupPeerOutlierRecommendationInsightSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10597,16 +11618,22 @@ impl crate::read_fields::ReadFields for GroupPeerOutlierRecommendationInsightSet
 ///
 /// Derived from `customExtensionEndpointConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpRequestEndpoint {
     /// The `targetUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for HttpRequestEndpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("targetUrl", &self.target_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10639,13 +11666,19 @@ impl crate::read_fields::ReadFields for HttpRequestEndpoint {
 
 /// The `microsoft.graph.identitySource` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentitySource {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for IdentitySource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10749,13 +11782,19 @@ impl crate::polymorphic::Polymorphic for AnyIdentitySource {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InternalSponsors {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for InternalSponsors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10787,25 +11826,31 @@ impl crate::read_fields::ReadFields for InternalSponsors {
 ///
 /// Derived from `customExtensionEndpointConfiguration`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogicAppTriggerEndpointConfiguration {
     /// The `logicAppWorkflowName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logic_app_workflow_name: crate::Patch<String>,
     /// The `resourceGroupName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_group_name: crate::Patch<String>,
     /// The `subscriptionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscription_id: crate::Patch<String>,
     /// The `url` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for LogicAppTriggerEndpointConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("logicAppWorkflowName", &self.logic_app_workflow_name)?;
+        writer.field("resourceGroupName", &self.resource_group_name)?;
+        writer.field("subscriptionId", &self.subscription_id)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10843,19 +11888,25 @@ impl crate::read_fields::ReadFields for LogicAppTriggerEndpointConfiguration {
 ///
 /// Derived from `accessReviewScope`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrincipalResourceMembershipsScope {
     /// Defines the scopes of the principals whose access to resources are reviewed in the access review.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_scopes: crate::Patch<Vec<crate::models::AnyAccessReviewScope>>,
     /// Defines the scopes of the resources for which access is reviewed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_scopes: crate::Patch<Vec<crate::models::AnyAccessReviewScope>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for PrincipalResourceMembershipsScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("principalScopes", &self.principal_scopes)?;
+        writer.field("resourceScopes", &self.resource_scopes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10891,13 +11942,19 @@ impl crate::read_fields::ReadFields for PrincipalResourceMembershipsScope {
 ///
 /// Derived from `accessReviewApplyAction`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveAccessApplyAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for RemoveAccessApplyAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -10929,19 +11986,25 @@ impl crate::read_fields::ReadFields for RemoveAccessApplyAction {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RequestorManager {
     /// The hierarchical level of the manager with respect to the requestor. For example, the direct
     /// manager of a requestor would have a managerLevel of 1, while the manager of the requestor's
     /// manager would have a managerLevel of 2. Default value for managerLevel is 1. Possible values for
     /// this property range from 1 to 2.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_level: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for RequestorManager {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("managerLevel", &self.manager_level)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -10978,23 +12041,33 @@ impl crate::read_fields::ReadFields for RequestorManager {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RequestSchedule {
     /// When the eligible or active assignment expires.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration: crate::Patch<Box<crate::models::ExpirationPattern>>,
     /// The frequency of the eligible or active assignment. This property is currently unsupported in
     /// PIM.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// When the eligible or active assignment becomes active.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl serde::Serialize for RequestSchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expiration", &self.expiration)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -11039,19 +12112,25 @@ impl crate::read_fields::ReadFields for RequestSchedule {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SingleServicePrincipal {
     /// Description of this service principal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ID of the servicePrincipal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for SingleServicePrincipal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("servicePrincipalId", &self.service_principal_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11087,19 +12166,25 @@ impl crate::read_fields::ReadFields for SingleServicePrincipal {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SingleUser {
     /// The name of the user in Azure AD. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The ID of the user in Azure AD.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for SingleUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11135,19 +12220,28 @@ impl crate::read_fields::ReadFields for SingleUser {
 ///
 /// Derived from `identitySource`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SocialIdentitySource {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `socialIdentitySourceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub social_identity_source_type: crate::Patch<crate::models::SocialIdentitySourceType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for SocialIdentitySource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "socialIdentitySourceType",
+            &self.social_identity_source_type,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11181,13 +12275,19 @@ impl crate::read_fields::ReadFields for SocialIdentitySource {
 
 /// The `microsoft.graph.subjectSet` complex type.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubjectSet {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for SubjectSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11338,13 +12438,19 @@ impl crate::polymorphic::Polymorphic for AnySubjectSet {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetAgentIdentitySponsorsOrOwners {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for TargetAgentIdentitySponsorsOrOwners {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11376,13 +12482,19 @@ impl crate::read_fields::ReadFields for TargetAgentIdentitySponsorsOrOwners {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetApplicationOwners {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for TargetApplicationOwners {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11414,16 +12526,22 @@ impl crate::read_fields::ReadFields for TargetApplicationOwners {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetManager {
     /// Manager level, between 1 and 4. The direct manager is 1.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_level: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for TargetManager {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("managerLevel", &self.manager_level)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11458,13 +12576,19 @@ impl crate::read_fields::ReadFields for TargetManager {
 ///
 /// Derived from `subjectSet`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetUserSponsors {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "identity-access"))]
+impl serde::Serialize for TargetUserSponsors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "identity-access"))]
@@ -11494,23 +12618,29 @@ impl crate::read_fields::ReadFields for TargetUserSponsors {
 
 /// The `microsoft.graph.termsExpiration` complex type.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TermsExpiration {
     /// Represents the frequency at which the terms will expire, after its first expiration as set in
     /// startDateTime. The value is represented in ISO 8601 format for durations. For example, PT1M
     /// represents a time period of 1 month.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub frequency: crate::Patch<crate::edm::Duration>,
     /// The DateTime when the agreement is set to expire for all users. The Timestamp type represents
     /// date and time information using ISO 8601 format and is always in UTC time. For example, midnight
     /// UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for TermsExpiration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("frequency", &self.frequency)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]
@@ -11548,19 +12678,29 @@ impl crate::read_fields::ReadFields for TermsExpiration {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TicketInfo {
     /// The ticket number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ticket_number: crate::Patch<String>,
     /// The description of the ticket system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ticket_system: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl serde::Serialize for TicketInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("ticketNumber", &self.ticket_number)?;
+        writer.field("ticketSystem", &self.ticket_system)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -11604,19 +12744,28 @@ impl crate::read_fields::ReadFields for TicketInfo {
 ///
 /// Derived from `accessReviewRecommendationInsightSetting`; inherited properties are included.
 #[cfg(feature = "identity-governance")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserLastSignInRecommendationInsightSetting {
     /// The `recommendationLookBackDuration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommendation_look_back_duration: crate::Patch<crate::edm::Duration>,
     /// The `signInScope` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_scope: crate::Patch<crate::models::UserSignInRecommendationScope>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "identity-governance")]
+impl serde::Serialize for UserLastSignInRecommendationInsightSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "recommendationLookBackDuration",
+            &self.recommendation_look_back_duration,
+        )?;
+        writer.field("signInScope", &self.sign_in_scope)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "identity-governance")]

@@ -139,32 +139,38 @@ pub struct MessageReplyAllBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Attachment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The MIME type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// true if the attachment is an inline attachment; otherwise, false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_inline: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The attachment's file name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for Attachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("isInline", &self.is_inline)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -279,143 +285,159 @@ impl crate::polymorphic::Polymorphic for AnyAttachment {
 ///
 /// Derived from `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CalendarSharingMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Bcc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
     /// The Cc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The ID of the conversation the email belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_id: crate::Patch<String>,
     /// Indicates the position of the message within the conversation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_index: crate::Patch<crate::edm::Binary>,
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
     /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// The `importance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// The `inferenceClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
     /// The `internetMessageHeaders` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
     /// The `internetMessageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_id: crate::Patch<String>,
     /// The `isDeliveryReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delivery_receipt_requested: crate::Patch<bool>,
     /// The `isDraft` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_draft: crate::Patch<bool>,
     /// The `isRead` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read: crate::Patch<bool>,
     /// The `isReadReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read_receipt_requested: crate::Patch<bool>,
     /// The `parentFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The `receivedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `toRecipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The `canAccept` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub can_accept: crate::Patch<bool>,
     /// The `sharingMessageAction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_message_action: crate::Patch<Box<crate::models::CalendarSharingMessageAction>>,
     /// The `sharingMessageActions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_message_actions: crate::Patch<Vec<crate::models::CalendarSharingMessageAction>>,
     /// The `suggestedCalendarName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub suggested_calendar_name: crate::Patch<String>,
     /// The fileAttachment and itemAttachment attachments for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The collection of open extensions defined for the message. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The collection of multi-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for CalendarSharingMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("bccRecipients", &self.bcc_recipients)?;
+        writer.field("body", &self.body)?;
+        writer.field("bodyPreview", &self.body_preview)?;
+        writer.field("ccRecipients", &self.cc_recipients)?;
+        writer.field("conversationId", &self.conversation_id)?;
+        writer.field("conversationIndex", &self.conversation_index)?;
+        writer.field("flag", &self.flag)?;
+        writer.field("from", &self.from)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("inferenceClassification", &self.inference_classification)?;
+        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
+        writer.field("internetMessageId", &self.internet_message_id)?;
+        writer.field(
+            "isDeliveryReceiptRequested",
+            &self.is_delivery_receipt_requested,
+        )?;
+        writer.field("isDraft", &self.is_draft)?;
+        writer.field("isRead", &self.is_read)?;
+        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("receivedDateTime", &self.received_date_time)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.field("sender", &self.sender)?;
+        writer.field("sentDateTime", &self.sent_date_time)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("toRecipients", &self.to_recipients)?;
+        writer.field("uniqueBody", &self.unique_body)?;
+        writer.field("webLink", &self.web_link)?;
+        writer.field("canAccept", &self.can_accept)?;
+        writer.field("sharingMessageAction", &self.sharing_message_action)?;
+        writer.field("sharingMessageActions", &self.sharing_message_actions)?;
+        writer.field("suggestedCalendarName", &self.suggested_calendar_name)?;
+        writer.field("attachments", &self.attachments)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -540,164 +562,181 @@ crate::macros::select_fields! {
 ///
 /// Derived from `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Bcc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
     /// The Cc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The ID of the conversation the email belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_id: crate::Patch<String>,
     /// Indicates the position of the message within the conversation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_index: crate::Patch<crate::edm::Binary>,
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
     /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// The `importance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// The `inferenceClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
     /// The `internetMessageHeaders` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
     /// The `internetMessageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_id: crate::Patch<String>,
     /// The `isDeliveryReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delivery_receipt_requested: crate::Patch<bool>,
     /// The `isDraft` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_draft: crate::Patch<bool>,
     /// The `isRead` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read: crate::Patch<bool>,
     /// The `isReadReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read_receipt_requested: crate::Patch<bool>,
     /// The `parentFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The `receivedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `toRecipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `isAllDay` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
     /// The `isDelegated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delegated: crate::Patch<bool>,
     /// The `isOutOfDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_out_of_date: crate::Patch<bool>,
     /// The `location` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `meetingMessageType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
     /// The `recurrence` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::EventType>,
     /// The fileAttachment and itemAttachment attachments for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The collection of open extensions defined for the message. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The collection of multi-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// The event associated with the event message. The assumption for attendees or room resources is
     /// that the Calendar Attendant is set to automatically update the calendar with an event when
     /// meeting request event messages arrive. Navigation property. Read-only.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event: crate::Patch<Box<crate::models::Event>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for EventMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("bccRecipients", &self.bcc_recipients)?;
+        writer.field("body", &self.body)?;
+        writer.field("bodyPreview", &self.body_preview)?;
+        writer.field("ccRecipients", &self.cc_recipients)?;
+        writer.field("conversationId", &self.conversation_id)?;
+        writer.field("conversationIndex", &self.conversation_index)?;
+        writer.field("flag", &self.flag)?;
+        writer.field("from", &self.from)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("inferenceClassification", &self.inference_classification)?;
+        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
+        writer.field("internetMessageId", &self.internet_message_id)?;
+        writer.field(
+            "isDeliveryReceiptRequested",
+            &self.is_delivery_receipt_requested,
+        )?;
+        writer.field("isDraft", &self.is_draft)?;
+        writer.field("isRead", &self.is_read)?;
+        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("receivedDateTime", &self.received_date_time)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.field("sender", &self.sender)?;
+        writer.field("sentDateTime", &self.sent_date_time)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("toRecipients", &self.to_recipients)?;
+        writer.field("uniqueBody", &self.unique_body)?;
+        writer.field("webLink", &self.web_link)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("isAllDay", &self.is_all_day)?;
+        writer.field("isDelegated", &self.is_delegated)?;
+        writer.field("isOutOfDate", &self.is_out_of_date)?;
+        writer.field("location", &self.location)?;
+        writer.field("meetingMessageType", &self.meeting_message_type)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("attachments", &self.attachments)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        #[cfg(feature = "calendar")]
+        writer.field("event", &self.event)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -891,186 +930,203 @@ impl crate::polymorphic::Polymorphic for AnyEventMessage {
 ///
 /// Derived from `eventMessage` < `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventMessageRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Bcc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
     /// The Cc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The ID of the conversation the email belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_id: crate::Patch<String>,
     /// Indicates the position of the message within the conversation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_index: crate::Patch<crate::edm::Binary>,
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
     /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// The `importance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// The `inferenceClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
     /// The `internetMessageHeaders` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
     /// The `internetMessageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_id: crate::Patch<String>,
     /// The `isDeliveryReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delivery_receipt_requested: crate::Patch<bool>,
     /// The `isDraft` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_draft: crate::Patch<bool>,
     /// The `isRead` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read: crate::Patch<bool>,
     /// The `isReadReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read_receipt_requested: crate::Patch<bool>,
     /// The `parentFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The `receivedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `toRecipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `isAllDay` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
     /// The `isDelegated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delegated: crate::Patch<bool>,
     /// The `isOutOfDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_out_of_date: crate::Patch<bool>,
     /// The `location` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `meetingMessageType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
     /// The `recurrence` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::EventType>,
     /// True if the meeting organizer allows invitees to propose a new time when responding, false
     /// otherwise. Optional. Default is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_new_time_proposals: crate::Patch<bool>,
     /// The `meetingRequestType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_request_type: crate::Patch<crate::models::MeetingRequestType>,
     /// If the meeting update changes the meeting end time, this property specifies the previous meeting
     /// end time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub previous_end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// If the meeting update changes the meeting location, this property specifies the previous meeting
     /// location.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub previous_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// If the meeting update changes the meeting start time, this property specifies the previous
     /// meeting start time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub previous_start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Set to true if the sender would like the invitee to send a response to the requested meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_requested: crate::Patch<bool>,
     /// The fileAttachment and itemAttachment attachments for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The collection of open extensions defined for the message. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The collection of multi-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// The event associated with the event message. The assumption for attendees or room resources is
     /// that the Calendar Attendant is set to automatically update the calendar with an event when
     /// meeting request event messages arrive. Navigation property. Read-only.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event: crate::Patch<Box<crate::models::Event>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for EventMessageRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("bccRecipients", &self.bcc_recipients)?;
+        writer.field("body", &self.body)?;
+        writer.field("bodyPreview", &self.body_preview)?;
+        writer.field("ccRecipients", &self.cc_recipients)?;
+        writer.field("conversationId", &self.conversation_id)?;
+        writer.field("conversationIndex", &self.conversation_index)?;
+        writer.field("flag", &self.flag)?;
+        writer.field("from", &self.from)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("inferenceClassification", &self.inference_classification)?;
+        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
+        writer.field("internetMessageId", &self.internet_message_id)?;
+        writer.field(
+            "isDeliveryReceiptRequested",
+            &self.is_delivery_receipt_requested,
+        )?;
+        writer.field("isDraft", &self.is_draft)?;
+        writer.field("isRead", &self.is_read)?;
+        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("receivedDateTime", &self.received_date_time)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.field("sender", &self.sender)?;
+        writer.field("sentDateTime", &self.sent_date_time)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("toRecipients", &self.to_recipients)?;
+        writer.field("uniqueBody", &self.unique_body)?;
+        writer.field("webLink", &self.web_link)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("isAllDay", &self.is_all_day)?;
+        writer.field("isDelegated", &self.is_delegated)?;
+        writer.field("isOutOfDate", &self.is_out_of_date)?;
+        writer.field("location", &self.location)?;
+        writer.field("meetingMessageType", &self.meeting_message_type)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("allowNewTimeProposals", &self.allow_new_time_proposals)?;
+        writer.field("meetingRequestType", &self.meeting_request_type)?;
+        writer.field("previousEndDateTime", &self.previous_end_date_time)?;
+        writer.field("previousLocation", &self.previous_location)?;
+        writer.field("previousStartDateTime", &self.previous_start_date_time)?;
+        writer.field("responseRequested", &self.response_requested)?;
+        writer.field("attachments", &self.attachments)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        #[cfg(feature = "calendar")]
+        writer.field("event", &self.event)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1219,170 +1275,187 @@ crate::macros::select_fields! {
 ///
 /// Derived from `eventMessage` < `message` < `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventMessageResponse {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Bcc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
     /// The Cc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The ID of the conversation the email belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_id: crate::Patch<String>,
     /// Indicates the position of the message within the conversation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_index: crate::Patch<crate::edm::Binary>,
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
     /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// The `importance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// The `inferenceClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
     /// The `internetMessageHeaders` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
     /// The `internetMessageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_id: crate::Patch<String>,
     /// The `isDeliveryReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delivery_receipt_requested: crate::Patch<bool>,
     /// The `isDraft` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_draft: crate::Patch<bool>,
     /// The `isRead` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read: crate::Patch<bool>,
     /// The `isReadReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read_receipt_requested: crate::Patch<bool>,
     /// The `parentFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The `receivedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `toRecipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `isAllDay` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_all_day: crate::Patch<bool>,
     /// The `isDelegated` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delegated: crate::Patch<bool>,
     /// The `isOutOfDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_out_of_date: crate::Patch<bool>,
     /// The `location` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `meetingMessageType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_message_type: crate::Patch<crate::models::MeetingMessageType>,
     /// The `recurrence` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::EventType>,
     /// The `proposedNewTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub proposed_new_time: crate::Patch<Box<crate::models::TimeSlot>>,
     /// The `responseType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub response_type: crate::Patch<crate::models::ResponseType>,
     /// The fileAttachment and itemAttachment attachments for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The collection of open extensions defined for the message. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The collection of multi-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// The event associated with the event message. The assumption for attendees or room resources is
     /// that the Calendar Attendant is set to automatically update the calendar with an event when
     /// meeting request event messages arrive. Navigation property. Read-only.
     #[cfg(feature = "calendar")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event: crate::Patch<Box<crate::models::Event>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for EventMessageResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("bccRecipients", &self.bcc_recipients)?;
+        writer.field("body", &self.body)?;
+        writer.field("bodyPreview", &self.body_preview)?;
+        writer.field("ccRecipients", &self.cc_recipients)?;
+        writer.field("conversationId", &self.conversation_id)?;
+        writer.field("conversationIndex", &self.conversation_index)?;
+        writer.field("flag", &self.flag)?;
+        writer.field("from", &self.from)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("inferenceClassification", &self.inference_classification)?;
+        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
+        writer.field("internetMessageId", &self.internet_message_id)?;
+        writer.field(
+            "isDeliveryReceiptRequested",
+            &self.is_delivery_receipt_requested,
+        )?;
+        writer.field("isDraft", &self.is_draft)?;
+        writer.field("isRead", &self.is_read)?;
+        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("receivedDateTime", &self.received_date_time)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.field("sender", &self.sender)?;
+        writer.field("sentDateTime", &self.sent_date_time)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("toRecipients", &self.to_recipients)?;
+        writer.field("uniqueBody", &self.unique_body)?;
+        writer.field("webLink", &self.web_link)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("isAllDay", &self.is_all_day)?;
+        writer.field("isDelegated", &self.is_delegated)?;
+        writer.field("isOutOfDate", &self.is_out_of_date)?;
+        writer.field("location", &self.location)?;
+        writer.field("meetingMessageType", &self.meeting_message_type)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("proposedNewTime", &self.proposed_new_time)?;
+        writer.field("responseType", &self.response_type)?;
+        writer.field("attachments", &self.attachments)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        #[cfg(feature = "calendar")]
+        writer.field("event", &self.event)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1523,41 +1596,47 @@ crate::macros::select_fields! {
 ///
 /// Derived from `attachment` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileAttachment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The MIME type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// true if the attachment is an inline attachment; otherwise, false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_inline: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The attachment's file name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// The base64-encoded contents of the file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_bytes: crate::Patch<crate::edm::Binary>,
     /// The ID of the attachment in the Exchange store.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_id: crate::Patch<String>,
     /// Do not use this property as it is not supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_location: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for FileAttachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("isInline", &self.is_inline)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.field("contentBytes", &self.content_bytes)?;
+        writer.field("contentId", &self.content_id)?;
+        writer.field("contentLocation", &self.content_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1616,20 +1695,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InferenceClassification {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A set of overrides for a user to always classify messages from specific senders in certain ways:
     /// focused, or other. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub overrides: crate::Patch<Vec<crate::models::InferenceClassificationOverride>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for InferenceClassification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("overrides", &self.overrides)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1674,23 +1759,29 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InferenceClassificationOverride {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Specifies how incoming messages from a specific sender should always be classified as. The
     /// possible values are: focused, other.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classify_as: crate::Patch<crate::models::InferenceClassificationType>,
     /// The email address information of the sender for whom the override is created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for InferenceClassificationOverride {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("classifyAs", &self.classify_as)?;
+        writer.field("senderEmailAddress", &self.sender_email_address)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1737,35 +1828,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `attachment` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemAttachment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The MIME type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// true if the attachment is an inline attachment; otherwise, false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_inline: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The attachment's file name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// The attached message or event. Navigation property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item: crate::Patch<Box<crate::models::AnyOutlookItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for ItemAttachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("isInline", &self.is_inline)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.field("item", &self.item)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1820,54 +1917,66 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailFolder {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The number of immediate child mailFolders in the current mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_folder_count: crate::Patch<i32>,
     /// The mailFolder's display name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether the mailFolder is hidden. This property can be set only when creating the
     /// folder. Find more information in Hidden mail folders.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_hidden: crate::Patch<bool>,
     /// The unique identifier for the mailFolder's parent mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The number of items in the mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_item_count: crate::Patch<i32>,
     /// The number of items in the mailFolder marked as unread.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unread_item_count: crate::Patch<i32>,
     /// The collection of child folders in the mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_folders: crate::Patch<Vec<crate::models::AnyMailFolder>>,
     /// The collection of rules that apply to the user's Inbox folder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_rules: crate::Patch<Vec<crate::models::MessageRule>>,
     /// The collection of messages in the mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyMessage>>,
     /// The collection of multi-value extended properties defined for the mailFolder. Read-only.
     /// Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the mailFolder. Read-only.
     /// Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for MailFolder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("childFolderCount", &self.child_folder_count)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isHidden", &self.is_hidden)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("totalItemCount", &self.total_item_count)?;
+        writer.field("unreadItemCount", &self.unread_item_count)?;
+        writer.field("childFolders", &self.child_folders)?;
+        writer.field("messageRules", &self.message_rules)?;
+        writer.field("messages", &self.messages)?;
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -1988,69 +2097,81 @@ impl crate::polymorphic::Polymorphic for AnyMailFolder {
 ///
 /// Derived from `mailFolder` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailSearchFolder {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The number of immediate child mailFolders in the current mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_folder_count: crate::Patch<i32>,
     /// The mailFolder's display name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether the mailFolder is hidden. This property can be set only when creating the
     /// folder. Find more information in Hidden mail folders.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_hidden: crate::Patch<bool>,
     /// The unique identifier for the mailFolder's parent mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The number of items in the mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_item_count: crate::Patch<i32>,
     /// The number of items in the mailFolder marked as unread.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unread_item_count: crate::Patch<i32>,
     /// The OData query to filter the messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filter_query: crate::Patch<String>,
     /// Indicates how the mailbox folder hierarchy should be traversed in the search. true means that a
     /// deep search should be done to include child folders in the hierarchy of each folder explicitly
     /// specified in sourceFolderIds. false means a shallow search of only each of the folders explicitly
     /// specified in sourceFolderIds.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_nested_folders: crate::Patch<bool>,
     /// Indicates whether a search folder is editable using REST APIs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_supported: crate::Patch<bool>,
     /// The mailbox folders that should be mined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_folder_ids: crate::Patch<Vec<String>>,
     /// The collection of child folders in the mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_folders: crate::Patch<Vec<crate::models::AnyMailFolder>>,
     /// The collection of rules that apply to the user's Inbox folder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_rules: crate::Patch<Vec<crate::models::MessageRule>>,
     /// The collection of messages in the mailFolder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyMessage>>,
     /// The collection of multi-value extended properties defined for the mailFolder. Read-only.
     /// Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the mailFolder. Read-only.
     /// Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for MailSearchFolder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("childFolderCount", &self.child_folder_count)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isHidden", &self.is_hidden)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("totalItemCount", &self.total_item_count)?;
+        writer.field("unreadItemCount", &self.unread_item_count)?;
+        writer.field("filterQuery", &self.filter_query)?;
+        writer.field("includeNestedFolders", &self.include_nested_folders)?;
+        writer.field("isSupported", &self.is_supported)?;
+        writer.field("sourceFolderIds", &self.source_folder_ids)?;
+        writer.field("childFolders", &self.child_folders)?;
+        writer.field("messageRules", &self.message_rules)?;
+        writer.field("messages", &self.messages)?;
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2127,131 +2248,147 @@ crate::macros::select_fields! {
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Message {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Bcc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bcc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The body of the message. It can be in HTML or text format. Find out about safe HTML in a message
     /// body.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The first 255 characters of the message body. It is in text format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_preview: crate::Patch<String>,
     /// The Cc: recipients for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cc_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The ID of the conversation the email belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_id: crate::Patch<String>,
     /// Indicates the position of the message within the conversation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_index: crate::Patch<crate::edm::Binary>,
     /// The flag value that indicates the status, start date, due date, or completion date for the
     /// message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flag: crate::Patch<Box<crate::models::FollowupFlag>>,
     /// The owner of the mailbox from which the message is sent. In most cases, this value is the same as
     /// the sender property, except for sharing or delegation scenarios. The value must correspond to the
     /// actual mailbox used. Find out more about setting the from and sender properties of a message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// Indicates whether the message has attachments. This property doesn't include inline attachments,
     /// so if a message contains only inline attachments, this property is false. To verify the existence
     /// of inline attachments, parse the body property to look for a src attribute, such as &lt;IMG
     /// src='cid:image001.jpg@01D26CD8.6C05F070'&gt;.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// The `importance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// The `inferenceClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inference_classification: crate::Patch<crate::models::InferenceClassificationType>,
     /// The `internetMessageHeaders` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_headers: crate::Patch<Vec<crate::models::InternetMessageHeader>>,
     /// The `internetMessageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internet_message_id: crate::Patch<String>,
     /// The `isDeliveryReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_delivery_receipt_requested: crate::Patch<bool>,
     /// The `isDraft` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_draft: crate::Patch<bool>,
     /// The `isRead` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read: crate::Patch<bool>,
     /// The `isReadReceiptRequested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read_receipt_requested: crate::Patch<bool>,
     /// The `parentFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The `receivedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub received_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `sender` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender: crate::Patch<Box<crate::models::AnyRecipient>>,
     /// The `sentDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `toRecipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to_recipients: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The `uniqueBody` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `webLink` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_link: crate::Patch<String>,
     /// The fileAttachment and itemAttachment attachments for the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachment>>,
     /// The collection of open extensions defined for the message. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The collection of multi-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the message. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("bccRecipients", &self.bcc_recipients)?;
+        writer.field("body", &self.body)?;
+        writer.field("bodyPreview", &self.body_preview)?;
+        writer.field("ccRecipients", &self.cc_recipients)?;
+        writer.field("conversationId", &self.conversation_id)?;
+        writer.field("conversationIndex", &self.conversation_index)?;
+        writer.field("flag", &self.flag)?;
+        writer.field("from", &self.from)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("inferenceClassification", &self.inference_classification)?;
+        writer.field("internetMessageHeaders", &self.internet_message_headers)?;
+        writer.field("internetMessageId", &self.internet_message_id)?;
+        writer.field(
+            "isDeliveryReceiptRequested",
+            &self.is_delivery_receipt_requested,
+        )?;
+        writer.field("isDraft", &self.is_draft)?;
+        writer.field("isRead", &self.is_read)?;
+        writer.field("isReadReceiptRequested", &self.is_read_receipt_requested)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("receivedDateTime", &self.received_date_time)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.field("sender", &self.sender)?;
+        writer.field("sentDateTime", &self.sent_date_time)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("toRecipients", &self.to_recipients)?;
+        writer.field("uniqueBody", &self.unique_body)?;
+        writer.field("webLink", &self.web_link)?;
+        writer.field("attachments", &self.attachments)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2435,40 +2572,46 @@ impl crate::polymorphic::Polymorphic for AnyMessage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Actions to be taken on a message when the corresponding conditions are fulfilled.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub actions: crate::Patch<Box<crate::models::MessageRuleActions>>,
     /// Conditions that when fulfilled, will trigger the corresponding actions for that rule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditions: crate::Patch<Box<crate::models::MessageRulePredicates>>,
     /// The display name of the rule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Exception conditions for the rule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exceptions: crate::Patch<Box<crate::models::MessageRulePredicates>>,
     /// Indicates whether the rule is in an error condition. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_error: crate::Patch<bool>,
     /// Indicates whether the rule is enabled to be applied to messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// Indicates if the rule is read-only and cannot be modified or deleted by the rules REST API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read_only: crate::Patch<bool>,
     /// Indicates the order in which the rule is executed, among other rules.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for MessageRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("actions", &self.actions)?;
+        writer.field("conditions", &self.conditions)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("exceptions", &self.exceptions)?;
+        writer.field("hasError", &self.has_error)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("isReadOnly", &self.is_read_only)?;
+        writer.field("sequence", &self.sequence)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2527,19 +2670,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MultiValueLegacyExtendedProperty {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A collection of property values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for MultiValueLegacyExtendedProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2584,24 +2733,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutlookCategory {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A pre-set color constant that characterizes a category, and that is mapped to one of 25
     /// predefined colors. See the note below.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<crate::models::CategoryColor>,
     /// A unique name that identifies a category in the user's mailbox. After a category is created, the
     /// name cannot be changed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for OutlookCategory {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("color", &self.color)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2653,31 +2808,42 @@ crate::macros::select_fields! {
     feature = "calendar",
     feature = "personal-contacts"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutlookItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts"
+))]
+impl serde::Serialize for OutlookItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -2860,19 +3026,25 @@ impl crate::polymorphic::Polymorphic for AnyOutlookItem {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutlookUser {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A list of categories defined for the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub master_categories: crate::Patch<Vec<crate::models::OutlookCategory>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for OutlookUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("masterCategories", &self.master_categories)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2917,32 +3089,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `attachment` < `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReferenceAttachment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The MIME type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// true if the attachment is an inline attachment; otherwise, false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_inline: crate::Patch<bool>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The attachment's file name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for ReferenceAttachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("isInline", &self.is_inline)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -2995,19 +3173,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SingleValueLegacyExtendedProperty {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A property value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for SingleValueLegacyExtendedProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3050,33 +3234,39 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.attachmentItem` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttachmentItem {
     /// The type of attachment. Possible values are: file, item, reference. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachment_type: crate::Patch<crate::models::AttachmentType>,
     /// The CID or Content-Id of the attachment for referencing in case of in-line attachments using
     /// &lt;img src='cid:contentId'&gt; tag in HTML messages. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_id: crate::Patch<String>,
     /// The nature of the data in the attachment. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// true if the attachment is an inline attachment; otherwise, false. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_inline: crate::Patch<bool>,
     /// The display name of the attachment. This can be a descriptive string and does not have to be the
     /// actual file name. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for AttachmentItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attachmentType", &self.attachment_type)?;
+        writer.field("contentId", &self.content_id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("isInline", &self.is_inline)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3114,22 +3304,28 @@ impl crate::read_fields::ReadFields for AttachmentItem {
 
 /// The `microsoft.graph.calendarSharingMessageAction` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CalendarSharingMessageAction {
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::CalendarSharingAction>,
     /// The `actionType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action_type: crate::Patch<crate::models::CalendarSharingActionType>,
     /// The `importance` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::CalendarSharingActionImportance>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for CalendarSharingMessageAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.field("actionType", &self.action_type)?;
+        writer.field("importance", &self.importance)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3164,26 +3360,32 @@ impl crate::read_fields::ReadFields for CalendarSharingMessageAction {
 
 /// The `microsoft.graph.followupFlag` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FollowupFlag {
     /// The date and time that the follow-up was finished.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time that the follow up is to be finished. Note: To set the due date, you must also
     /// specify the startDateTime; otherwise, you will get a 400 Bad Request response.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The status for follow-up for an item. Possible values are notFlagged, complete, and flagged.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub flag_status: crate::Patch<crate::models::FollowupFlagStatus>,
     /// The date and time that the follow-up is to begin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for FollowupFlag {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("dueDateTime", &self.due_date_time)?;
+        writer.field("flagStatus", &self.flag_status)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3219,19 +3421,25 @@ impl crate::read_fields::ReadFields for FollowupFlag {
 
 /// The `microsoft.graph.internetMessageHeader` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InternetMessageHeader {
     /// Represents the key in a key-value pair.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The value in a key-value pair.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for InternetMessageHeader {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3265,47 +3473,53 @@ impl crate::read_fields::ReadFields for InternetMessageHeader {
 
 /// The `microsoft.graph.messageRuleActions` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageRuleActions {
     /// A list of categories to be assigned to a message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assign_categories: crate::Patch<Vec<String>>,
     /// The ID of a folder that a message is to be copied to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub copy_to_folder: crate::Patch<String>,
     /// Indicates whether a message should be moved to the Deleted Items folder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delete: crate::Patch<bool>,
     /// The email addresses of the recipients to which a message should be forwarded as an attachment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub forward_as_attachment_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// The email addresses of the recipients to which a message should be forwarded.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub forward_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// Indicates whether a message should be marked as read.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mark_as_read: crate::Patch<bool>,
     /// Sets the importance of the message, which can be: low, normal, high.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mark_importance: crate::Patch<crate::models::Importance>,
     /// The ID of the folder that a message will be moved to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub move_to_folder: crate::Patch<String>,
     /// Indicates whether a message should be permanently deleted and not saved to the Deleted Items
     /// folder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permanent_delete: crate::Patch<bool>,
     /// The email addresses to which a message should be redirected.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redirect_to: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// Indicates whether subsequent rules should be evaluated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stop_processing_rules: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for MessageRuleActions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignCategories", &self.assign_categories)?;
+        writer.field("copyToFolder", &self.copy_to_folder)?;
+        writer.field("delete", &self.delete)?;
+        writer.field("forwardAsAttachmentTo", &self.forward_as_attachment_to)?;
+        writer.field("forwardTo", &self.forward_to)?;
+        writer.field("markAsRead", &self.mark_as_read)?;
+        writer.field("markImportance", &self.mark_importance)?;
+        writer.field("moveToFolder", &self.move_to_folder)?;
+        writer.field("permanentDelete", &self.permanent_delete)?;
+        writer.field("redirectTo", &self.redirect_to)?;
+        writer.field("stopProcessingRules", &self.stop_processing_rules)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3348,135 +3562,141 @@ impl crate::read_fields::ReadFields for MessageRuleActions {
 
 /// The `microsoft.graph.messageRulePredicates` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageRulePredicates {
     /// Represents the strings that should appear in the body of an incoming message in order for the
     /// condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_contains: crate::Patch<Vec<String>>,
     /// Represents the strings that should appear in the body or subject of an incoming message in order
     /// for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_or_subject_contains: crate::Patch<Vec<String>>,
     /// Represents the categories that an incoming message should be labeled with in order for the
     /// condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Represents the specific sender email addresses of an incoming message in order for the condition
     /// or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from_addresses: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// Indicates whether an incoming message must have attachments in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// Represents the strings that appear in the headers of an incoming message in order for the
     /// condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_contains: crate::Patch<Vec<String>>,
     /// The importance that is stamped on an incoming message in order for the condition or exception to
     /// apply: low, normal, high.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// Indicates whether an incoming message must be an approval request in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_approval_request: crate::Patch<bool>,
     /// Indicates whether an incoming message must be automatically forwarded in order for the condition
     /// or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_automatic_forward: crate::Patch<bool>,
     /// Indicates whether an incoming message must be an auto reply in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_automatic_reply: crate::Patch<bool>,
     /// Indicates whether an incoming message must be encrypted in order for the condition or exception
     /// to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_encrypted: crate::Patch<bool>,
     /// Indicates whether an incoming message must be a meeting request in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_meeting_request: crate::Patch<bool>,
     /// Indicates whether an incoming message must be a meeting response in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_meeting_response: crate::Patch<bool>,
     /// Indicates whether an incoming message must be a non-delivery report in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_non_delivery_report: crate::Patch<bool>,
     /// Indicates whether an incoming message must be permission controlled (RMS-protected) in order for
     /// the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_permission_controlled: crate::Patch<bool>,
     /// Indicates whether an incoming message must be a read receipt in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_read_receipt: crate::Patch<bool>,
     /// Indicates whether an incoming message must be S/MIME-signed in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_signed: crate::Patch<bool>,
     /// Indicates whether an incoming message must be a voice mail in order for the condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_voicemail: crate::Patch<bool>,
     /// Represents the flag-for-action value that appears on an incoming message in order for the
     /// condition or exception to apply. The possible values are: any, call, doNotForward, followUp, fyi,
     /// forward, noResponseNecessary, read, reply, replyToAll, review.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_action_flag: crate::Patch<crate::models::MessageActionFlag>,
     /// Indicates whether the owner of the mailbox must not be a recipient of an incoming message in
     /// order for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub not_sent_to_me: crate::Patch<bool>,
     /// Represents the strings that appear in either the toRecipients or ccRecipients properties of an
     /// incoming message in order for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_contains: crate::Patch<Vec<String>>,
     /// Represents the strings that appear in the from property of an incoming message in order for the
     /// condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_contains: crate::Patch<Vec<String>>,
     /// Represents the sensitivity level that must be stamped on an incoming message in order for the
     /// condition or exception to apply. The possible values are: normal, personal, private,
     /// confidential.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity: crate::Patch<crate::models::Sensitivity>,
     /// Indicates whether the owner of the mailbox must be in the ccRecipients property of an incoming
     /// message in order for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_cc_me: crate::Patch<bool>,
     /// Indicates whether the owner of the mailbox must be the only recipient in an incoming message in
     /// order for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_only_to_me: crate::Patch<bool>,
     /// Represents the email addresses that an incoming message must have been sent to in order for the
     /// condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_to_addresses: crate::Patch<Vec<crate::models::AnyRecipient>>,
     /// Indicates whether the owner of the mailbox must be in the toRecipients property of an incoming
     /// message in order for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_to_me: crate::Patch<bool>,
     /// Indicates whether the owner of the mailbox must be in either a toRecipients or ccRecipients
     /// property of an incoming message in order for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sent_to_or_cc_me: crate::Patch<bool>,
     /// Represents the strings that appear in the subject of an incoming message in order for the
     /// condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject_contains: crate::Patch<Vec<String>>,
     /// Represents the minimum and maximum sizes (in kilobytes) that an incoming message must fall in
     /// between in order for the condition or exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub within_size_range: crate::Patch<Box<crate::models::SizeRange>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for MessageRulePredicates {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("bodyContains", &self.body_contains)?;
+        writer.field("bodyOrSubjectContains", &self.body_or_subject_contains)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("fromAddresses", &self.from_addresses)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("headerContains", &self.header_contains)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("isApprovalRequest", &self.is_approval_request)?;
+        writer.field("isAutomaticForward", &self.is_automatic_forward)?;
+        writer.field("isAutomaticReply", &self.is_automatic_reply)?;
+        writer.field("isEncrypted", &self.is_encrypted)?;
+        writer.field("isMeetingRequest", &self.is_meeting_request)?;
+        writer.field("isMeetingResponse", &self.is_meeting_response)?;
+        writer.field("isNonDeliveryReport", &self.is_non_delivery_report)?;
+        writer.field("isPermissionControlled", &self.is_permission_controlled)?;
+        writer.field("isReadReceipt", &self.is_read_receipt)?;
+        writer.field("isSigned", &self.is_signed)?;
+        writer.field("isVoicemail", &self.is_voicemail)?;
+        writer.field("messageActionFlag", &self.message_action_flag)?;
+        writer.field("notSentToMe", &self.not_sent_to_me)?;
+        writer.field("recipientContains", &self.recipient_contains)?;
+        writer.field("senderContains", &self.sender_contains)?;
+        writer.field("sensitivity", &self.sensitivity)?;
+        writer.field("sentCcMe", &self.sent_cc_me)?;
+        writer.field("sentOnlyToMe", &self.sent_only_to_me)?;
+        writer.field("sentToAddresses", &self.sent_to_addresses)?;
+        writer.field("sentToMe", &self.sent_to_me)?;
+        writer.field("sentToOrCcMe", &self.sent_to_or_cc_me)?;
+        writer.field("subjectContains", &self.subject_contains)?;
+        writer.field("withinSizeRange", &self.within_size_range)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3538,21 +3758,27 @@ impl crate::read_fields::ReadFields for MessageRulePredicates {
 
 /// The `microsoft.graph.sizeRange` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SizeRange {
     /// The maximum size (in kilobytes) that an incoming message must have in order for a condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_size: crate::Patch<i32>,
     /// The minimum size (in kilobytes) that an incoming message must have in order for a condition or
     /// exception to apply.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minimum_size: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for SizeRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("maximumSize", &self.maximum_size)?;
+        writer.field("minimumSize", &self.minimum_size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3586,19 +3812,25 @@ impl crate::read_fields::ReadFields for SizeRange {
 
 /// The `microsoft.graph.timeZoneInformation` complex type.
 #[cfg(feature = "mail")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeZoneInformation {
     /// An identifier for the time zone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alias: crate::Patch<String>,
     /// A display string that represents the time zone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "mail")]
+impl serde::Serialize for TimeZoneInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("alias", &self.alias)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "mail")]
@@ -3637,27 +3869,38 @@ impl crate::read_fields::ReadFields for TimeZoneInformation {
     feature = "todo",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadSession {
     /// The date and time in UTC that the upload session will expire. The complete file must be uploaded
     /// before this expiration time is reached.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A collection of byte ranges that the server is missing for the file. These ranges are zero
     /// indexed and of the format 'start-end' (e.g. '0-26' to indicate the first 27 bytes of the file).
     /// When uploading files as Outlook attachments, instead of a collection of ranges, this property
     /// always indicates a single value '{start}', the location in the file where the next upload should
     /// begin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_expected_ranges: crate::Patch<Vec<String>>,
     /// The URL endpoint that accepts PUT requests for byte ranges of the file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upload_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "mail",
+    feature = "files",
+    feature = "todo",
+    feature = "other"
+))]
+impl serde::Serialize for UploadSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("nextExpectedRanges", &self.next_expected_ranges)?;
+        writer.field("uploadUrl", &self.upload_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(

@@ -110,68 +110,74 @@ pub struct OnenotePageOnenotePatchContentBody {
 ///
 /// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Notebook {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The date and time when the page was created. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates whether this is the user's default notebook. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// Indicates whether the notebook is shared. If true, the contents of the notebook can be seen by
     /// people other than the owner. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_shared: crate::Patch<bool>,
     /// Links for opening the notebook. The oneNoteClientURL link opens the notebook in the OneNote
     /// native client if it's installed. The oneNoteWebURL link opens the notebook in OneNote on the web.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Box<crate::models::NotebookLinks>>,
     /// The URL for the sectionGroups navigation property, which returns all the section groups in the
     /// notebook. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub section_groups_url: crate::Patch<String>,
     /// The URL for the sections navigation property, which returns all the sections in the notebook.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sections_url: crate::Patch<String>,
     /// Possible values are: Owner, Contributor, Reader, None. Owner represents owner-level access to the
     /// notebook. Contributor represents read/write access to the notebook. Reader represents read-only
     /// access to the notebook. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_role: crate::Patch<crate::models::OnenoteUserRole>,
     /// The section groups in the notebook. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub section_groups: crate::Patch<Vec<crate::models::SectionGroup>>,
     /// The sections in the notebook. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sections: crate::Patch<Vec<crate::models::OnenoteSection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for Notebook {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isShared", &self.is_shared)?;
+        writer.field("links", &self.links)?;
+        writer.field("sectionGroupsUrl", &self.section_groups_url)?;
+        writer.field("sectionsUrl", &self.sections_url)?;
+        writer.field("userRole", &self.user_role)?;
+        writer.field("sectionGroups", &self.section_groups)?;
+        writer.field("sections", &self.sections)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -242,38 +248,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Onenote {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The collection of OneNote notebooks that are owned by the user or group. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notebooks: crate::Patch<Vec<crate::models::Notebook>>,
     /// The status of OneNote operations. Getting an operations collection is not supported, but you can
     /// get the status of long-running operations if the Operation-Location header is returned in the
     /// response. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::OnenoteOperation>>,
     /// The pages in all OneNote notebooks that are owned by the user or group. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages: crate::Patch<Vec<crate::models::OnenotePage>>,
     /// The image and other file resources in OneNote pages. Getting a resources collection is not
     /// supported, but you can get the binary content of a specific resource. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resources: crate::Patch<Vec<crate::models::OnenoteResource>>,
     /// The section groups in all OneNote notebooks that are owned by the user or group. Read-only.
     /// Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub section_groups: crate::Patch<Vec<crate::models::SectionGroup>>,
     /// The sections in all OneNote notebooks that are owned by the user or group. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sections: crate::Patch<Vec<crate::models::OnenoteSection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for Onenote {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("notebooks", &self.notebooks)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("pages", &self.pages)?;
+        writer.field("resources", &self.resources)?;
+        writer.field("sectionGroups", &self.section_groups)?;
+        writer.field("sections", &self.sections)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -328,37 +340,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `operation` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenoteOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The start time of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The time of the last action of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The current status of the operation: notStarted, running, completed, failed
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// The error returned by the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::OnenoteOperationError>>,
     /// The operation percent complete if the operation is still in running status.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub percent_complete: crate::Patch<String>,
     /// The resource id.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// The resource URI for the object. For example, the resource URI for a copied page or section.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenoteOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastActionDateTime", &self.last_action_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("error", &self.error)?;
+        writer.field("percentComplete", &self.percent_complete)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.field("resourceLocation", &self.resource_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -415,57 +433,63 @@ crate::macros::select_fields! {
 ///
 /// Derived from `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenotePage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The date and time when the page was created. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The URL for the page's HTML content. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_url: crate::Patch<String>,
     /// The unique identifier of the application that created the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_app_id: crate::Patch<String>,
     /// The date and time when the page was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The indentation level of the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub level: crate::Patch<i32>,
     /// Links for opening the page. The oneNoteClientURL link opens the page in the OneNote native client
     /// if it 's installed. The oneNoteWebUrl link opens the page in OneNote on the web. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Box<crate::models::PageLinks>>,
     /// The order of the page within its parent section. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order: crate::Patch<i32>,
     /// The title of the page.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The `userTags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_tags: crate::Patch<Vec<String>>,
     /// The notebook that contains the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
     /// The section that contains the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_section: crate::Patch<Box<crate::models::OnenoteSection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenotePage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("contentUrl", &self.content_url)?;
+        writer.field("createdByAppId", &self.created_by_app_id)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("level", &self.level)?;
+        writer.field("links", &self.links)?;
+        writer.field("order", &self.order)?;
+        writer.field("title", &self.title)?;
+        writer.field("userTags", &self.user_tags)?;
+        writer.field("parentNotebook", &self.parent_notebook)?;
+        writer.field("parentSection", &self.parent_section)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -532,22 +556,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenoteResource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The URL for downloading the content
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenoteResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.field("contentUrl", &self.content_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -594,57 +624,63 @@ crate::macros::select_fields! {
 ///
 /// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenoteSection {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The date and time when the page was created. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates whether this is the user's default section. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// Links for opening the section. The oneNoteClientURL link opens the section in the OneNote native
     /// client if it's installed. The oneNoteWebURL link opens the section in OneNote on the web.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Box<crate::models::SectionLinks>>,
     /// The pages endpoint where you can get details for all the pages in the section. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages_url: crate::Patch<String>,
     /// The collection of pages in the section. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages: crate::Patch<Vec<crate::models::OnenotePage>>,
     /// The notebook that contains the section. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
     /// The section group that contains the section. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_section_group: crate::Patch<Box<crate::models::SectionGroup>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenoteSection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("links", &self.links)?;
+        writer.field("pagesUrl", &self.pages_url)?;
+        writer.field("pages", &self.pages)?;
+        writer.field("parentNotebook", &self.parent_notebook)?;
+        writer.field("parentSectionGroup", &self.parent_section_group)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -711,58 +747,64 @@ crate::macros::select_fields! {
 ///
 /// Derived from `onenoteEntityHierarchyModel` < `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SectionGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The date and time when the page was created. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The URL for the sectionGroups navigation property, which returns all the section groups in the
     /// section group. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub section_groups_url: crate::Patch<String>,
     /// The URL for the sections navigation property, which returns all the sections in the section
     /// group. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sections_url: crate::Patch<String>,
     /// The notebook that contains the section group. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_notebook: crate::Patch<Box<crate::models::Notebook>>,
     /// The section group that contains the section group. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_section_group: crate::Patch<Box<crate::models::SectionGroup>>,
     /// The section groups in the section. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub section_groups: crate::Patch<Vec<crate::models::SectionGroup>>,
     /// The sections in the section group. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sections: crate::Patch<Vec<crate::models::OnenoteSection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for SectionGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("sectionGroupsUrl", &self.section_groups_url)?;
+        writer.field("sectionsUrl", &self.sections_url)?;
+        writer.field("parentNotebook", &self.parent_notebook)?;
+        writer.field("parentSectionGroup", &self.parent_section_group)?;
+        writer.field("sectionGroups", &self.section_groups)?;
+        writer.field("sections", &self.sections)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -827,58 +869,64 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.CopyNotebookModel` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopyNotebookModel {
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<String>,
     /// The `createdByIdentity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isDefault` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// The `isShared` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_shared: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<String>,
     /// The `lastModifiedByIdentity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_identity: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `links` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Box<crate::models::NotebookLinks>>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `sectionGroupsUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub section_groups_url: crate::Patch<String>,
     /// The `sectionsUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sections_url: crate::Patch<String>,
     /// The `self` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The `userRole` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_role: crate::Patch<crate::models::OnenoteUserRole>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for CopyNotebookModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdByIdentity", &self.created_by_identity)?;
+        writer.field("createdTime", &self.created_time)?;
+        writer.field("id", &self.id)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isShared", &self.is_shared)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedByIdentity", &self.last_modified_by_identity)?;
+        writer.field("lastModifiedTime", &self.last_modified_time)?;
+        writer.field("links", &self.links)?;
+        writer.field("name", &self.name)?;
+        writer.field("sectionGroupsUrl", &self.section_groups_url)?;
+        writer.field("sectionsUrl", &self.sections_url)?;
+        writer.field("self", &self.self_)?;
+        writer.field("userRole", &self.user_role)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -925,16 +973,22 @@ impl crate::read_fields::ReadFields for CopyNotebookModel {
 
 /// The `microsoft.graph.externalLink` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExternalLink {
     /// The URL of the link.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub href: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for ExternalLink {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("href", &self.href)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -967,19 +1021,25 @@ impl crate::read_fields::ReadFields for ExternalLink {
 
 /// The `microsoft.graph.notebookLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NotebookLinks {
     /// Opens the notebook in the OneNote native client if it's installed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the notebook in OneNote on the web.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for NotebookLinks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
+        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1013,19 +1073,25 @@ impl crate::read_fields::ReadFields for NotebookLinks {
 
 /// The `microsoft.graph.onenoteOperationError` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenoteOperationError {
     /// The error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The error message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenoteOperationError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("message", &self.message)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1059,19 +1125,25 @@ impl crate::read_fields::ReadFields for OnenoteOperationError {
 
 /// The `microsoft.graph.onenotePagePreview` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenotePagePreview {
     /// The `links` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Box<crate::models::OnenotePagePreviewLinks>>,
     /// The `previewText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenotePagePreview {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("links", &self.links)?;
+        writer.field("previewText", &self.preview_text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1105,16 +1177,22 @@ impl crate::read_fields::ReadFields for OnenotePagePreview {
 
 /// The `microsoft.graph.onenotePagePreviewLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenotePagePreviewLinks {
     /// The `previewImageUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_image_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenotePagePreviewLinks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("previewImageUrl", &self.preview_image_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1147,30 +1225,36 @@ impl crate::read_fields::ReadFields for OnenotePagePreviewLinks {
 
 /// The `microsoft.graph.onenotePatchContentCommand` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenotePatchContentCommand {
     /// The action to perform on the target element. The possible values are: replace, append, delete,
     /// insert, or prepend.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::OnenotePatchActionType>,
     /// A string of well-formed HTML to add to the page, and any image or file binary data. If the
     /// content contains binary data, the request must be sent using the multipart/form-data content type
     /// with a 'Commands' part.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// The location to add the supplied content, relative to the target element. The possible values
     /// are: after (default) or before.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub position: crate::Patch<crate::models::OnenotePatchInsertPosition>,
     /// The element to update. Must be the #&lt;data-id&gt; or the generated &lt;id&gt; of the element,
     /// or the body or title keyword.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for OnenotePatchContentCommand {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("action", &self.action)?;
+        writer.field("content", &self.content)?;
+        writer.field("position", &self.position)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1206,19 +1290,25 @@ impl crate::read_fields::ReadFields for OnenotePatchContentCommand {
 
 /// The `microsoft.graph.pageLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PageLinks {
     /// Opens the page in the OneNote native client if it's installed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the page in OneNote on the web.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for PageLinks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
+        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1252,28 +1342,34 @@ impl crate::read_fields::ReadFields for PageLinks {
 
 /// The `microsoft.graph.recentNotebook` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecentNotebook {
     /// The name of the notebook.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_accessed_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Links for opening the notebook. The oneNoteClientURL link opens the notebook in the OneNote
     /// client, if it's installed. The oneNoteWebURL link opens the notebook in OneNote on the web.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Box<crate::models::RecentNotebookLinks>>,
     /// The backend store where the Notebook resides, either OneDriveForBusiness or OneDrive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_service: crate::Patch<crate::models::OnenoteSourceService>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for RecentNotebook {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastAccessedTime", &self.last_accessed_time)?;
+        writer.field("links", &self.links)?;
+        writer.field("sourceService", &self.source_service)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1309,19 +1405,25 @@ impl crate::read_fields::ReadFields for RecentNotebook {
 
 /// The `microsoft.graph.recentNotebookLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecentNotebookLinks {
     /// Opens the notebook in the OneNote native client if it's installed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the notebook in OneNote on the web.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for RecentNotebookLinks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
+        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]
@@ -1355,19 +1457,25 @@ impl crate::read_fields::ReadFields for RecentNotebookLinks {
 
 /// The `microsoft.graph.sectionLinks` complex type.
 #[cfg(feature = "onenote")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SectionLinks {
     /// Opens the section in the OneNote native client if it's installed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_client_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Opens the section in OneNote on the web.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_note_web_url: crate::Patch<Box<crate::models::ExternalLink>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "onenote")]
+impl serde::Serialize for SectionLinks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("oneNoteClientUrl", &self.one_note_client_url)?;
+        writer.field("oneNoteWebUrl", &self.one_note_web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "onenote")]

@@ -139,46 +139,52 @@ pub struct PrintJobRedirectBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AgreementFileProperties {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date time representing when the file was created.The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Localized display name of the policy file of an agreement. The localized display name is shown to
     /// end users who view the agreement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Data that represents the terms of use PDF document. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_data: crate::Patch<Box<crate::models::AgreementFileData>>,
     /// Name of the agreement file (for example, TOU.pdf). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
     /// If none of the languages matches the client preference, indicates whether this is the default
     /// agreement file . If none of the files are marked as default, the first one is treated as the
     /// default. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// Indicates whether the agreement file is a major version update. Major version updates invalidate
     /// the agreement's acceptances on the corresponding language.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_major_version: crate::Patch<bool>,
     /// The language of the agreement file in the format 'languagecode2-country/regioncode2'.
     /// 'languagecode2' is a lowercase two-letter code derived from ISO 639-1, while
     /// 'country/regioncode2' is derived from ISO 3166 and usually consists of two uppercase letters, or
     /// a BCP-47 language tag. For example, U.S. English is en-US. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl serde::Serialize for AgreementFileProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("fileData", &self.file_data)?;
+        writer.field("fileName", &self.file_name)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("isMajorVersion", &self.is_major_version)?;
+        writer.field("language", &self.language)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -303,58 +309,64 @@ impl crate::polymorphic::Polymorphic for AnyAgreementFileProperties {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteraction {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `appClass` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_class: crate::Patch<String>,
     /// The `attachments` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AiInteractionAttachment>>,
     /// The `body` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `contexts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contexts: crate::Patch<Vec<crate::models::AiInteractionContext>>,
     /// The `conversationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_type: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `etag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub etag: crate::Patch<String>,
     /// The `from` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `interactionType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interaction_type: crate::Patch<crate::models::AiInteractionType>,
     /// The `links` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Vec<crate::models::AiInteractionLink>>,
     /// The `locale` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// The `mentions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mentions: crate::Patch<Vec<crate::models::AiInteractionMention>>,
     /// The `requestId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub request_id: crate::Patch<String>,
     /// The `sessionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub session_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AiInteraction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appClass", &self.app_class)?;
+        writer.field("attachments", &self.attachments)?;
+        writer.field("body", &self.body)?;
+        writer.field("contexts", &self.contexts)?;
+        writer.field("conversationType", &self.conversation_type)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("etag", &self.etag)?;
+        writer.field("from", &self.from)?;
+        writer.field("interactionType", &self.interaction_type)?;
+        writer.field("links", &self.links)?;
+        writer.field("locale", &self.locale)?;
+        writer.field("mentions", &self.mentions)?;
+        writer.field("requestId", &self.request_id)?;
+        writer.field("sessionId", &self.session_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -425,38 +437,50 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttendanceRecord {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// List of time periods between joining and leaving a meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendance_intervals: crate::Patch<Vec<crate::models::AttendanceInterval>>,
     /// Email address of the user associated with this attendance record.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// The `externalRegistrationInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_registration_information:
         crate::Patch<Box<crate::models::VirtualEventExternalRegistrationInformation>>,
     /// Identity of the user associated with this attendance record.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `registrationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_id: crate::Patch<String>,
     /// Role of the attendee. Possible values are: None, Attendee, Presenter, and Organizer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<String>,
     /// Total duration of the attendances in seconds.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_attendance_in_seconds: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AttendanceRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attendanceIntervals", &self.attendance_intervals)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field(
+            "externalRegistrationInformation",
+            &self.external_registration_information,
+        )?;
+        writer.field("identity", &self.identity)?;
+        writer.field("registrationId", &self.registration_id)?;
+        writer.field("role", &self.role)?;
+        writer.field(
+            "totalAttendanceInSeconds",
+            &self.total_attendance_in_seconds,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -513,16 +537,22 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.authenticationConditionApplication` entity type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationConditionApplication {
     /// The `appId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AuthenticationConditionApplication {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("appId", &self.app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -570,51 +600,64 @@ crate::macros::select_fields! {
     feature = "storage",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BaseItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "files",
+    feature = "sites",
+    feature = "storage",
+    feature = "other"
+))]
+impl serde::Serialize for BaseItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -816,25 +859,31 @@ impl crate::polymorphic::Polymorphic for AnyBaseItem {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BaseItemVersion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "files", feature = "sites", feature = "other"))]
+impl serde::Serialize for BaseItemVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("publication", &self.publication)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "sites", feature = "other"))]
@@ -951,19 +1000,25 @@ impl crate::polymorphic::Polymorphic for AnyBaseItemVersion {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "calendar", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BaseMapFeature {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "calendar", feature = "other"))]
+impl serde::Serialize for BaseMapFeature {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("properties", &self.properties)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "calendar", feature = "other"))]
@@ -1093,26 +1148,33 @@ impl crate::polymorphic::Polymorphic for AnyBaseMapFeature {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `callEventType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_event_type: crate::Patch<crate::models::CallEventType>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `participants` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::Participant>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CallEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("callEventType", &self.call_event_type)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        #[cfg(feature = "communications")]
+        writer.field("participants", &self.participants)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1213,30 +1275,36 @@ impl crate::polymorphic::Polymorphic for AnyCallEvent {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangeTrackedEntity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
+impl serde::Serialize for ChangeTrackedEntity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "teams", feature = "other"))]
@@ -1424,70 +1492,76 @@ impl crate::polymorphic::Polymorphic for AnyChangeTrackedEntity {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "copilot", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopilotPackage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `appId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// The `assetId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub asset_id: crate::Patch<String>,
     /// The `availableTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub available_to: crate::Patch<crate::models::PackageStatus>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `deployedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deployed_to: crate::Patch<crate::models::PackageStatus>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `elementTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub element_types: crate::Patch<Vec<String>>,
     /// The `isBlocked` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_blocked: crate::Patch<bool>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `manifestId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manifest_id: crate::Patch<String>,
     /// The `manifestVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manifest_version: crate::Patch<String>,
     /// The `ownerId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_id: crate::Patch<String>,
     /// The `platform` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platform: crate::Patch<String>,
     /// The `publisher` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publisher: crate::Patch<String>,
     /// The `shortDescription` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub short_description: crate::Patch<String>,
     /// The `supportedHosts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_hosts: crate::Patch<Vec<String>>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::PackageType>,
     /// The `version` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "copilot", feature = "other"))]
+impl serde::Serialize for CopilotPackage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("assetId", &self.asset_id)?;
+        writer.field("availableTo", &self.available_to)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deployedTo", &self.deployed_to)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("elementTypes", &self.element_types)?;
+        writer.field("isBlocked", &self.is_blocked)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("manifestId", &self.manifest_id)?;
+        writer.field("manifestVersion", &self.manifest_version)?;
+        writer.field("ownerId", &self.owner_id)?;
+        writer.field("platform", &self.platform)?;
+        writer.field("publisher", &self.publisher)?;
+        writer.field("shortDescription", &self.short_description)?;
+        writer.field("supportedHosts", &self.supported_hosts)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("version", &self.version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "copilot", feature = "other"))]
@@ -1620,25 +1694,31 @@ impl crate::polymorphic::Polymorphic for AnyCopilotPackage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomDataProvidedResourceFile {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `size` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// The `uploadedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uploaded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CustomDataProvidedResourceFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.field("uploadedDateTime", &self.uploaded_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1687,20 +1767,27 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataSecurityAndGovernance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `sensitivityLabels` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_labels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "security", feature = "other"))]
+impl serde::Serialize for DataSecurityAndGovernance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "other")]
+        writer.field("sensitivityLabels", &self.sensitivity_labels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "security", feature = "other"))]
@@ -1806,23 +1893,30 @@ impl crate::polymorphic::Polymorphic for AnyDataSecurityAndGovernance {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeltaParticipants {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `sequenceNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sequence_number: crate::Patch<i64>,
     /// The `participants` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::Participant>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for DeltaParticipants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("sequenceNumber", &self.sequence_number)?;
+        #[cfg(feature = "communications")]
+        writer.field("participants", &self.participants)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1869,16 +1963,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceManagementCachedReportConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for DeviceManagementCachedReportConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -1921,28 +2021,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "education", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EducationOrganization {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Organization description.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Organization display name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Source where this organization was created from. Possible values are: sis, manual.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source: crate::Patch<crate::models::EducationExternalSource>,
     /// The name of the external source this resources was generated from.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_source_detail: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "education", feature = "other"))]
+impl serde::Serialize for EducationOrganization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("externalSource", &self.external_source)?;
+        writer.field("externalSourceDetail", &self.external_source_detail)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "education", feature = "other"))]
@@ -2047,35 +2153,42 @@ impl crate::polymorphic::Polymorphic for AnyEducationOrganization {
 ///
 /// Derived from `callEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmergencyCallEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `callEventType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_event_type: crate::Patch<crate::models::CallEventType>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `callerInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub caller_info: crate::Patch<Box<crate::models::EmergencyCallerInfo>>,
     /// The `emergencyNumberDialed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub emergency_number_dialed: crate::Patch<String>,
     /// The `policyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_name: crate::Patch<String>,
     /// The `participants` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::Participant>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EmergencyCallEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("callEventType", &self.call_event_type)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("callerInfo", &self.caller_info)?;
+        writer.field("emergencyNumberDialed", &self.emergency_number_dialed)?;
+        writer.field("policyName", &self.policy_name)?;
+        #[cfg(feature = "communications")]
+        writer.field("participants", &self.participants)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -2130,30 +2243,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "communications", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementConversation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `creationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `starterId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub starter_id: crate::Patch<String>,
     /// The `messages` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyEngagementConversationMessage>>,
     /// The `starter` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub starter: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "other"))]
+impl serde::Serialize for EngagementConversation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("creationMode", &self.creation_mode)?;
+        writer.field("starterId", &self.starter_id)?;
+        #[cfg(feature = "other")]
+        writer.field("messages", &self.messages)?;
+        #[cfg(feature = "other")]
+        writer.field("starter", &self.starter)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "other"))]
@@ -2258,46 +2379,52 @@ impl crate::polymorphic::Polymorphic for AnyEngagementConversation {
 ///
 /// Derived from `engagementConversationMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementConversationDiscussionMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `creationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyToId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to_id: crate::Patch<String>,
     /// The `conversation` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation: crate::Patch<Box<crate::models::AnyEngagementConversation>>,
     /// The `reactions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::EngagementConversationMessageReaction>>,
     /// The `replies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replies: crate::Patch<Vec<crate::models::AnyEngagementConversationMessage>>,
     /// The `replyTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EngagementConversationDiscussionMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("body", &self.body)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("creationMode", &self.creation_mode)?;
+        writer.field("from", &self.from)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("replyToId", &self.reply_to_id)?;
+        writer.field("conversation", &self.conversation)?;
+        writer.field("reactions", &self.reactions)?;
+        writer.field("replies", &self.replies)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -2360,46 +2487,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementConversationMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `creationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyToId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to_id: crate::Patch<String>,
     /// The `conversation` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation: crate::Patch<Box<crate::models::AnyEngagementConversation>>,
     /// The `reactions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::EngagementConversationMessageReaction>>,
     /// The `replies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replies: crate::Patch<Vec<crate::models::AnyEngagementConversationMessage>>,
     /// The `replyTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EngagementConversationMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("body", &self.body)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("creationMode", &self.creation_mode)?;
+        writer.field("from", &self.from)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("replyToId", &self.reply_to_id)?;
+        writer.field("conversation", &self.conversation)?;
+        writer.field("reactions", &self.reactions)?;
+        writer.field("replies", &self.replies)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -2524,25 +2657,31 @@ impl crate::polymorphic::Polymorphic for AnyEngagementConversationMessage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementConversationMessageReaction {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `reactionBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reaction_by: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `reactionType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reaction_type: crate::Patch<crate::models::EngagementConversationMessageReactionType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EngagementConversationMessageReaction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("reactionBy", &self.reaction_by)?;
+        writer.field("reactionType", &self.reaction_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -2591,49 +2730,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `engagementConversationMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementConversationQuestionMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `creationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyToId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to_id: crate::Patch<String>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The `conversation` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation: crate::Patch<Box<crate::models::AnyEngagementConversation>>,
     /// The `reactions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::EngagementConversationMessageReaction>>,
     /// The `replies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replies: crate::Patch<Vec<crate::models::AnyEngagementConversationMessage>>,
     /// The `replyTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EngagementConversationQuestionMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("body", &self.body)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("creationMode", &self.creation_mode)?;
+        writer.field("from", &self.from)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("replyToId", &self.reply_to_id)?;
+        writer.field("title", &self.title)?;
+        writer.field("conversation", &self.conversation)?;
+        writer.field("reactions", &self.reactions)?;
+        writer.field("replies", &self.replies)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -2698,46 +2843,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `engagementConversationMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EngagementConversationSystemMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `body` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `creationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creation_mode: crate::Patch<crate::models::EngagementCreationMode>,
     /// The `from` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::EngagementIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `replyToId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to_id: crate::Patch<String>,
     /// The `conversation` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation: crate::Patch<Box<crate::models::AnyEngagementConversation>>,
     /// The `reactions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::EngagementConversationMessageReaction>>,
     /// The `replies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replies: crate::Patch<Vec<crate::models::AnyEngagementConversationMessage>>,
     /// The `replyTo` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to: crate::Patch<Box<crate::models::AnyEngagementConversationMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EngagementConversationSystemMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("body", &self.body)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("creationMode", &self.creation_mode)?;
+        writer.field("from", &self.from)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("replyToId", &self.reply_to_id)?;
+        writer.field("conversation", &self.conversation)?;
+        writer.field("reactions", &self.reactions)?;
+        writer.field("replies", &self.replies)?;
+        writer.field("replyTo", &self.reply_to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -2800,66 +2951,72 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterpriseCodeSigningCertificate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Windows Enterprise Code-Signing Certificate in the raw data format. Set to null once
     /// certificate has been uploaded and other properties have been populated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<crate::edm::Binary>,
     /// The cert expiration date and time (using ISO 8601 format, in UTC time). Uploading a valid cert
     /// file through the Intune admin console will automatically populate this value in the HTTP
     /// response. Supports: $filter, $select, $top, $OrderBy, $skip. $Search is not supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The issuer value for the cert. This might contain information such as country (C), state or
     /// province (S), locality (L), common name of the cert (CN), organization (O), and organizational
     /// unit (OU). Uploading a valid cert file through the Intune admin console will automatically
     /// populate this value in the HTTP response. Supports: $filter, $select, $top, $OrderBy, $skip.
     /// $Search is not supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer: crate::Patch<String>,
     /// The issuer name for the cert. This might contain information such as country (C), state or
     /// province (S), locality (L), common name of the cert (CN), organization (O), and organizational
     /// unit (OU). Uploading a valid cert file through the Intune admin console will automatically
     /// populate this value in the HTTP response. Supports: $filter, $select, $top, $OrderBy, $skip.
     /// $Search is not supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub issuer_name: crate::Patch<String>,
     /// Whether the Certificate Status Provisioned or not Provisioned. Possible values are:
     /// notProvisioned, provisioned. Default is notProvisioned. Uploading a valid cert file through the
     /// Intune admin console will automatically populate this value in the HTTP response. Supports:
     /// $filter, $select, $top, $OrderBy, $skip. $Search is not supported. Possible values are:
     /// notProvisioned, provisioned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::CertificateStatus>,
     /// The subject value for the cert. This might contain information such as country (C), state or
     /// province (S), locality (L), common name of the cert (CN), organization (O), and organizational
     /// unit (OU). Uploading a valid cert file through the Intune admin console will automatically
     /// populate this value in the HTTP response. Supports: $filter, $select, $top, $OrderBy, $skip.
     /// $Search is not supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The subject name for the cert. This might contain information such as country (C), state or
     /// province (S), locality (L), common name of the cert (CN), organization (O), and organizational
     /// unit (OU). Uploading a valid cert file through the Intune admin console will automatically
     /// populate this value in the HTTP response. Supports: $filter, $select, $top, $OrderBy, $skip.
     /// $Search is not supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject_name: crate::Patch<String>,
     /// The date time of CodeSigning Cert when it is uploaded (using ISO 8601 format, in UTC time).
     /// Uploading a valid cert file through the Intune admin console will automatically populate this
     /// value in the HTTP response. Supports: $filter, $select, $top, $OrderBy, $skip. $Search is not
     /// supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upload_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EnterpriseCodeSigningCertificate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("content", &self.content)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("issuer", &self.issuer)?;
+        writer.field("issuerName", &self.issuer_name)?;
+        writer.field("status", &self.status)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("subjectName", &self.subject_name)?;
+        writer.field("uploadDateTime", &self.upload_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -2946,16 +3103,52 @@ crate::macros::select_fields! {
     feature = "partners-billing",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Entity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity",
+    feature = "mail",
+    feature = "calendar",
+    feature = "personal-contacts",
+    feature = "files",
+    feature = "sites",
+    feature = "onenote",
+    feature = "planner",
+    feature = "todo",
+    feature = "teams",
+    feature = "communications",
+    feature = "security",
+    feature = "device-management",
+    feature = "education",
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "directory",
+    feature = "reports",
+    feature = "search",
+    feature = "filter-operators",
+    feature = "functions",
+    feature = "subscriptions",
+    feature = "copilot",
+    feature = "employee-experience",
+    feature = "print",
+    feature = "solutions",
+    feature = "storage",
+    feature = "partners-billing",
+    feature = "other"
+))]
+impl serde::Serialize for Entity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -11478,34 +11671,40 @@ impl crate::polymorphic::Polymorphic for AnyEntity {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExchangeMessageTraceDetail {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<String>,
     /// The `data` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<String>,
     /// The `dateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `event` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event: crate::Patch<String>,
     /// The `messageId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ExchangeMessageTraceDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("action", &self.action)?;
+        writer.field("data", &self.data)?;
+        writer.field("dateTime", &self.date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("event", &self.event)?;
+        writer.field("messageId", &self.message_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -11560,43 +11759,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GranularRestoreArtifactBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `browseSessionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub browse_session_id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoredItemKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_key: crate::Patch<String>,
     /// The `restoredItemPath` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_path: crate::Patch<String>,
     /// The `restoredItemWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_web_url: crate::Patch<String>,
     /// The `restorePointDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for GranularRestoreArtifactBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("browseSessionId", &self.browse_session_id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("restoredItemKey", &self.restored_item_key)?;
+        writer.field("restoredItemPath", &self.restored_item_path)?;
+        writer.field("restoredItemWebUrl", &self.restored_item_web_url)?;
+        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -11718,22 +11923,28 @@ impl crate::polymorphic::Polymorphic for AnyGranularRestoreArtifactBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentityUserFlow {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `userFlowType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_type: crate::Patch<crate::models::UserFlowType>,
     /// The `userFlowTypeVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_flow_type_version: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl serde::Serialize for IdentityUserFlow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("userFlowType", &self.user_flow_type)?;
+        writer.field("userFlowTypeVersion", &self.user_flow_type_version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -11834,26 +12045,33 @@ impl crate::polymorphic::Polymorphic for AnyIdentityUserFlow {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportedWindowsAutopilotDeviceIdentityUpload {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// DateTime when the entity is created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time_utc: crate::Patch<crate::edm::DateTimeOffset>,
     /// Upload status.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ImportedWindowsAutopilotDeviceIdentityUploadStatus>,
     /// Collection of all Autopilot devices as a part of this upload.
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_identities: crate::Patch<Vec<crate::models::ImportedWindowsAutopilotDeviceIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ImportedWindowsAutopilotDeviceIdentityUpload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTimeUtc", &self.created_date_time_utc)?;
+        writer.field("status", &self.status)?;
+        #[cfg(feature = "device-management")]
+        writer.field("deviceIdentities", &self.device_identities)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -11903,19 +12121,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IosLobAppProvisioningConfigurationAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The target group assignment defined by the admin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target: crate::Patch<Box<crate::models::AnyDeviceAndAppManagementAssignmentTarget>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for IosLobAppProvisioningConfigurationAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("target", &self.target)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -11960,28 +12184,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelContentRight {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `cid` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cid: crate::Patch<String>,
     /// The `format` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<String>,
     /// The `rights` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rights: crate::Patch<crate::edm::Flags<crate::models::UsageRights>>,
     /// The `label` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<Box<crate::models::SensitivityLabel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for LabelContentRight {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("cid", &self.cid)?;
+        writer.field("format", &self.format)?;
+        writer.field("rights", &self.rights)?;
+        writer.field("label", &self.label)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -12032,33 +12262,45 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagedDeviceOverview {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Distribution of Exchange Access State in Intune
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_exchange_access_state_summary:
         crate::Patch<Box<crate::models::DeviceExchangeAccessStateSummary>>,
     /// Device operating system summary.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_operating_system_summary:
         crate::Patch<Box<crate::models::DeviceOperatingSystemSummary>>,
     /// The number of devices enrolled in both MDM and EAS
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dual_enrolled_device_count: crate::Patch<i32>,
     /// Total enrolled device count. Does not include PC devices managed via Intune PC Agent
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enrolled_device_count: crate::Patch<i32>,
     /// The number of devices enrolled in MDM
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mdm_enrolled_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ManagedDeviceOverview {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "deviceExchangeAccessStateSummary",
+            &self.device_exchange_access_state_summary,
+        )?;
+        writer.field(
+            "deviceOperatingSystemSummary",
+            &self.device_operating_system_summary,
+        )?;
+        writer.field("dualEnrolledDeviceCount", &self.dual_enrolled_device_count)?;
+        writer.field("enrolledDeviceCount", &self.enrolled_device_count)?;
+        writer.field("mdmEnrolledCount", &self.mdm_enrolled_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -12115,32 +12357,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingAttendanceReport {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `externalEventInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_information:
         crate::Patch<Vec<crate::models::VirtualEventExternalInformation>>,
     /// UTC time when the meeting ended. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// UTC time when the meeting started. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Total number of participants. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_participant_count: crate::Patch<i32>,
     /// List of attendance records of an attendance report. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendance_records: crate::Patch<Vec<crate::models::AttendanceRecord>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for MeetingAttendanceReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("externalEventInformation", &self.external_event_information)?;
+        writer.field("meetingEndDateTime", &self.meeting_end_date_time)?;
+        writer.field("meetingStartDateTime", &self.meeting_start_date_time)?;
+        writer.field("totalParticipantCount", &self.total_participant_count)?;
+        writer.field("attendanceRecords", &self.attendance_records)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -12193,35 +12441,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OfficeGraphInsights {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Calculated relationship identifying documents shared with or by the user. This includes URLs,
     /// file attachments, and reference attachments to OneDrive for Business and SharePoint files found
     /// in Outlook messages and meetings. This also includes URLs and reference attachments to Teams
     /// conversations. Ordered by recency of share.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared: crate::Patch<Vec<crate::models::SharedInsight>>,
     /// Calculated relationship identifying documents trending around a user. Trending documents are
     /// calculated based on activity of the user's closest network of people and include files stored in
     /// OneDrive for Business and SharePoint. Trending insights help the user to discover potentially
     /// useful content that the user has access to, but has never viewed before.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trending: crate::Patch<Vec<crate::models::Trending>>,
     /// Calculated relationship identifying the latest documents viewed or modified by a user, including
     /// OneDrive for Business and SharePoint documents, ranked by recency of use.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub used: crate::Patch<Vec<crate::models::UsedInsight>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity", feature = "other"))]
+impl serde::Serialize for OfficeGraphInsights {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "other")]
+        writer.field("shared", &self.shared)?;
+        #[cfg(feature = "other")]
+        writer.field("trending", &self.trending)?;
+        #[cfg(feature = "other")]
+        writer.field("used", &self.used)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity", feature = "other"))]
@@ -12324,19 +12581,25 @@ impl crate::polymorphic::Polymorphic for AnyOfficeGraphInsights {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenoteEntityBaseModel {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl serde::Serialize for OnenoteEntityBaseModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12471,38 +12734,44 @@ impl crate::polymorphic::Polymorphic for AnyOnenoteEntityBaseModel {
 ///
 /// Derived from `onenoteEntitySchemaObjectModel` < `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenoteEntityHierarchyModel {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The date and time when the page was created. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The name of the notebook.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Identity of the user, device, and application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The date and time when the notebook was last modified. The timestamp represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl serde::Serialize for OnenoteEntityHierarchyModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12623,24 +12892,30 @@ impl crate::polymorphic::Polymorphic for AnyOnenoteEntityHierarchyModel {
 ///
 /// Derived from `onenoteEntityBaseModel` < `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnenoteEntitySchemaObjectModel {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The endpoint where you can get details about the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_: crate::Patch<String>,
     /// The date and time when the page was created. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl serde::Serialize for OnenoteEntitySchemaObjectModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("self", &self.self_)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -12765,124 +13040,155 @@ impl crate::polymorphic::Polymorphic for AnyOnenoteEntitySchemaObjectModel {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OnlineMeetingBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `allowAttendeeToEnableCamera` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_attendee_to_enable_camera: crate::Patch<bool>,
     /// The `allowAttendeeToEnableMic` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_attendee_to_enable_mic: crate::Patch<bool>,
     /// The `allowBreakoutRooms` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_breakout_rooms: crate::Patch<bool>,
     /// The `allowCopyingAndSharingMeetingContent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_copying_and_sharing_meeting_content: crate::Patch<bool>,
     /// The `allowedLobbyAdmitters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_lobby_admitters: crate::Patch<crate::models::AllowedLobbyAdmitterRoles>,
     /// The `allowedPresenters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_presenters: crate::Patch<crate::models::OnlineMeetingPresenters>,
     /// The `allowLiveShare` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_live_share: crate::Patch<crate::models::MeetingLiveShareOptions>,
     /// The `allowMeetingChat` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_meeting_chat: crate::Patch<crate::models::MeetingChatMode>,
     /// The `allowParticipantsToChangeName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_participants_to_change_name: crate::Patch<bool>,
     /// The `allowPowerPointSharing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_power_point_sharing: crate::Patch<bool>,
     /// The `allowRecording` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_recording: crate::Patch<bool>,
     /// The `allowTeamworkReactions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_teamwork_reactions: crate::Patch<bool>,
     /// The `allowTranscription` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_transcription: crate::Patch<bool>,
     /// The `allowWhiteboard` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_whiteboard: crate::Patch<bool>,
     /// The `audioConferencing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
     /// The `chatInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The `chatRestrictions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
     /// The `cloudVideoInteropInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
     /// The `expiryDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isEndToEndEncryptionEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_end_to_end_encryption_enabled: crate::Patch<bool>,
     /// The `isEntryExitAnnounced` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_entry_exit_announced: crate::Patch<bool>,
     /// The `joinInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `joinMeetingIdSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
     /// The `joinWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The `lobbyBypassSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
     /// The `meetingOptionsWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_options_web_url: crate::Patch<String>,
     /// The `meetingSpokenLanguageTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_spoken_language_tag: crate::Patch<String>,
     /// The `meetingType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_type: crate::Patch<crate::models::OnlineMeetingType>,
     /// The `recordAutomatically` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_automatically: crate::Patch<bool>,
     /// The `sensitivityLabelAssignment` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_assignment:
         crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
     /// The `shareMeetingChatHistoryDefault` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_meeting_chat_history_default:
         crate::Patch<crate::models::MeetingChatHistoryDefaultMode>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `videoTeleconferenceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_teleconference_id: crate::Patch<String>,
     /// The `watermarkProtection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
     /// The `attendanceReports` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendance_reports: crate::Patch<Vec<crate::models::MeetingAttendanceReport>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
+impl serde::Serialize for OnlineMeetingBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "allowAttendeeToEnableCamera",
+            &self.allow_attendee_to_enable_camera,
+        )?;
+        writer.field(
+            "allowAttendeeToEnableMic",
+            &self.allow_attendee_to_enable_mic,
+        )?;
+        writer.field("allowBreakoutRooms", &self.allow_breakout_rooms)?;
+        writer.field(
+            "allowCopyingAndSharingMeetingContent",
+            &self.allow_copying_and_sharing_meeting_content,
+        )?;
+        writer.field("allowedLobbyAdmitters", &self.allowed_lobby_admitters)?;
+        writer.field("allowedPresenters", &self.allowed_presenters)?;
+        writer.field("allowLiveShare", &self.allow_live_share)?;
+        writer.field("allowMeetingChat", &self.allow_meeting_chat)?;
+        writer.field(
+            "allowParticipantsToChangeName",
+            &self.allow_participants_to_change_name,
+        )?;
+        writer.field("allowPowerPointSharing", &self.allow_power_point_sharing)?;
+        writer.field("allowRecording", &self.allow_recording)?;
+        writer.field("allowTeamworkReactions", &self.allow_teamwork_reactions)?;
+        writer.field("allowTranscription", &self.allow_transcription)?;
+        writer.field("allowWhiteboard", &self.allow_whiteboard)?;
+        writer.field("audioConferencing", &self.audio_conferencing)?;
+        writer.field("chatInfo", &self.chat_info)?;
+        writer.field("chatRestrictions", &self.chat_restrictions)?;
+        writer.field("cloudVideoInteropInfo", &self.cloud_video_interop_info)?;
+        writer.field("expiryDateTime", &self.expiry_date_time)?;
+        writer.field(
+            "isEndToEndEncryptionEnabled",
+            &self.is_end_to_end_encryption_enabled,
+        )?;
+        writer.field("isEntryExitAnnounced", &self.is_entry_exit_announced)?;
+        writer.field("joinInformation", &self.join_information)?;
+        writer.field("joinMeetingIdSettings", &self.join_meeting_id_settings)?;
+        writer.field("joinWebUrl", &self.join_web_url)?;
+        writer.field("lobbyBypassSettings", &self.lobby_bypass_settings)?;
+        writer.field("meetingOptionsWebUrl", &self.meeting_options_web_url)?;
+        writer.field(
+            "meetingSpokenLanguageTag",
+            &self.meeting_spoken_language_tag,
+        )?;
+        writer.field("meetingType", &self.meeting_type)?;
+        writer.field("recordAutomatically", &self.record_automatically)?;
+        writer.field(
+            "sensitivityLabelAssignment",
+            &self.sensitivity_label_assignment,
+        )?;
+        writer.field(
+            "shareMeetingChatHistoryDefault",
+            &self.share_meeting_chat_history_default,
+        )?;
+        writer.field("subject", &self.subject)?;
+        writer.field("videoTeleconferenceId", &self.video_teleconference_id)?;
+        writer.field("watermarkProtection", &self.watermark_protection)?;
+        #[cfg(feature = "other")]
+        writer.field("attendanceReports", &self.attendance_reports)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "communications", feature = "solutions", feature = "other"))]
@@ -13066,25 +13372,31 @@ impl crate::polymorphic::Polymorphic for AnyOnlineMeetingBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "onenote", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Operation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The start time of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The time of the last action of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The current status of the operation: notStarted, running, completed, failed
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::OperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "onenote", feature = "other"))]
+impl serde::Serialize for Operation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastActionDateTime", &self.last_action_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "onenote", feature = "other"))]
@@ -13187,103 +13499,136 @@ impl crate::polymorphic::Polymorphic for AnyOperation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationalBrandingProperties {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Color that will appear in place of the background image in low-bandwidth connections. We
     /// recommend that you use the primary color of your banner logo or your organization color. Specify
     /// this in hexadecimal format, for example, white is #FFFFFF.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub background_color: crate::Patch<String>,
     /// A relative URL for the backgroundImage property that is combined with a CDN base URL from the
     /// cdnList to provide the version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub background_image_relative_url: crate::Patch<String>,
     /// A relative url for the bannerLogo property that is combined with a CDN base URL from the cdnList
     /// to provide the read-only version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub banner_logo_relative_url: crate::Patch<String>,
     /// A list of base URLs for all available CDN providers that are serving the assets of the current
     /// resource. Several CDN providers are used at the same time for high availability of read requests.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cdn_list: crate::Patch<Vec<String>>,
     /// The `contentCustomization` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_customization: crate::Patch<Box<crate::models::ContentCustomization>>,
     /// The `customAccountResetCredentialsUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_account_reset_credentials_url: crate::Patch<String>,
     /// The `customCannotAccessYourAccountText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_cannot_access_your_account_text: crate::Patch<String>,
     /// The `customCannotAccessYourAccountUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_cannot_access_your_account_url: crate::Patch<String>,
     /// The `customCSSRelativeUrl` property.
-    #[serde(
-        rename = "customCSSRelativeUrl",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub custom_css_relative_url: crate::Patch<String>,
     /// The `customForgotMyPasswordText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_forgot_my_password_text: crate::Patch<String>,
     /// The `customPrivacyAndCookiesText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_privacy_and_cookies_text: crate::Patch<String>,
     /// The `customPrivacyAndCookiesUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_privacy_and_cookies_url: crate::Patch<String>,
     /// The `customResetItNowText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_reset_it_now_text: crate::Patch<String>,
     /// The `customTermsOfUseText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_terms_of_use_text: crate::Patch<String>,
     /// The `customTermsOfUseUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_terms_of_use_url: crate::Patch<String>,
     /// The `faviconRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub favicon_relative_url: crate::Patch<String>,
     /// The `headerBackgroundColor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_background_color: crate::Patch<String>,
     /// The `headerLogoRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub header_logo_relative_url: crate::Patch<String>,
     /// The `loginPageLayoutConfiguration` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_layout_configuration:
         crate::Patch<Box<crate::models::LoginPageLayoutConfiguration>>,
     /// The `loginPageTextVisibilitySettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub login_page_text_visibility_settings:
         crate::Patch<Box<crate::models::LoginPageTextVisibilitySettings>>,
     /// Text that appears at the bottom of the sign-in box. You can use this to communicate additional
     /// information, such as the phone number to your help desk or a legal statement. This text must be
     /// Unicode and not exceed 1024 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_page_text: crate::Patch<String>,
     /// The `squareLogoDarkRelativeUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_dark_relative_url: crate::Patch<String>,
     /// A relative url for the squareLogo property that is combined with a CDN base URL from the cdnList
     /// to provide the version served by a CDN. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub square_logo_relative_url: crate::Patch<String>,
     /// String that shows as the hint in the username textbox on the sign-in screen. This text must be a
     /// Unicode, without links or code, and can't exceed 64 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub username_hint_text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl serde::Serialize for OrganizationalBrandingProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("backgroundColor", &self.background_color)?;
+        writer.field(
+            "backgroundImageRelativeUrl",
+            &self.background_image_relative_url,
+        )?;
+        writer.field("bannerLogoRelativeUrl", &self.banner_logo_relative_url)?;
+        writer.field("cdnList", &self.cdn_list)?;
+        writer.field("contentCustomization", &self.content_customization)?;
+        writer.field(
+            "customAccountResetCredentialsUrl",
+            &self.custom_account_reset_credentials_url,
+        )?;
+        writer.field(
+            "customCannotAccessYourAccountText",
+            &self.custom_cannot_access_your_account_text,
+        )?;
+        writer.field(
+            "customCannotAccessYourAccountUrl",
+            &self.custom_cannot_access_your_account_url,
+        )?;
+        writer.field("customCSSRelativeUrl", &self.custom_css_relative_url)?;
+        writer.field(
+            "customForgotMyPasswordText",
+            &self.custom_forgot_my_password_text,
+        )?;
+        writer.field(
+            "customPrivacyAndCookiesText",
+            &self.custom_privacy_and_cookies_text,
+        )?;
+        writer.field(
+            "customPrivacyAndCookiesUrl",
+            &self.custom_privacy_and_cookies_url,
+        )?;
+        writer.field("customResetItNowText", &self.custom_reset_it_now_text)?;
+        writer.field("customTermsOfUseText", &self.custom_terms_of_use_text)?;
+        writer.field("customTermsOfUseUrl", &self.custom_terms_of_use_url)?;
+        writer.field("faviconRelativeUrl", &self.favicon_relative_url)?;
+        writer.field("headerBackgroundColor", &self.header_background_color)?;
+        writer.field("headerLogoRelativeUrl", &self.header_logo_relative_url)?;
+        writer.field(
+            "loginPageLayoutConfiguration",
+            &self.login_page_layout_configuration,
+        )?;
+        writer.field(
+            "loginPageTextVisibilitySettings",
+            &self.login_page_text_visibility_settings,
+        )?;
+        writer.field("signInPageText", &self.sign_in_page_text)?;
+        writer.field(
+            "squareLogoDarkRelativeUrl",
+            &self.square_logo_dark_relative_url,
+        )?;
+        writer.field("squareLogoRelativeUrl", &self.square_logo_relative_url)?;
+        writer.field("usernameHintText", &self.username_hint_text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -13453,20 +13798,27 @@ impl crate::polymorphic::Polymorphic for AnyOrganizationalBrandingProperties {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParticipantJoiningNotification {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `call` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call: crate::Patch<Box<crate::models::Call>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ParticipantJoiningNotification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "communications")]
+        writer.field("call", &self.call)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13511,23 +13863,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParticipantLeftNotification {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// ID of the participant under the policy who has left the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participant_id: crate::Patch<String>,
     /// The `call` navigation property (present when expanded).
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call: crate::Patch<Box<crate::models::Call>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ParticipantLeftNotification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("participantId", &self.participant_id)?;
+        #[cfg(feature = "communications")]
+        writer.field("call", &self.call)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13574,28 +13933,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PasskeyProfile {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `attestationEnforcement` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attestation_enforcement: crate::Patch<crate::models::AttestationEnforcement>,
     /// The `keyRestrictions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key_restrictions: crate::Patch<Box<crate::models::Fido2KeyRestrictions>>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `passkeyTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub passkey_types: crate::Patch<crate::edm::Flags<crate::models::PasskeyTypes>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PasskeyProfile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attestationEnforcement", &self.attestation_enforcement)?;
+        writer.field("keyRestrictions", &self.key_restrictions)?;
+        writer.field("name", &self.name)?;
+        writer.field("passkeyTypes", &self.passkey_types)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13644,16 +14009,22 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.policyDeletableItem` entity type.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyDeletableItem {
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl serde::Serialize for PolicyDeletableItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -13778,31 +14149,37 @@ impl crate::polymorphic::Polymorphic for AnyPolicyDeletableItem {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintDocument {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The document's content (MIME) type. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The document's name. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `downloadedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub downloaded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The document's size in bytes. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// The `uploadedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uploaded_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PrintDocument {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("downloadedDateTime", &self.downloaded_date_time)?;
+        writer.field("size", &self.size)?;
+        writer.field("uploadedDateTime", &self.uploaded_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -13855,44 +14232,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The capabilities of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
     /// The default print settings of printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
     /// The name of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Whether the printer/printerShare is currently accepting new print jobs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_accepting_jobs: crate::Patch<bool>,
     /// The physical and/or organizational location of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The manufacturer of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
     /// The model name of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub model: crate::Patch<String>,
     /// The processing status of the printer/printerShare, including any errors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
     /// The list of jobs that are queued for printing by the printer/printerShare.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub jobs: crate::Patch<Vec<crate::models::PrintJob>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl serde::Serialize for PrinterBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("capabilities", &self.capabilities)?;
+        writer.field("defaults", &self.defaults)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isAcceptingJobs", &self.is_accepting_jobs)?;
+        writer.field("location", &self.location)?;
+        writer.field("manufacturer", &self.manufacturer)?;
+        writer.field("model", &self.model)?;
+        writer.field("status", &self.status)?;
+        #[cfg(feature = "other")]
+        writer.field("jobs", &self.jobs)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -14012,50 +14396,57 @@ impl crate::polymorphic::Polymorphic for AnyPrinterBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `acknowledgedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub acknowledged_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// A group of settings that a printer should use to print a job.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::PrintJobConfiguration>>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The DateTimeOffset when the job was created. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `errorCode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_code: crate::Patch<i32>,
     /// If true, document can be fetched by printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_fetchable: crate::Patch<bool>,
     /// Contains the source job URL, if the job has been redirected from another printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redirected_from: crate::Patch<String>,
     /// Contains the destination job URL, if the job has been redirected to another printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub redirected_to: crate::Patch<String>,
     /// The status of the print job. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::PrintJobStatus>>,
     /// The `documents` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub documents: crate::Patch<Vec<crate::models::PrintDocument>>,
     /// A list of printTasks that were triggered by this print job.
     #[cfg(feature = "print")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::PrintTask>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PrintJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("acknowledgedDateTime", &self.acknowledged_date_time)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("errorCode", &self.error_code)?;
+        writer.field("isFetchable", &self.is_fetchable)?;
+        writer.field("redirectedFrom", &self.redirected_from)?;
+        writer.field("redirectedTo", &self.redirected_to)?;
+        writer.field("status", &self.status)?;
+        writer.field("documents", &self.documents)?;
+        #[cfg(feature = "print")]
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -14120,49 +14511,58 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "reports", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintUsage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `blackAndWhitePageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub black_and_white_page_count: crate::Patch<i64>,
     /// The `colorPageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color_page_count: crate::Patch<i64>,
     /// The `completedBlackAndWhiteJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_black_and_white_job_count: crate::Patch<i64>,
     /// The `completedColorJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_color_job_count: crate::Patch<i64>,
     /// The `completedJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_job_count: crate::Patch<i64>,
     /// The `doubleSidedSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub double_sided_sheet_count: crate::Patch<i64>,
     /// The `incompleteJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incomplete_job_count: crate::Patch<i64>,
     /// The `mediaSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_sheet_count: crate::Patch<i64>,
     /// The `pageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub page_count: crate::Patch<i64>,
     /// The `singleSidedSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_sided_sheet_count: crate::Patch<i64>,
     /// The `usageDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage_date: crate::Patch<crate::edm::Date>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "reports", feature = "other"))]
+impl serde::Serialize for PrintUsage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("blackAndWhitePageCount", &self.black_and_white_page_count)?;
+        writer.field("colorPageCount", &self.color_page_count)?;
+        writer.field(
+            "completedBlackAndWhiteJobCount",
+            &self.completed_black_and_white_job_count,
+        )?;
+        writer.field("completedColorJobCount", &self.completed_color_job_count)?;
+        writer.field("completedJobCount", &self.completed_job_count)?;
+        writer.field("doubleSidedSheetCount", &self.double_sided_sheet_count)?;
+        writer.field("incompleteJobCount", &self.incomplete_job_count)?;
+        writer.field("mediaSheetCount", &self.media_sheet_count)?;
+        writer.field("pageCount", &self.page_count)?;
+        writer.field("singleSidedSheetCount", &self.single_sided_sheet_count)?;
+        writer.field("usageDate", &self.usage_date)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "reports", feature = "other"))]
@@ -14290,31 +14690,37 @@ impl crate::polymorphic::Polymorphic for AnyPrintUsage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessSchedule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdUsing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_using: crate::Patch<String>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `scheduleInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl serde::Serialize for PrivilegedAccessSchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdUsing", &self.created_using)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14430,22 +14836,28 @@ impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessSchedule {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessScheduleInstance {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl serde::Serialize for PrivilegedAccessScheduleInstance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14561,51 +14973,57 @@ impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessScheduleInstance {
 ///
 /// Derived from `request` < `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-governance", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrivilegedAccessScheduleRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the approval of the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_id: crate::Patch<String>,
     /// The request completion date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Free text field to define any custom data for the request. Not used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_data: crate::Patch<String>,
     /// The status of the request. Not nullable. The possible values are: Canceled, Denied, Failed,
     /// Granted, PendingAdminDecision, PendingApproval, PendingProvisioning, PendingScheduleCreation,
     /// Provisioned, Revoked, and ScheduleCreated. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// The `action` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action: crate::Patch<crate::models::ScheduleRequestActions>,
     /// The `isValidationOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_validation_only: crate::Patch<bool>,
     /// The `justification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification: crate::Patch<String>,
     /// The `scheduleInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule_info: crate::Patch<Box<crate::models::RequestSchedule>>,
     /// The `ticketInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ticket_info: crate::Patch<Box<crate::models::TicketInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-governance", feature = "other"))]
+impl serde::Serialize for PrivilegedAccessScheduleRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("approvalId", &self.approval_id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customData", &self.custom_data)?;
+        writer.field("status", &self.status)?;
+        writer.field("action", &self.action)?;
+        writer.field("isValidationOnly", &self.is_validation_only)?;
+        writer.field("justification", &self.justification)?;
+        writer.field("scheduleInfo", &self.schedule_info)?;
+        writer.field("ticketInfo", &self.ticket_info)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-governance", feature = "other"))]
@@ -14739,37 +15157,43 @@ impl crate::polymorphic::Polymorphic for AnyPrivilegedAccessScheduleRequest {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtectionRuleBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionRuleStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for ProtectionRuleBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("isAutoApplyEnabled", &self.is_auto_apply_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -14894,43 +15318,52 @@ impl crate::polymorphic::Polymorphic for AnyProtectionRuleBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtectionUnitBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `offboardRequestedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offboard_requested_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `policyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// The `protectionSources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_sources: crate::Patch<crate::edm::Flags<crate::models::ProtectionSource>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for ProtectionUnitBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "offboardRequestedDateTime",
+            &self.offboard_requested_date_time,
+        )?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.field("protectionSources", &self.protection_sources)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15059,37 +15492,43 @@ impl crate::polymorphic::Polymorphic for AnyProtectionUnitBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtectionUnitsBulkJobBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitsBulkJobStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for ProtectionUnitsBulkJobBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15214,49 +15653,58 @@ impl crate::polymorphic::Polymorphic for AnyProtectionUnitsBulkJobBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RelyingPartyDetailedSummary {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `failedSignInCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed_sign_in_count: crate::Patch<i64>,
     /// The `migrationStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_status: crate::Patch<crate::models::MigrationStatus>,
     /// The `migrationValidationDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_validation_details: crate::Patch<Vec<crate::models::KeyValuePair>>,
     /// The `relyingPartyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relying_party_id: crate::Patch<String>,
     /// The `relyingPartyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relying_party_name: crate::Patch<String>,
     /// The `replyUrls` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_urls: crate::Patch<Vec<String>>,
     /// The `serviceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_id: crate::Patch<String>,
     /// The `signInSuccessRate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_in_success_rate: crate::Patch<crate::edm::Double>,
     /// The `successfulSignInCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub successful_sign_in_count: crate::Patch<i64>,
     /// The `totalSignInCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_sign_in_count: crate::Patch<i64>,
     /// The `uniqueUserCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unique_user_count: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for RelyingPartyDetailedSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("failedSignInCount", &self.failed_sign_in_count)?;
+        writer.field("migrationStatus", &self.migration_status)?;
+        writer.field(
+            "migrationValidationDetails",
+            &self.migration_validation_details,
+        )?;
+        writer.field("relyingPartyId", &self.relying_party_id)?;
+        writer.field("relyingPartyName", &self.relying_party_name)?;
+        writer.field("replyUrls", &self.reply_urls)?;
+        writer.field("serviceId", &self.service_id)?;
+        writer.field("signInSuccessRate", &self.sign_in_success_rate)?;
+        writer.field("successfulSignInCount", &self.successful_sign_in_count)?;
+        writer.field("totalSignInCount", &self.total_sign_in_count)?;
+        writer.field("uniqueUserCount", &self.unique_user_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -15325,36 +15773,46 @@ crate::macros::select_fields! {
     feature = "identity-access",
     feature = "other"
 ))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Request {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The identifier of the approval of the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approval_id: crate::Patch<String>,
     /// The request completion date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The principal that created the request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The request creation date time.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Free text field to define any custom data for the request. Not used.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_data: crate::Patch<String>,
     /// The status of the request. Not nullable. The possible values are: Canceled, Denied, Failed,
     /// Granted, PendingAdminDecision, PendingApproval, PendingProvisioning, PendingScheduleCreation,
     /// Provisioned, Revoked, and ScheduleCreated. Not nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(
+    feature = "identity-governance",
+    feature = "identity-access",
+    feature = "other"
+))]
+impl serde::Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("approvalId", &self.approval_id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customData", &self.custom_data)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(
@@ -15530,35 +15988,42 @@ impl crate::polymorphic::Polymorphic for AnyRequest {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestoreArtifactBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `restorePoint` navigation property (present when expanded).
     #[cfg(feature = "solutions")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for RestoreArtifactBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("error", &self.error)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        #[cfg(feature = "solutions")]
+        writer.field("restorePoint", &self.restore_point)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15688,52 +16153,58 @@ impl crate::polymorphic::Polymorphic for AnyRestoreArtifactBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestoreArtifactsBulkRequestBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
     /// The `restorePointPreference` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_preference: crate::Patch<crate::models::RestorePointPreference>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreArtifactsBulkRequestStatus>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for RestoreArtifactsBulkRequestBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("protectionTimePeriod", &self.protection_time_period)?;
+        writer.field("protectionUnitIds", &self.protection_unit_ids)?;
+        writer.field("restorePointPreference", &self.restore_point_preference)?;
+        writer.field("status", &self.status)?;
+        writer.field("tags", &self.tags)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -15874,54 +16345,60 @@ impl crate::polymorphic::Polymorphic for AnyRestoreArtifactsBulkRequestBase {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(any(feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScheduleChangeRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `assignedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
     /// The `managerActionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `managerActionMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_message: crate::Patch<String>,
     /// The `managerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_user_id: crate::Patch<String>,
     /// The `senderDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `senderMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_message: crate::Patch<String>,
     /// The `senderUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_user_id: crate::Patch<String>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ScheduleChangeState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl serde::Serialize for ScheduleChangeRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("assignedTo", &self.assigned_to)?;
+        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
+        writer.field("managerActionMessage", &self.manager_action_message)?;
+        writer.field("managerUserId", &self.manager_user_id)?;
+        writer.field("senderDateTime", &self.sender_date_time)?;
+        writer.field("senderMessage", &self.sender_message)?;
+        writer.field("senderUserId", &self.sender_user_id)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16063,58 +16540,67 @@ impl crate::polymorphic::Polymorphic for AnyScheduleChangeRequest {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SensitivityLabel {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `actionSource` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub action_source: crate::Patch<crate::models::LabelActionSource>,
     /// The `autoTooltip` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub auto_tooltip: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `hasProtection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_protection: crate::Patch<bool>,
     /// The `isDefault` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// The `isEndpointProtectionEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_endpoint_protection_enabled: crate::Patch<bool>,
     /// The `isScopedToUser` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_scoped_to_user: crate::Patch<bool>,
     /// The `locale` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `priority` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// The `toolTip` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tool_tip: crate::Patch<String>,
     /// The `rights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rights: crate::Patch<Box<crate::models::UsageRightsIncluded>>,
     /// The `sublabels` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sublabels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for SensitivityLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("actionSource", &self.action_source)?;
+        writer.field("autoTooltip", &self.auto_tooltip)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("hasProtection", &self.has_protection)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field(
+            "isEndpointProtectionEnabled",
+            &self.is_endpoint_protection_enabled,
+        )?;
+        writer.field("isScopedToUser", &self.is_scoped_to_user)?;
+        writer.field("locale", &self.locale)?;
+        writer.field("name", &self.name)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("toolTip", &self.tool_tip)?;
+        writer.field("rights", &self.rights)?;
+        writer.field("sublabels", &self.sublabels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -16187,31 +16673,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "directory", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceAnnouncementBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Additional details about service event. This property doesn't support filters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::KeyValuePair>>,
     /// The end time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The last modified time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The start time of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The title of the service event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "directory", feature = "other"))]
+impl serde::Serialize for ServiceAnnouncementBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("details", &self.details)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "directory", feature = "other"))]
@@ -16325,35 +16817,41 @@ impl crate::polymorphic::Polymorphic for AnyServiceAnnouncementBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharedInsight {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Details about the shared item. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_shared: crate::Patch<Box<crate::models::SharingDetail>>,
     /// Reference properties of the shared document, such as the url and type of the document. Read-only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// Properties that you can use to visualize the document in your experience. Read-only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_visualization: crate::Patch<Box<crate::models::ResourceVisualization>>,
     /// The `sharingHistory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_history: crate::Patch<Vec<crate::models::SharingDetail>>,
     /// The `lastSharedMethod` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_shared_method: crate::Patch<Box<crate::models::AnyEntity>>,
     /// Used for navigating to the item that was shared. For file attachments, the type is
     /// fileAttachment. For linked attachments, the type is driveItem.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for SharedInsight {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastShared", &self.last_shared)?;
+        writer.field("resourceReference", &self.resource_reference)?;
+        writer.field("resourceVisualization", &self.resource_visualization)?;
+        writer.field("sharingHistory", &self.sharing_history)?;
+        writer.field("lastSharedMethod", &self.last_shared_method)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -16408,61 +16906,70 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SoftwareUpdateStatusSummary {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Number of compliant devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compliant_device_count: crate::Patch<i32>,
     /// Number of compliant users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compliant_user_count: crate::Patch<i32>,
     /// Number of conflict devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conflict_device_count: crate::Patch<i32>,
     /// Number of conflict users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conflict_user_count: crate::Patch<i32>,
     /// The name of the policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Number of devices had error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_device_count: crate::Patch<i32>,
     /// Number of users had error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_user_count: crate::Patch<i32>,
     /// Number of non compliant devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub non_compliant_device_count: crate::Patch<i32>,
     /// Number of non compliant users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub non_compliant_user_count: crate::Patch<i32>,
     /// Number of not applicable devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub not_applicable_device_count: crate::Patch<i32>,
     /// Number of not applicable users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub not_applicable_user_count: crate::Patch<i32>,
     /// Number of remediated devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remediated_device_count: crate::Patch<i32>,
     /// Number of remediated users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remediated_user_count: crate::Patch<i32>,
     /// Number of unknown devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unknown_device_count: crate::Patch<i32>,
     /// Number of unknown users.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unknown_user_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for SoftwareUpdateStatusSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("compliantDeviceCount", &self.compliant_device_count)?;
+        writer.field("compliantUserCount", &self.compliant_user_count)?;
+        writer.field("conflictDeviceCount", &self.conflict_device_count)?;
+        writer.field("conflictUserCount", &self.conflict_user_count)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("errorDeviceCount", &self.error_device_count)?;
+        writer.field("errorUserCount", &self.error_user_count)?;
+        writer.field("nonCompliantDeviceCount", &self.non_compliant_device_count)?;
+        writer.field("nonCompliantUserCount", &self.non_compliant_user_count)?;
+        writer.field(
+            "notApplicableDeviceCount",
+            &self.not_applicable_device_count,
+        )?;
+        writer.field("notApplicableUserCount", &self.not_applicable_user_count)?;
+        writer.field("remediatedDeviceCount", &self.remediated_device_count)?;
+        writer.field("remediatedUserCount", &self.remediated_user_count)?;
+        writer.field("unknownDeviceCount", &self.unknown_device_count)?;
+        writer.field("unknownUserCount", &self.unknown_user_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -16535,25 +17042,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "storage", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StorageQuotaBreakdown {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `manageWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manage_web_url: crate::Patch<String>,
     /// The `used` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub used: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "storage", feature = "other"))]
+impl serde::Serialize for StorageQuotaBreakdown {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("manageWebUrl", &self.manage_web_url)?;
+        writer.field("used", &self.used)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "storage", feature = "other"))]
@@ -16656,26 +17169,33 @@ impl crate::polymorphic::Polymorphic for AnyStorageQuotaBreakdown {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamInfo {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the Azure Active Directory tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `team` navigation property (present when expanded).
     #[cfg(feature = "teams")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team: crate::Patch<Box<crate::models::Team>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl serde::Serialize for TeamInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        #[cfg(feature = "teams")]
+        writer.field("team", &self.team)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16785,22 +17305,28 @@ impl crate::polymorphic::Polymorphic for AnyTeamInfo {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "teams", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkHostedContent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Write only. Bytes for the hosted content (such as images).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_bytes: crate::Patch<crate::edm::Binary>,
     /// Write only. Content type. sicj as image/png, image/jpg.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "teams", feature = "other"))]
+impl serde::Serialize for TeamworkHostedContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentBytes", &self.content_bytes)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "teams", feature = "other"))]
@@ -16901,33 +17427,39 @@ impl crate::polymorphic::Polymorphic for AnyTeamworkHostedContent {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Trending {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Reference properties of the trending document, such as the url and type of the document.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// Properties that you can use to visualize the document in your experience.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_visualization: crate::Patch<Box<crate::models::ResourceVisualization>>,
     /// Value indicating how much the document is currently trending. The larger the number, the more the
     /// document is currently trending around the user (the more relevant it is). Returned documents are
     /// sorted by this value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub weight: crate::Patch<crate::edm::Double>,
     /// Used for navigating to the trending document.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for Trending {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("resourceReference", &self.resource_reference)?;
+        writer.field("resourceVisualization", &self.resource_visualization)?;
+        writer.field("weight", &self.weight)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -16980,49 +17512,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleScheduleBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifier of the app-specific scope when the assignment or eligibility is scoped to an app. The
     /// scope of an assignment or eligibility determines the set of resources for which the principal has
     /// been granted access. App scopes are scopes that are defined and understood by this application
     /// only. Use / for tenant-wide app scopes. Use directoryScopeId to limit the scope to particular
     /// directory objects, for example, administrative units.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// When the schedule was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identifier of the object through which this schedule was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_using: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment or eligibility. The
     /// scope of an assignment or eligibility determines the set of resources for which the principal has
     /// been granted access. Directory scopes are shared scopes stored in the directory that are
     /// understood by multiple applications. Use / for tenant-wide scope. Use appScopeId to limit the
     /// scope to an application only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// When the schedule was last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identifier of the principal that has been granted the role assignment or eligibility.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal or that a
     /// principal is eligible for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// The status of the role assignment or eligibility request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<String>,
     /// Read-only property with details of the app-specific scope when the role eligibility or assignment
     /// is scoped to an app. Nullable.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the role eligibility or assignment. Read-only.
     #[cfg(any(
@@ -17030,7 +17551,6 @@ pub struct UnifiedRoleScheduleBase {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or that's eligible for a role through the request.
     #[cfg(any(
@@ -17038,17 +17558,47 @@ pub struct UnifiedRoleScheduleBase {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl serde::Serialize for UnifiedRoleScheduleBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("createdUsing", &self.created_using)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        writer.field("status", &self.status)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("appScope", &self.app_scope)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("directoryScope", &self.directory_scope)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -17184,38 +17734,31 @@ impl crate::polymorphic::Polymorphic for AnyUnifiedRoleScheduleBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "identity-access", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedRoleScheduleInstanceBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifier of the app-specific scope when the assignment or role eligibility is scoped to an app.
     /// The scope of an assignment or role eligibility determines the set of resources for which the
     /// principal has been granted access. App scopes are scopes that are defined and understood by this
     /// application only. Use / for tenant-wide app scopes. Use directoryScopeId to limit the scope to
     /// particular directory objects, for example, administrative units.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope_id: crate::Patch<String>,
     /// Identifier of the directory object representing the scope of the assignment or role eligibility.
     /// The scope of an assignment or role eligibility determines the set of resources for which the
     /// principal has been granted access. Directory scopes are shared scopes stored in the directory
     /// that are understood by multiple applications. Use / for tenant-wide scope. Use appScopeId to
     /// limit the scope to an application only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope_id: crate::Patch<String>,
     /// Identifier of the principal that has been granted the role assignment or that's eligible for a
     /// role.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// Identifier of the unifiedRoleDefinition object that is being assigned to the principal or that
     /// the principal is eligible for.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition_id: crate::Patch<String>,
     /// Read-only property with details of the app-specific scope when the assignment or role eligibility
     /// is scoped to an app. Nullable.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_scope: crate::Patch<Box<crate::models::AppScope>>,
     /// The directory object that is the scope of the assignment or role eligibility. Read-only.
     #[cfg(any(
@@ -17223,7 +17766,6 @@ pub struct UnifiedRoleScheduleInstanceBase {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_scope: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// The principal that's getting a role assignment or role eligibility through the request.
     #[cfg(any(
@@ -17231,17 +17773,43 @@ pub struct UnifiedRoleScheduleInstanceBase {
         feature = "identity-access",
         feature = "directory"
     ))]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal: crate::Patch<Box<crate::models::AnyDirectoryObject>>,
     /// Detailed information for the roleDefinition object that is referenced through the
     /// roleDefinitionId property.
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_definition: crate::Patch<Box<crate::models::UnifiedRoleDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "identity-access", feature = "other"))]
+impl serde::Serialize for UnifiedRoleScheduleInstanceBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appScopeId", &self.app_scope_id)?;
+        writer.field("directoryScopeId", &self.directory_scope_id)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("roleDefinitionId", &self.role_definition_id)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("appScope", &self.app_scope)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("directoryScope", &self.directory_scope)?;
+        #[cfg(any(
+            feature = "identity",
+            feature = "identity-access",
+            feature = "directory"
+        ))]
+        writer.field("principal", &self.principal)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("roleDefinition", &self.role_definition)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "identity-access", feature = "other"))]
@@ -17369,25 +17937,31 @@ impl crate::polymorphic::Polymorphic for AnyUnifiedRoleScheduleInstanceBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsageRightsIncluded {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `ownerEmail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner_email: crate::Patch<String>,
     /// The `userEmail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_email: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<crate::edm::Flags<crate::models::UsageRights>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for UsageRightsIncluded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("ownerEmail", &self.owner_email)?;
+        writer.field("userEmail", &self.user_email)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -17436,29 +18010,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsedInsight {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Information about when the item was last viewed or modified by the user. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_used: crate::Patch<Box<crate::models::UsageDetails>>,
     /// Reference properties of the used document, such as the url and type of the document. Read-only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// Properties that you can use to visualize the document in your experience. Read-only
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_visualization: crate::Patch<Box<crate::models::ResourceVisualization>>,
     /// Used for navigating to the item that was used. For file attachments, the type is fileAttachment.
     /// For linked attachments, the type is driveItem.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for UsedInsight {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastUsed", &self.last_used)?;
+        writer.field("resourceReference", &self.resource_reference)?;
+        writer.field("resourceVisualization", &self.resource_visualization)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -17509,32 +18089,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventRegistrationConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `capacity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// The `isManualApprovalEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_manual_approval_enabled: crate::Patch<bool>,
     /// The `isWaitlistEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_waitlist_enabled: crate::Patch<bool>,
     /// The `registrationWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_web_url: crate::Patch<String>,
     /// The `questions` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub questions: crate::Patch<Vec<crate::models::AnyVirtualEventRegistrationQuestionBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for VirtualEventRegistrationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("capacity", &self.capacity)?;
+        writer.field("isManualApprovalEnabled", &self.is_manual_approval_enabled)?;
+        writer.field("isWaitlistEnabled", &self.is_waitlist_enabled)?;
+        writer.field("registrationWebUrl", &self.registration_web_url)?;
+        #[cfg(feature = "other")]
+        writer.field("questions", &self.questions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -17656,29 +18243,35 @@ impl crate::polymorphic::Polymorphic for AnyVirtualEventRegistrationConfiguratio
 ///
 /// Derived from `virtualEventRegistrationQuestionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventRegistrationCustomQuestion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// The `answerChoices` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answer_choices: crate::Patch<Vec<String>>,
     /// The `answerInputType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answer_input_type:
         crate::Patch<crate::models::VirtualEventRegistrationQuestionAnswerInputType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for VirtualEventRegistrationCustomQuestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("answerChoices", &self.answer_choices)?;
+        writer.field("answerInputType", &self.answer_input_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -17729,25 +18322,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `virtualEventRegistrationQuestionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventRegistrationPredefinedQuestion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// The `label` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label: crate::Patch<crate::models::VirtualEventRegistrationPredefinedQuestionLabel>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for VirtualEventRegistrationPredefinedQuestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("label", &self.label)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -17796,22 +18395,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventRegistrationQuestionBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for VirtualEventRegistrationQuestionBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -17919,56 +18524,69 @@ impl crate::polymorphic::Polymorphic for AnyVirtualEventRegistrationQuestionBase
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowsAutopilotDeploymentProfile {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `deviceNameTemplate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_name_template: crate::Patch<String>,
     /// The `deviceType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_type: crate::Patch<crate::models::WindowsAutopilotDeviceType>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `hardwareHashExtractionEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hardware_hash_extraction_enabled: crate::Patch<bool>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `locale` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// The `managementServiceAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub management_service_app_id: crate::Patch<String>,
     /// The `outOfBoxExperienceSetting` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub out_of_box_experience_setting: crate::Patch<Box<crate::models::OutOfBoxExperienceSetting>>,
     /// The `preprovisioningAllowed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preprovisioning_allowed: crate::Patch<bool>,
     /// The `roleScopeTagIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role_scope_tag_ids: crate::Patch<Vec<String>>,
     /// The `assignedDevices` navigation property (present when expanded).
     #[cfg(feature = "device-management")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_devices: crate::Patch<Vec<crate::models::WindowsAutopilotDeviceIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WindowsAutopilotDeploymentProfile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("deviceNameTemplate", &self.device_name_template)?;
+        writer.field("deviceType", &self.device_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "hardwareHashExtractionEnabled",
+            &self.hardware_hash_extraction_enabled,
+        )?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("locale", &self.locale)?;
+        writer.field("managementServiceAppId", &self.management_service_app_id)?;
+        writer.field(
+            "outOfBoxExperienceSetting",
+            &self.out_of_box_experience_setting,
+        )?;
+        writer.field("preprovisioningAllowed", &self.preprovisioning_allowed)?;
+        writer.field("roleScopeTagIds", &self.role_scope_tag_ids)?;
+        #[cfg(feature = "device-management")]
+        writer.field("assignedDevices", &self.assigned_devices)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18039,16 +18657,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowsAutopilotDeploymentProfileAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WindowsAutopilotDeploymentProfileAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18091,24 +18715,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookFormatProtection {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates if Excel hides the formula for the cells in the range. A null value indicates that the
     /// entire range doesn't have uniform formula hidden setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formula_hidden: crate::Patch<bool>,
     /// Indicates if Excel locks the cells in the object. A null value indicates that the entire range
     /// doesn't have uniform lock setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locked: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookFormatProtection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("formulaHidden", &self.formula_hidden)?;
+        writer.field("locked", &self.locked)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18155,22 +18785,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookFunctionResult {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<serde_json::Value>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookFunctionResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("error", &self.error)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18217,84 +18853,91 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRange {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the range reference in A1-style. Address value will contain the Sheet reference (e.g.
     /// Sheet1!A1:B4). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<String>,
     /// Represents range reference for the specified range in the language of the user. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address_local: crate::Patch<String>,
     /// Number of cells in the range. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cell_count: crate::Patch<i32>,
     /// Represents the total number of columns in the range. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_count: crate::Patch<i32>,
     /// Represents if all columns of the current range are hidden.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_hidden: crate::Patch<bool>,
     /// Represents the column number of the first cell in the range. Zero-indexed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_index: crate::Patch<i32>,
     /// Represents the formula in A1-style notation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formulas: crate::Patch<serde_json::Value>,
     /// Represents the formula in A1-style notation, in the user's language and number-formatting locale.
     /// For example, the English '=SUM(A1, 1.5)' formula would become '=SUMME(A1; 1,5)' in German.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formulas_local: crate::Patch<serde_json::Value>,
     /// Represents the formula in R1C1-style notation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formulas_r1_c1: crate::Patch<serde_json::Value>,
     /// Represents if all cells of the current range are hidden. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// Represents Excel's number format code for the given cell.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number_format: crate::Patch<serde_json::Value>,
     /// Returns the total number of rows in the range. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub row_count: crate::Patch<i32>,
     /// Represents if all rows of the current range are hidden.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub row_hidden: crate::Patch<bool>,
     /// Returns the row number of the first cell in the range. Zero-indexed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub row_index: crate::Patch<i32>,
     /// Text values of the specified range. The Text value will not depend on the cell width. The # sign
     /// substitution that happens in Excel UI will not affect the text value returned by the API.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<serde_json::Value>,
     /// Represents the raw values of the specified range. The data returned could be of type string,
     /// number, or a boolean. Cell that contain an error will return the error string.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<serde_json::Value>,
     /// Represents the type of data of each cell. The possible values are: Unknown, Empty, String,
     /// Integer, Double, Boolean, Error. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value_types: crate::Patch<serde_json::Value>,
     /// Returns a format object, encapsulating the range's font, fill, borders, alignment, and other
     /// properties. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<Box<crate::models::WorkbookRangeFormat>>,
     /// The worksheet containing the current range. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort: crate::Patch<Box<crate::models::WorkbookRangeSort>>,
     /// The worksheet containing the current range. Read-only.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub worksheet: crate::Patch<Box<crate::models::WorkbookWorksheet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("addressLocal", &self.address_local)?;
+        writer.field("cellCount", &self.cell_count)?;
+        writer.field("columnCount", &self.column_count)?;
+        writer.field("columnHidden", &self.column_hidden)?;
+        writer.field("columnIndex", &self.column_index)?;
+        writer.field("formulas", &self.formulas)?;
+        writer.field("formulasLocal", &self.formulas_local)?;
+        writer.field("formulasR1C1", &self.formulas_r1_c1)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.field("numberFormat", &self.number_format)?;
+        writer.field("rowCount", &self.row_count)?;
+        writer.field("rowHidden", &self.row_hidden)?;
+        writer.field("rowIndex", &self.row_index)?;
+        writer.field("text", &self.text)?;
+        writer.field("values", &self.values)?;
+        writer.field("valueTypes", &self.value_types)?;
+        writer.field("format", &self.format)?;
+        writer.field("sort", &self.sort)?;
+        #[cfg(feature = "files")]
+        writer.field("worksheet", &self.worksheet)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18377,33 +19020,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRangeBorder {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// HTML color code representing the color of the border line, of the form #RRGGBB (e.g. 'FFA500') or
     /// as a named HTML color (e.g. 'orange').
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// Constant value that indicates the specific side of the border. The possible values are: EdgeTop,
     /// EdgeBottom, EdgeLeft, EdgeRight, InsideVertical, InsideHorizontal, DiagonalDown, DiagonalUp.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub side_index: crate::Patch<String>,
     /// One of the constants of line style specifying the line style for the border. The possible values
     /// are: None, Continuous, Dash, DashDot, DashDotDot, Dot, Double, SlantDashDot.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub style: crate::Patch<String>,
     /// Specifies the weight of the border around a range. The possible values are: Hairline, Thin,
     /// Medium, Thick.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub weight: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRangeBorder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("color", &self.color)?;
+        writer.field("sideIndex", &self.side_index)?;
+        writer.field("style", &self.style)?;
+        writer.field("weight", &self.weight)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18454,20 +19103,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRangeFill {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// HTML color code representing the color of the border line, of the form #RRGGBB (e.g. 'FFA500') or
     /// as a named HTML color (e.g. 'orange')
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRangeFill {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("color", &self.color)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18512,35 +19167,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRangeFont {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the bold status of font.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bold: crate::Patch<bool>,
     /// HTML color code representation of the text color. E.g. #FF0000 represents Red.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color: crate::Patch<String>,
     /// Represents the italic status of the font.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub italic: crate::Patch<bool>,
     /// Font name (e.g. 'Calibri')
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Font size.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<crate::edm::Double>,
     /// Type of underline applied to the font. The possible values are: None, Single, Double,
     /// SingleAccountant, DoubleAccountant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub underline: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRangeFont {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("bold", &self.bold)?;
+        writer.field("color", &self.color)?;
+        writer.field("italic", &self.italic)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.field("underline", &self.underline)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18595,48 +19256,54 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRangeFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Gets or sets the width of all colums within the range. If the column widths are not uniform, null
     /// will be returned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_width: crate::Patch<crate::edm::Double>,
     /// Represents the horizontal alignment for the specified object. The possible values are: General,
     /// Left, Center, Right, Fill, Justify, CenterAcrossSelection, Distributed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub horizontal_alignment: crate::Patch<String>,
     /// Gets or sets the height of all rows in the range. If the row heights are not uniform null will be
     /// returned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub row_height: crate::Patch<crate::edm::Double>,
     /// Represents the vertical alignment for the specified object. The possible values are: Top, Center,
     /// Bottom, Justify, Distributed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub vertical_alignment: crate::Patch<String>,
     /// Indicates if Excel wraps the text in the object. A null value indicates that the entire range
     /// doesn't have uniform wrap setting
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wrap_text: crate::Patch<bool>,
     /// Collection of border objects that apply to the overall range selected Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub borders: crate::Patch<Vec<crate::models::WorkbookRangeBorder>>,
     /// Returns the fill object defined on the overall range. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fill: crate::Patch<Box<crate::models::WorkbookRangeFill>>,
     /// Returns the font object defined on the overall range selected Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub font: crate::Patch<Box<crate::models::WorkbookRangeFont>>,
     /// Returns the format protection object for a range. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection: crate::Patch<Box<crate::models::WorkbookFormatProtection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRangeFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("columnWidth", &self.column_width)?;
+        writer.field("horizontalAlignment", &self.horizontal_alignment)?;
+        writer.field("rowHeight", &self.row_height)?;
+        writer.field("verticalAlignment", &self.vertical_alignment)?;
+        writer.field("wrapText", &self.wrap_text)?;
+        writer.field("borders", &self.borders)?;
+        writer.field("fill", &self.fill)?;
+        writer.field("font", &self.font)?;
+        writer.field("protection", &self.protection)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18697,16 +19364,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRangeSort {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRangeSort {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18749,57 +19422,63 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRangeView {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents the cell addresses
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cell_addresses: crate::Patch<serde_json::Value>,
     /// Returns the number of visible columns. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_count: crate::Patch<i32>,
     /// Represents the formula in A1-style notation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formulas: crate::Patch<serde_json::Value>,
     /// Represents the formula in A1-style notation, in the user's language and number-formatting locale.
     /// For example, the English '=SUM(A1, 1.5)' formula would become '=SUMME(A1; 1,5)' in German.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formulas_local: crate::Patch<serde_json::Value>,
     /// Represents the formula in R1C1-style notation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formulas_r1_c1: crate::Patch<serde_json::Value>,
     /// Index of the range.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub index: crate::Patch<i32>,
     /// Represents Excel's number format code for the given cell. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number_format: crate::Patch<serde_json::Value>,
     /// Returns the number of visible rows. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub row_count: crate::Patch<i32>,
     /// Text values of the specified range. The Text value will not depend on the cell width. The # sign
     /// substitution that happens in Excel UI will not affect the text value returned by the API.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<serde_json::Value>,
     /// Represents the raw values of the specified range view. The data returned could be of type string,
     /// number, or a boolean. Cell that contain an error will return the error string.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub values: crate::Patch<serde_json::Value>,
     /// Represents the type of data of each cell. Read-only. The possible values are: Unknown, Empty,
     /// String, Integer, Double, Boolean, Error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value_types: crate::Patch<serde_json::Value>,
     /// Represents a collection of range views associated with the range. Read-only. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rows: crate::Patch<Vec<crate::models::WorkbookRangeView>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRangeView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("cellAddresses", &self.cell_addresses)?;
+        writer.field("columnCount", &self.column_count)?;
+        writer.field("formulas", &self.formulas)?;
+        writer.field("formulasLocal", &self.formulas_local)?;
+        writer.field("formulasR1C1", &self.formulas_r1_c1)?;
+        writer.field("index", &self.index)?;
+        writer.field("numberFormat", &self.number_format)?;
+        writer.field("rowCount", &self.row_count)?;
+        writer.field("text", &self.text)?;
+        writer.field("values", &self.values)?;
+        writer.field("valueTypes", &self.value_types)?;
+        writer.field("rows", &self.rows)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18866,13 +19545,19 @@ crate::macros::select_fields! {
 ///
 /// Derived from `participantJoiningResponse`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AcceptJoinResponse {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AcceptJoinResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18902,28 +19587,34 @@ impl crate::read_fields::ReadFields for AcceptJoinResponse {
 
 /// The `microsoft.graph.aiInteractionAttachment` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionAttachment {
     /// The `attachmentId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachment_id: crate::Patch<String>,
     /// The `content` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// The `contentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The `contentUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_url: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AiInteractionAttachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attachmentId", &self.attachment_id)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("contentUrl", &self.content_url)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -18960,22 +19651,28 @@ impl crate::read_fields::ReadFields for AiInteractionAttachment {
 
 /// The `microsoft.graph.aiInteractionContext` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionContext {
     /// The `contextReference` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub context_reference: crate::Patch<String>,
     /// The `contextType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub context_type: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AiInteractionContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contextReference", &self.context_reference)?;
+        writer.field("contextType", &self.context_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19010,22 +19707,28 @@ impl crate::read_fields::ReadFields for AiInteractionContext {
 
 /// The `microsoft.graph.aiInteractionLink` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionLink {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `linkType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub link_type: crate::Patch<String>,
     /// The `linkUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub link_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AiInteractionLink {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("linkType", &self.link_type)?;
+        writer.field("linkUrl", &self.link_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19060,22 +19763,28 @@ impl crate::read_fields::ReadFields for AiInteractionLink {
 
 /// The `microsoft.graph.aiInteractionMention` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AiInteractionMention {
     /// The `mentioned` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mentioned: crate::Patch<Box<crate::models::AiInteractionMentionedIdentitySet>>,
     /// The `mentionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mention_id: crate::Patch<i32>,
     /// The `mentionText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mention_text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AiInteractionMention {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mentioned", &self.mentioned)?;
+        writer.field("mentionId", &self.mention_id)?;
+        writer.field("mentionText", &self.mention_text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19110,23 +19819,29 @@ impl crate::read_fields::ReadFields for AiInteractionMention {
 
 /// The `microsoft.graph.attendanceInterval` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttendanceInterval {
     /// Duration of the meeting interval in seconds; that is, the difference between joinDateTime and
     /// leaveDateTime.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_in_seconds: crate::Patch<i32>,
     /// The time the attendee joined in UTC.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The time the attendee left in UTC.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub leave_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for AttendanceInterval {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("durationInSeconds", &self.duration_in_seconds)?;
+        writer.field("joinDateTime", &self.join_date_time)?;
+        writer.field("leaveDateTime", &self.leave_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19161,52 +19876,61 @@ impl crate::read_fields::ReadFields for AttendanceInterval {
 
 /// The `microsoft.graph.changeNotification` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangeNotification {
     /// Indicates the type of change that will raise the change notification. The supported values are:
     /// created, updated, deleted. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_type: crate::Patch<crate::models::ChangeType>,
     /// Value of the clientState property sent in the subscription request (if any). The maximum length
     /// is 255 characters. The client can check whether the change notification came from the service by
     /// comparing the values of the clientState property. The value of the clientState property sent with
     /// the subscription is compared with the value of the clientState property received with each change
     /// notification. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_state: crate::Patch<String>,
     /// (Preview) Encrypted content attached with the change notification. Only provided if
     /// encryptionCertificate and includeResourceData were defined during the subscription request and if
     /// the resource supports it. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encrypted_content: crate::Patch<Box<crate::models::ChangeNotificationEncryptedContent>>,
     /// Unique ID for the notification. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The type of lifecycle notification if the current notification is a lifecycle notification.
     /// Optional. Supported values are missed, subscriptionRemoved, reauthorizationRequired. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lifecycle_event: crate::Patch<crate::models::LifecycleEventType>,
     /// The URI of the resource that emitted the change notification relative to
     /// https://graph.microsoft.com. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<String>,
     /// The content of this property depends on the type of resource being subscribed to. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_data: crate::Patch<Box<crate::models::ResourceData>>,
     /// The expiration time for the subscription. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscription_expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The unique identifier of the subscription that generated the notification.Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscription_id: crate::Patch<crate::edm::Guid>,
     /// The unique identifier of the tenant from which the change notification originated. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<crate::edm::Guid>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ChangeNotification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("changeType", &self.change_type)?;
+        writer.field("clientState", &self.client_state)?;
+        writer.field("encryptedContent", &self.encrypted_content)?;
+        writer.field("id", &self.id)?;
+        writer.field("lifecycleEvent", &self.lifecycle_event)?;
+        writer.field("resource", &self.resource)?;
+        writer.field("resourceData", &self.resource_data)?;
+        writer.field(
+            "subscriptionExpirationDateTime",
+            &self.subscription_expiration_date_time,
+        )?;
+        writer.field("subscriptionId", &self.subscription_id)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19250,23 +19974,29 @@ impl crate::read_fields::ReadFields for ChangeNotification {
 
 /// The `microsoft.graph.changeNotificationCollection` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangeNotificationCollection {
     /// Contains an array of JWT tokens generated by Microsoft Graph for the application to validate the
     /// origin of the notifications. Microsoft Graph generates a single token for each distinct app and
     /// tenant pair for an item if it exists in the value array. Keep in mind that notifications can
     /// contain a mix of items for various apps and tenants that subscribed using the same notification
     /// URL. Only provided for change notifications with resource data. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub validation_tokens: crate::Patch<Vec<String>>,
     /// The set of notifications being sent to the notification URL. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<Vec<crate::models::ChangeNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ChangeNotificationCollection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("validationTokens", &self.validation_tokens)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19300,33 +20030,42 @@ impl crate::read_fields::ReadFields for ChangeNotificationCollection {
 
 /// The `microsoft.graph.changeNotificationEncryptedContent` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChangeNotificationEncryptedContent {
     /// Base64-encoded encrypted data that produces a full resource respresented as JSON. The data has
     /// been encrypted with the provided dataKey using an AES/CBC/PKCS5PADDING cipher suite.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<String>,
     /// Base64-encoded symmetric key generated by Microsoft Graph to encrypt the data value and to
     /// generate the data signature. This key is encrypted with the certificate public key that was
     /// provided during the subscription. It must be decrypted with the certificate private key before it
     /// can be used to decrypt the data or verify the signature. This key has been encrypted with the
     /// following cipher suite: RSA/ECB/OAEPWithSHA1AndMGF1Padding.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_key: crate::Patch<String>,
     /// Base64-encoded HMAC-SHA256 hash of the data for validation purposes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_signature: crate::Patch<String>,
     /// ID of the certificate used to encrypt the dataKey.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encryption_certificate_id: crate::Patch<String>,
     /// Hexadecimal representation of the thumbprint of the certificate used to encrypt the dataKey.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encryption_certificate_thumbprint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ChangeNotificationEncryptedContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("data", &self.data)?;
+        writer.field("dataKey", &self.data_key)?;
+        writer.field("dataSignature", &self.data_signature)?;
+        writer.field("encryptionCertificateId", &self.encryption_certificate_id)?;
+        writer.field(
+            "encryptionCertificateThumbprint",
+            &self.encryption_certificate_thumbprint,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19365,22 +20104,28 @@ impl crate::read_fields::ReadFields for ChangeNotificationEncryptedContent {
 
 /// The `microsoft.graph.commentAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommentAction {
     /// The `isReply` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reply: crate::Patch<bool>,
     /// The `parentAuthor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_author: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `participants` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participants: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CommentAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isReply", &self.is_reply)?;
+        writer.field("parentAuthor", &self.parent_author)?;
+        writer.field("participants", &self.participants)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19415,19 +20160,25 @@ impl crate::read_fields::ReadFields for CommentAction {
 
 /// The `microsoft.graph.commsNotification` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommsNotification {
     /// Possible values are: created, updated, deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_type: crate::Patch<crate::models::ChangeType>,
     /// URI of the resource that was changed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CommsNotification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("changeType", &self.change_type)?;
+        writer.field("resourceUrl", &self.resource_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19461,16 +20212,22 @@ impl crate::read_fields::ReadFields for CommsNotification {
 
 /// The `microsoft.graph.commsNotifications` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommsNotifications {
     /// The notification of a change in the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<Vec<crate::models::CommsNotification>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CommsNotifications {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19503,13 +20260,19 @@ impl crate::read_fields::ReadFields for CommsNotifications {
 
 /// The `microsoft.graph.ComplexExtensionValue` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ComplexExtensionValue {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ComplexExtensionValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19539,22 +20302,28 @@ impl crate::read_fields::ReadFields for ComplexExtensionValue {
 
 /// The `microsoft.graph.computeRightsAndInheritanceResult` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ComputeRightsAndInheritanceResult {
     /// The `contentRights` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_rights: crate::Patch<Vec<crate::models::LabelContentRight>>,
     /// The `inheritedLabel` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inherited_label: crate::Patch<Box<crate::models::SensitivityLabel>>,
     /// The `sensitivityLabels` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_labels: crate::Patch<Vec<crate::models::SensitivityLabel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ComputeRightsAndInheritanceResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentRights", &self.content_rights)?;
+        writer.field("inheritedLabel", &self.inherited_label)?;
+        writer.field("sensitivityLabels", &self.sensitivity_labels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19589,13 +20358,19 @@ impl crate::read_fields::ReadFields for ComputeRightsAndInheritanceResult {
 
 /// The `microsoft.graph.createAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CreateAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19625,17 +20400,25 @@ impl crate::read_fields::ReadFields for CreateAction {
 
 /// The `microsoft.graph.customDataProvidedResourceUploadSessionRequest` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomDataProvidedResourceUploadSessionRequest {
     /// The `data` property.
     #[cfg(feature = "identity-governance")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<Box<crate::models::custom_data_provided_resource_payloads::AnyData>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CustomDataProvidedResourceUploadSessionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity-governance")]
+        writer.field("data", &self.data)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19670,23 +20453,30 @@ impl crate::read_fields::ReadFields for CustomDataProvidedResourceUploadSessionR
 
 /// The `microsoft.graph.customExtensionCalloutRequest` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionCalloutRequest {
     /// The `data` property.
     #[cfg(feature = "identity-governance")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<Box<crate::models::AnyCustomExtensionData>>,
     /// The `source` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<String>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CustomExtensionCalloutRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity-governance")]
+        writer.field("data", &self.data)?;
+        writer.field("source", &self.source)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19722,23 +20512,30 @@ impl crate::read_fields::ReadFields for CustomExtensionCalloutRequest {
 
 /// The `microsoft.graph.customExtensionCalloutResponse` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomExtensionCalloutResponse {
     /// The `data` property.
     #[cfg(feature = "identity-governance")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<Box<crate::models::AnyCustomExtensionData>>,
     /// The `source` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<String>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for CustomExtensionCalloutResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "identity-governance")]
+        writer.field("data", &self.data)?;
+        writer.field("source", &self.source)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19774,19 +20571,25 @@ impl crate::read_fields::ReadFields for CustomExtensionCalloutResponse {
 
 /// The `microsoft.graph.deleteAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteAction {
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `objectType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for DeleteAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("name", &self.name)?;
+        writer.field("objectType", &self.object_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19820,28 +20623,34 @@ impl crate::read_fields::ReadFields for DeleteAction {
 
 /// Device Exchange Access State summary
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceExchangeAccessStateSummary {
     /// Total count of devices with Exchange Access State: Allowed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_device_count: crate::Patch<i32>,
     /// Total count of devices with Exchange Access State: Blocked.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub blocked_device_count: crate::Patch<i32>,
     /// Total count of devices with Exchange Access State: Quarantined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quarantined_device_count: crate::Patch<i32>,
     /// Total count of devices for which no Exchange Access State could be found.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unavailable_device_count: crate::Patch<i32>,
     /// Total count of devices with Exchange Access State: Unknown.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unknown_device_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for DeviceExchangeAccessStateSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedDeviceCount", &self.allowed_device_count)?;
+        writer.field("blockedDeviceCount", &self.blocked_device_count)?;
+        writer.field("quarantinedDeviceCount", &self.quarantined_device_count)?;
+        writer.field("unavailableDeviceCount", &self.unavailable_device_count)?;
+        writer.field("unknownDeviceCount", &self.unknown_device_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19878,50 +20687,62 @@ impl crate::read_fields::ReadFields for DeviceExchangeAccessStateSummary {
 
 /// Device operating system summary.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceOperatingSystemSummary {
     /// The count of Corporate work profile Android devices. Also known as Corporate Owned Personally
     /// Enabled (COPE). Valid values -1 to 2147483647
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub android_corporate_work_profile_count: crate::Patch<i32>,
     /// Number of android device count.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub android_count: crate::Patch<i32>,
     /// Number of dedicated Android devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub android_dedicated_count: crate::Patch<i32>,
     /// Number of device admin Android devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub android_device_admin_count: crate::Patch<i32>,
     /// Number of fully managed Android devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub android_fully_managed_count: crate::Patch<i32>,
     /// Number of work profile Android devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub android_work_profile_count: crate::Patch<i32>,
     /// Number of ConfigMgr managed devices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub config_mgr_device_count: crate::Patch<i32>,
     /// Number of iOS device count.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ios_count: crate::Patch<i32>,
     /// Number of Mac OS X device count.
-    #[serde(rename = "macOSCount", skip_serializing_if = "crate::Patch::is_unset")]
     pub mac_os_count: crate::Patch<i32>,
     /// Number of unknown device count.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unknown_count: crate::Patch<i32>,
     /// Number of Windows device count.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows_count: crate::Patch<i32>,
     /// Number of Windows mobile device count.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub windows_mobile_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for DeviceOperatingSystemSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "androidCorporateWorkProfileCount",
+            &self.android_corporate_work_profile_count,
+        )?;
+        writer.field("androidCount", &self.android_count)?;
+        writer.field("androidDedicatedCount", &self.android_dedicated_count)?;
+        writer.field("androidDeviceAdminCount", &self.android_device_admin_count)?;
+        writer.field(
+            "androidFullyManagedCount",
+            &self.android_fully_managed_count,
+        )?;
+        writer.field("androidWorkProfileCount", &self.android_work_profile_count)?;
+        writer.field("configMgrDeviceCount", &self.config_mgr_device_count)?;
+        writer.field("iosCount", &self.ios_count)?;
+        writer.field("macOSCount", &self.mac_os_count)?;
+        writer.field("unknownCount", &self.unknown_count)?;
+        writer.field("windowsCount", &self.windows_count)?;
+        writer.field("windowsMobileCount", &self.windows_mobile_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -19967,19 +20788,25 @@ impl crate::read_fields::ReadFields for DeviceOperatingSystemSummary {
 
 /// The `microsoft.graph.diagnostic` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnostic {
     /// The `message` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The `url` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for Diagnostic {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("message", &self.message)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20013,13 +20840,19 @@ impl crate::read_fields::ReadFields for Diagnostic {
 
 /// The `microsoft.graph.editAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EditAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EditAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20049,28 +20882,34 @@ impl crate::read_fields::ReadFields for EditAction {
 
 /// The `microsoft.graph.emergencyCallerInfo` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmergencyCallerInfo {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `location` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The `phoneNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_number: crate::Patch<String>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `upn` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub upn: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for EmergencyCallerInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("location", &self.location)?;
+        writer.field("phoneNumber", &self.phone_number)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("upn", &self.upn)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20107,19 +20946,25 @@ impl crate::read_fields::ReadFields for EmergencyCallerInfo {
 
 /// The `microsoft.graph.fileStorageContainerCustomPropertyValue` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerCustomPropertyValue {
     /// The `isSearchable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_searchable: crate::Patch<bool>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for FileStorageContainerCustomPropertyValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isSearchable", &self.is_searchable)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20153,22 +20998,28 @@ impl crate::read_fields::ReadFields for FileStorageContainerCustomPropertyValue 
 
 /// The `microsoft.graph.insightIdentity` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InsightIdentity {
     /// The email address of the user who shared the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<String>,
     /// The display name of the user who shared the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The id of the user who shared the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for InsightIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20203,19 +21054,25 @@ impl crate::read_fields::ReadFields for InsightIdentity {
 
 /// The `microsoft.graph.instanceResourceAccess` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstanceResourceAccess {
     /// The `permissions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permissions: crate::Patch<Vec<crate::models::ResourcePermission>>,
     /// The `resourceAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for InstanceResourceAccess {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("permissions", &self.permissions)?;
+        writer.field("resourceAppId", &self.resource_app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20251,16 +21108,22 @@ impl crate::read_fields::ReadFields for InstanceResourceAccess {
 ///
 /// Derived from `participantJoiningResponse`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InviteNewBotResponse {
     /// URI to receive new incoming call notification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invite_uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for InviteNewBotResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("inviteUri", &self.invite_uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20293,13 +21156,19 @@ impl crate::read_fields::ReadFields for InviteNewBotResponse {
 
 /// The `microsoft.graph.Json` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Json {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20329,16 +21198,22 @@ impl crate::read_fields::ReadFields for Json {
 
 /// The `microsoft.graph.mentionAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MentionAction {
     /// The `mentionees` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mentionees: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for MentionAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("mentionees", &self.mentionees)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20371,19 +21246,25 @@ impl crate::read_fields::ReadFields for MentionAction {
 
 /// The `microsoft.graph.metaDataKeyValuePair` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetaDataKeyValuePair {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<serde_json::Value>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for MetaDataKeyValuePair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20417,19 +21298,25 @@ impl crate::read_fields::ReadFields for MetaDataKeyValuePair {
 
 /// The `microsoft.graph.moveAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MoveAction {
     /// The `from` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<String>,
     /// The `to` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for MoveAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("from", &self.from)?;
+        writer.field("to", &self.to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20463,31 +21350,40 @@ impl crate::read_fields::ReadFields for MoveAction {
 
 /// The `microsoft.graph.outOfBoxExperienceSetting` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutOfBoxExperienceSetting {
     /// The `deviceUsageType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_usage_type: crate::Patch<crate::models::WindowsDeviceUsageType>,
     /// The `escapeLinkHidden` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub escape_link_hidden: crate::Patch<bool>,
     /// The `eulaHidden` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub eula_hidden: crate::Patch<bool>,
     /// The `keyboardSelectionPageSkipped` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub keyboard_selection_page_skipped: crate::Patch<bool>,
     /// The `privacySettingsHidden` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy_settings_hidden: crate::Patch<bool>,
     /// The `userType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_type: crate::Patch<crate::models::WindowsUserType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for OutOfBoxExperienceSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("deviceUsageType", &self.device_usage_type)?;
+        writer.field("escapeLinkHidden", &self.escape_link_hidden)?;
+        writer.field("eulaHidden", &self.eula_hidden)?;
+        writer.field(
+            "keyboardSelectionPageSkipped",
+            &self.keyboard_selection_page_skipped,
+        )?;
+        writer.field("privacySettingsHidden", &self.privacy_settings_hidden)?;
+        writer.field("userType", &self.user_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20527,13 +21423,19 @@ impl crate::read_fields::ReadFields for OutOfBoxExperienceSetting {
 
 /// The `microsoft.graph.participantJoiningResponse` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParticipantJoiningResponse {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ParticipantJoiningResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20625,24 +21527,30 @@ impl crate::polymorphic::Polymorphic for AnyParticipantJoiningResponse {
 
 /// The `microsoft.graph.plannerAssignment` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerAssignment {
     /// The identity of the user that performed the assignment of the task, i.e. the assignor.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The time at which the task was assigned. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Hint used to order assignees in a task. The format is defined as outlined here.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order_hint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PlannerAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignedBy", &self.assigned_by)?;
+        writer.field("assignedDateTime", &self.assigned_date_time)?;
+        writer.field("orderHint", &self.order_hint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20677,30 +21585,36 @@ impl crate::read_fields::ReadFields for PlannerAssignment {
 
 /// The `microsoft.graph.plannerChecklistItem` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerChecklistItem {
     /// Value is true if the item is checked and false otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_checked: crate::Patch<bool>,
     /// Read-only. User ID by which this is last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which this is last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Used to set the relative order of items in the checklist. The format is defined as outlined here.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order_hint: crate::Patch<String>,
     /// Title of the checklist item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PlannerChecklistItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isChecked", &self.is_checked)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("orderHint", &self.order_hint)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20737,31 +21651,37 @@ impl crate::read_fields::ReadFields for PlannerChecklistItem {
 
 /// The `microsoft.graph.plannerExternalReference` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerExternalReference {
     /// A name alias to describe the reference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alias: crate::Patch<String>,
     /// Read-only. User ID by which this is last modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which this is last modified. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Used to set the relative priority order in which the reference will be shown as a preview on the
     /// task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_priority: crate::Patch<String>,
     /// Used to describe the type of the reference. Types include: PowerPoint, Word, Excel, Other.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PlannerExternalReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("alias", &self.alias)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("previewPriority", &self.preview_priority)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20798,22 +21718,28 @@ impl crate::read_fields::ReadFields for PlannerExternalReference {
 
 /// The `microsoft.graph.printDocumentUploadProperties` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintDocumentUploadProperties {
     /// The document's content (MIME) type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The document's name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub document_name: crate::Patch<String>,
     /// The document's size in bytes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PrintDocumentUploadProperties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("documentName", &self.document_name)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20848,74 +21774,80 @@ impl crate::read_fields::ReadFields for PrintDocumentUploadProperties {
 
 /// The `microsoft.graph.printJobConfiguration` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintJobConfiguration {
     /// Whether the printer should collate pages wehen printing multiple copies of a multi-page document.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub collate: crate::Patch<bool>,
     /// The color mode the printer should use to print the job. Valid values are described in the table
     /// below. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color_mode: crate::Patch<crate::models::PrintColorMode>,
     /// The number of copies that should be printed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub copies: crate::Patch<i32>,
     /// The resolution to use when printing the job, expressed in dots per inch (DPI). Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dpi: crate::Patch<i32>,
     /// The duplex mode the printer should use when printing the job. Valid values are described in the
     /// table below. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duplex_mode: crate::Patch<crate::models::PrintDuplexMode>,
     /// The orientation to use when feeding media into the printer. Valid values are described in the
     /// following table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feed_orientation: crate::Patch<crate::models::PrinterFeedOrientation>,
     /// Finishing processes to use when printing.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub finishings: crate::Patch<Vec<crate::models::PrintFinishing>>,
     /// The `fitPdfToPage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fit_pdf_to_page: crate::Patch<bool>,
     /// The input bin (tray) to use when printing. See the printer's capabilities for a list of supported
     /// input bins.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub input_bin: crate::Patch<String>,
     /// The margin settings to use when printing.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub margin: crate::Patch<Box<crate::models::PrintMargin>>,
     /// The media size to use when printing. Supports standard size names for ISO and ANSI media sizes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_size: crate::Patch<String>,
     /// The `mediaType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_type: crate::Patch<String>,
     /// The `multipageLayout` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multipage_layout: crate::Patch<crate::models::PrintMultipageLayout>,
     /// The `orientation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub orientation: crate::Patch<crate::models::PrintOrientation>,
     /// The `outputBin` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub output_bin: crate::Patch<String>,
     /// The `pageRanges` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub page_ranges: crate::Patch<Vec<crate::models::IntegerRange>>,
     /// The `pagesPerSheet` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages_per_sheet: crate::Patch<i32>,
     /// The `quality` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quality: crate::Patch<crate::models::PrintQuality>,
     /// The `scaling` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scaling: crate::Patch<crate::models::PrintScaling>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PrintJobConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("collate", &self.collate)?;
+        writer.field("colorMode", &self.color_mode)?;
+        writer.field("copies", &self.copies)?;
+        writer.field("dpi", &self.dpi)?;
+        writer.field("duplexMode", &self.duplex_mode)?;
+        writer.field("feedOrientation", &self.feed_orientation)?;
+        writer.field("finishings", &self.finishings)?;
+        writer.field("fitPdfToPage", &self.fit_pdf_to_page)?;
+        writer.field("inputBin", &self.input_bin)?;
+        writer.field("margin", &self.margin)?;
+        writer.field("mediaSize", &self.media_size)?;
+        writer.field("mediaType", &self.media_type)?;
+        writer.field("multipageLayout", &self.multipage_layout)?;
+        writer.field("orientation", &self.orientation)?;
+        writer.field("outputBin", &self.output_bin)?;
+        writer.field("pageRanges", &self.page_ranges)?;
+        writer.field("pagesPerSheet", &self.pages_per_sheet)?;
+        writer.field("quality", &self.quality)?;
+        writer.field("scaling", &self.scaling)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -20966,27 +21898,33 @@ impl crate::read_fields::ReadFields for PrintJobConfiguration {
 
 /// The `microsoft.graph.printJobStatus` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintJobStatus {
     /// A human-readable description of the print job's current processing state. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Additional details for print job state. Valid values are described in the following table.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::PrintJobStateDetail>>,
     /// True if the job was acknowledged by a printer; false otherwise. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_acquired_by_printer: crate::Patch<bool>,
     /// The print job's current processing state. Valid values are described in the following table.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::PrintJobProcessingState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PrintJobStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("details", &self.details)?;
+        writer.field("isAcquiredByPrinter", &self.is_acquired_by_printer)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21022,25 +21960,31 @@ impl crate::read_fields::ReadFields for PrintJobStatus {
 
 /// The `microsoft.graph.printMargin` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintMargin {
     /// The margin in microns from the bottom edge.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bottom: crate::Patch<i32>,
     /// The margin in microns from the left edge.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub left: crate::Patch<i32>,
     /// The margin in microns from the right edge.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub right: crate::Patch<i32>,
     /// The margin in microns from the top edge.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub top: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PrintMargin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("bottom", &self.bottom)?;
+        writer.field("left", &self.left)?;
+        writer.field("right", &self.right)?;
+        writer.field("top", &self.top)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21076,22 +22020,28 @@ impl crate::read_fields::ReadFields for PrintMargin {
 
 /// The `microsoft.graph.protectedContent` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtectedContent {
     /// The `cid` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cid: crate::Patch<String>,
     /// The `format` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<String>,
     /// The `labelId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub label_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ProtectedContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("cid", &self.cid)?;
+        writer.field("format", &self.format)?;
+        writer.field("labelId", &self.label_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21126,16 +22076,22 @@ impl crate::read_fields::ReadFields for ProtectedContent {
 
 /// The `microsoft.graph.publicErrorResponse` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublicErrorResponse {
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for PublicErrorResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("error", &self.error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21170,17 +22126,25 @@ impl crate::read_fields::ReadFields for PublicErrorResponse {
 ///
 /// Derived from `participantJoiningResponse`; inherited properties are included.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RejectJoinResponse {
     /// The rejection reason. Possible values are None, Busy, and Forbidden.
     #[cfg(feature = "communications")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<crate::models::RejectReason>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for RejectJoinResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "communications")]
+        writer.field("reason", &self.reason)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21215,19 +22179,25 @@ impl crate::read_fields::ReadFields for RejectJoinResponse {
 
 /// The `microsoft.graph.renameAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RenameAction {
     /// The `newName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub new_name: crate::Patch<String>,
     /// The `oldName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub old_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for RenameAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("newName", &self.new_name)?;
+        writer.field("oldName", &self.old_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21261,13 +22231,19 @@ impl crate::read_fields::ReadFields for RenameAction {
 
 /// The `microsoft.graph.resourceData` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceData {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ResourceData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21297,19 +22273,25 @@ impl crate::read_fields::ReadFields for ResourceData {
 
 /// The `microsoft.graph.resourcePermission` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourcePermission {
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ResourcePermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21343,22 +22325,28 @@ impl crate::read_fields::ReadFields for ResourcePermission {
 
 /// The `microsoft.graph.resourceReference` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceReference {
     /// The item's unique identifier.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A string value that can be used to classify the item, such as 'microsoft.graph.driveItem'
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// A URL leading to the referenced item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ResourceReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21393,41 +22381,47 @@ impl crate::read_fields::ReadFields for ResourceReference {
 
 /// The `microsoft.graph.resourceVisualization` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceVisualization {
     /// A string describing where the item is stored. For example, the name of a SharePoint site or the
     /// user name identifying the owner of the OneDrive storing the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_display_name: crate::Patch<String>,
     /// Can be used for filtering by the type of container in which the file is stored. Such as Site or
     /// OneDriveBusiness.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_type: crate::Patch<String>,
     /// A path leading to the folder in which the item is stored.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_web_url: crate::Patch<String>,
     /// The item's media type. Can be used for filtering for a specific type of file based on supported
     /// IANA Media Mime Types. Note that not all Media Mime Types are supported.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_type: crate::Patch<String>,
     /// A URL leading to the preview image for the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_image_url: crate::Patch<String>,
     /// A preview text for the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_text: crate::Patch<String>,
     /// The item's title text.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The item's media type. Can be used for filtering for a specific file based on a specific type.
     /// See below for supported types.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ResourceVisualization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("containerDisplayName", &self.container_display_name)?;
+        writer.field("containerType", &self.container_type)?;
+        writer.field("containerWebUrl", &self.container_web_url)?;
+        writer.field("mediaType", &self.media_type)?;
+        writer.field("previewImageUrl", &self.preview_image_url)?;
+        writer.field("previewText", &self.preview_text)?;
+        writer.field("title", &self.title)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21467,13 +22461,19 @@ impl crate::read_fields::ReadFields for ResourceVisualization {
 
 /// The `microsoft.graph.restoreAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestoreAction {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for RestoreAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21503,19 +22503,25 @@ impl crate::read_fields::ReadFields for RestoreAction {
 
 /// The `microsoft.graph.resultTemplate` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResultTemplate {
     /// JSON schema of the result template.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<serde_json::Value>,
     /// Name of the result template.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ResultTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("body", &self.body)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21549,16 +22555,22 @@ impl crate::read_fields::ReadFields for ResultTemplate {
 
 /// The `microsoft.graph.shareAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShareAction {
     /// The `recipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipients: crate::Patch<Vec<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for ShareAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("recipients", &self.recipients)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21591,30 +22603,36 @@ impl crate::read_fields::ReadFields for ShareAction {
 
 /// The `microsoft.graph.sharingDetail` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharingDetail {
     /// The user who shared the document.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_by: crate::Patch<Box<crate::models::InsightIdentity>>,
     /// The date and time the file was last shared. The timestamp represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `sharingReference` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_reference: crate::Patch<Box<crate::models::ResourceReference>>,
     /// The subject with which the document was shared.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_subject: crate::Patch<String>,
     /// Determines the way the document was shared, can be by a 'Link', 'Attachment', 'Group', 'Site'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for SharingDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("sharedBy", &self.shared_by)?;
+        writer.field("sharedDateTime", &self.shared_date_time)?;
+        writer.field("sharingReference", &self.sharing_reference)?;
+        writer.field("sharingSubject", &self.sharing_subject)?;
+        writer.field("sharingType", &self.sharing_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21651,17 +22669,26 @@ impl crate::read_fields::ReadFields for SharingDetail {
 
 /// The `microsoft.graph.teamClassSettings` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamClassSettings {
     /// If set to true, enables sending of weekly assignments digest emails to parents/guardians,
     /// provided the tenant admin has enabled the setting globally.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notify_guardians_about_assignments: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for TeamClassSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "notifyGuardiansAboutAssignments",
+            &self.notify_guardians_about_assignments,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21696,23 +22723,29 @@ impl crate::read_fields::ReadFields for TeamClassSettings {
 
 /// The `microsoft.graph.usageDetails` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsageDetails {
     /// The date and time the resource was last accessed by the user. The timestamp represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_accessed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time the resource was last modified by the user. The timestamp represents date and
     /// time information using ISO 8601 format and is always in UTC time.For example, midnight UTC on Jan
     /// 1, 2014 is 2014-01-01T00:00:00Z. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for UsageDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("lastAccessedDateTime", &self.last_accessed_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21746,16 +22779,22 @@ impl crate::read_fields::ReadFields for UsageDetails {
 
 /// The `microsoft.graph.versionAction` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VersionAction {
     /// The `newVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub new_version: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for VersionAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("newVersion", &self.new_version)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21788,19 +22827,25 @@ impl crate::read_fields::ReadFields for VersionAction {
 
 /// The `microsoft.graph.workbookFilterDatetime` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookFilterDatetime {
     /// The `date` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date: crate::Patch<String>,
     /// The `specificity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub specificity: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookFilterDatetime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("date", &self.date)?;
+        writer.field("specificity", &self.specificity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21834,16 +22879,22 @@ impl crate::read_fields::ReadFields for WorkbookFilterDatetime {
 
 /// The `microsoft.graph.workbookRangeReference` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkbookRangeReference {
     /// The `address` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for WorkbookRangeReference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("address", &self.address)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]
@@ -21876,25 +22927,28 @@ impl crate::read_fields::ReadFields for WorkbookRangeReference {
 
 /// The `microsoft.graph.InnerError` complex type.
 #[cfg(feature = "other")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InnerError {
     /// The `request-id` property.
-    #[serde(rename = "request-id", skip_serializing_if = "crate::Patch::is_unset")]
     pub request_id: crate::Patch<String>,
     /// The `client-request-id` property.
-    #[serde(
-        rename = "client-request-id",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub client_request_id: crate::Patch<String>,
     /// The `date` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "other")]
+impl serde::Serialize for InnerError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("request-id", &self.request_id)?;
+        writer.field("client-request-id", &self.client_request_id)?;
+        writer.field("date", &self.date)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "other")]

@@ -5,162 +5,178 @@
 ///
 /// Derived from `outlookItem` < `entity`; inherited properties are included.
 #[cfg(feature = "personal-contacts")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Contact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The categories associated with the item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// Identifies the version of the item. Every time the item is changed, changeKey changes as well.
     /// This allows Exchange to apply changes to the correct version of the object. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_key: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the contact's assistant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assistant_name: crate::Patch<String>,
     /// The contact's birthday. The Timestamp type represents date and time information using ISO 8601
     /// format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub birthday: crate::Patch<crate::edm::DateTimeOffset>,
     /// The contact's business address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The business home page of the contact.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_home_page: crate::Patch<String>,
     /// The contact's business phone numbers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_phones: crate::Patch<Vec<String>>,
     /// The names of the contact's children.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub children: crate::Patch<Vec<String>>,
     /// The name of the contact's company.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub company_name: crate::Patch<String>,
     /// The contact's department.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub department: crate::Patch<String>,
     /// The contact's display name. You can specify the display name in a create or update operation.
     /// Note that later updates to other properties may cause an automatically generated value to
     /// overwrite the displayName value you have specified. To preserve a pre-existing value, always
     /// include it as displayName in an update operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The contact's email addresses.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_addresses: crate::Patch<Vec<crate::models::EmailAddress>>,
     /// The name the contact is filed under.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_as: crate::Patch<String>,
     /// The contact's generation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub generation: crate::Patch<String>,
     /// The contact's given name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub given_name: crate::Patch<String>,
     /// The contact's home address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The contact's home phone numbers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_phones: crate::Patch<Vec<String>>,
     /// The `imAddresses` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub im_addresses: crate::Patch<Vec<String>>,
     /// The `initials` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initials: crate::Patch<String>,
     /// The `jobTitle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_title: crate::Patch<String>,
     /// The `manager` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager: crate::Patch<String>,
     /// The `middleName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub middle_name: crate::Patch<String>,
     /// The `mobilePhone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mobile_phone: crate::Patch<String>,
     /// The `nickName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub nick_name: crate::Patch<String>,
     /// The `officeLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub office_location: crate::Patch<String>,
     /// The `otherAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub other_address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The `parentFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The `personalNotes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub personal_notes: crate::Patch<String>,
     /// The `primaryEmailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The `profession` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub profession: crate::Patch<String>,
     /// The `secondaryEmailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub secondary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The `spouseName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub spouse_name: crate::Patch<String>,
     /// The `surname` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub surname: crate::Patch<String>,
     /// The `tertiaryEmailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tertiary_email_address: crate::Patch<Box<crate::models::EmailAddress>>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The `yomiCompanyName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub yomi_company_name: crate::Patch<String>,
     /// The `yomiGivenName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub yomi_given_name: crate::Patch<String>,
     /// The `yomiSurname` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub yomi_surname: crate::Patch<String>,
     /// The collection of open extensions defined for the contact. Read-only. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The collection of multi-value extended properties defined for the contact. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// Optional contact picture. You can get or set a photo for a contact.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The collection of single-value extended properties defined for the contact. Read-only. Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "personal-contacts")]
+impl serde::Serialize for Contact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categories", &self.categories)?;
+        writer.field("changeKey", &self.change_key)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("assistantName", &self.assistant_name)?;
+        writer.field("birthday", &self.birthday)?;
+        writer.field("businessAddress", &self.business_address)?;
+        writer.field("businessHomePage", &self.business_home_page)?;
+        writer.field("businessPhones", &self.business_phones)?;
+        writer.field("children", &self.children)?;
+        writer.field("companyName", &self.company_name)?;
+        writer.field("department", &self.department)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("emailAddresses", &self.email_addresses)?;
+        writer.field("fileAs", &self.file_as)?;
+        writer.field("generation", &self.generation)?;
+        writer.field("givenName", &self.given_name)?;
+        writer.field("homeAddress", &self.home_address)?;
+        writer.field("homePhones", &self.home_phones)?;
+        writer.field("imAddresses", &self.im_addresses)?;
+        writer.field("initials", &self.initials)?;
+        writer.field("jobTitle", &self.job_title)?;
+        writer.field("manager", &self.manager)?;
+        writer.field("middleName", &self.middle_name)?;
+        writer.field("mobilePhone", &self.mobile_phone)?;
+        writer.field("nickName", &self.nick_name)?;
+        writer.field("officeLocation", &self.office_location)?;
+        writer.field("otherAddress", &self.other_address)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("personalNotes", &self.personal_notes)?;
+        writer.field("primaryEmailAddress", &self.primary_email_address)?;
+        writer.field("profession", &self.profession)?;
+        writer.field("secondaryEmailAddress", &self.secondary_email_address)?;
+        writer.field("spouseName", &self.spouse_name)?;
+        writer.field("surname", &self.surname)?;
+        writer.field("tertiaryEmailAddress", &self.tertiary_email_address)?;
+        writer.field("title", &self.title)?;
+        writer.field("yomiCompanyName", &self.yomi_company_name)?;
+        writer.field("yomiGivenName", &self.yomi_given_name)?;
+        writer.field("yomiSurname", &self.yomi_surname)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        #[cfg(feature = "identity")]
+        writer.field("photo", &self.photo)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "personal-contacts")]
@@ -295,40 +311,54 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "personal-contacts")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContactFolder {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The folder's display name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the folder's parent folder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_folder_id: crate::Patch<String>,
     /// The collection of child folders in the folder. Navigation property. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub child_folders: crate::Patch<Vec<crate::models::ContactFolder>>,
     /// The contacts in the folder. Navigation property. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub contacts: crate::Patch<Vec<crate::models::Contact>>,
     /// The collection of multi-value extended properties defined for the contactFolder. Read-only.
     /// Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_value_extended_properties:
         crate::Patch<Vec<crate::models::MultiValueLegacyExtendedProperty>>,
     /// The collection of single-value extended properties defined for the contactFolder. Read-only.
     /// Nullable.
     #[cfg(feature = "mail")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_value_extended_properties:
         crate::Patch<Vec<crate::models::SingleValueLegacyExtendedProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "personal-contacts")]
+impl serde::Serialize for ContactFolder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("parentFolderId", &self.parent_folder_id)?;
+        writer.field("childFolders", &self.child_folders)?;
+        writer.field("contacts", &self.contacts)?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "multiValueExtendedProperties",
+            &self.multi_value_extended_properties,
+        )?;
+        #[cfg(feature = "mail")]
+        writer.field(
+            "singleValueExtendedProperties",
+            &self.single_value_extended_properties,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "personal-contacts")]

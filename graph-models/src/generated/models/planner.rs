@@ -5,25 +5,31 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Planner {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Read-only. Nullable. Returns a collection of the specified buckets
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub buckets: crate::Patch<Vec<crate::models::PlannerBucket>>,
     /// Read-only. Nullable. Returns a collection of the specified plans
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub plans: crate::Patch<Vec<crate::models::PlannerPlan>>,
     /// Read-only. Nullable. Returns a collection of the specified tasks
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for Planner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("buckets", &self.buckets)?;
+        writer.field("plans", &self.plans)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -72,26 +78,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerAssignedToTaskBoardTaskFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Dictionary of hints used to order tasks on the AssignedTo view of the Task Board. The key of each
     /// entry is one of the users the task is assigned to and the value is the order hint. The format of
     /// each value is defined as outlined here.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order_hints_by_assignee: crate::Patch<Box<crate::models::PlannerOrderHintsByAssignee>>,
     /// Hint value used to order the task on the AssignedTo view of the Task Board when the task is not
     /// assigned to anyone, or if the orderHintsByAssignee dictionary does not provide an order hint for
     /// the user the task is assigned to. The format is defined as outlined here.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub unassigned_order_hint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerAssignedToTaskBoardTaskFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("orderHintsByAssignee", &self.order_hints_by_assignee)?;
+        writer.field("unassignedOrderHint", &self.unassigned_order_hint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -138,29 +150,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerBucket {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Name of the bucket.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Hint used to order items of this type in a list view. For details about the supported format, see
     /// Using order hints in Planner.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order_hint: crate::Patch<String>,
     /// Plan ID to which the bucket belongs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub plan_id: crate::Patch<String>,
     /// Read-only. Nullable. The collection of tasks in the bucket.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerBucket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("orderHint", &self.order_hint)?;
+        writer.field("planId", &self.plan_id)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -211,20 +229,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerBucketTaskBoardTaskFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Hint used to order tasks in the bucket view of the task board. For details about the supported
     /// format, see Using order hints in Planner.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order_hint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerBucketTaskBoardTaskFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("orderHint", &self.order_hint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -269,19 +293,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Read-only. Nullable. Returns the plannerPlans owned by the group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub plans: crate::Patch<Vec<crate::models::PlannerPlan>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("plans", &self.plans)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -326,43 +356,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerPlan {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identifies the container of the plan. Specify only the url, the containerId and type, or all
     /// properties. After it is set, this property can’t be updated. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container: crate::Patch<Box<crate::models::PlannerPlanContainer>>,
     /// Read-only. The user who created the plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which the plan is created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `owner` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owner: crate::Patch<String>,
     /// Required. Title of the plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Read-only. Nullable. Collection of buckets in the plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub buckets: crate::Patch<Vec<crate::models::PlannerBucket>>,
     /// Read-only. Nullable. Additional details about the plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Box<crate::models::PlannerPlanDetails>>,
     /// Read-only. Nullable. Collection of tasks in the plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerPlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("container", &self.container)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("owner", &self.owner)?;
+        writer.field("title", &self.title)?;
+        writer.field("buckets", &self.buckets)?;
+        writer.field("details", &self.details)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -421,26 +457,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerPlanDetails {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// An object that specifies the descriptions of the 25 categories that can be associated with tasks
     /// in the plan.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category_descriptions: crate::Patch<Box<crate::models::PlannerCategoryDescriptions>>,
     /// Set of user IDs that this plan is shared with. If you are leveraging Microsoft 365 groups, use
     /// the Groups API to manage group membership to share the group's plan. You can also add existing
     /// members of the group to this collection, although it is not required for them to access the plan
     /// owned by the group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_with: crate::Patch<Box<crate::models::PlannerUserIds>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerPlanDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("categoryDescriptions", &self.category_descriptions)?;
+        writer.field("sharedWith", &self.shared_with)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -487,20 +529,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerProgressTaskBoardTaskFormat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Hint value used to order the task on the progress view of the task board. For details about the
     /// supported format, see Using order hints in Planner.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order_hint: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerProgressTaskBoardTaskFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("orderHint", &self.order_hint)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -545,113 +593,125 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerTask {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Number of checklist items with value set to false, representing incomplete items.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub active_checklist_item_count: crate::Patch<i32>,
     /// The categories to which the task has been applied. See applied Categories for possible values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applied_categories: crate::Patch<Box<crate::models::PlannerAppliedCategories>>,
     /// Hint used to order items of this type in a list view. The format is defined as outlined here.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignee_priority: crate::Patch<String>,
     /// The set of assignees the task is assigned to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignments: crate::Patch<Box<crate::models::PlannerAssignments>>,
     /// Bucket ID to which the task belongs. The bucket needs to be in the plan that the task is in. It
     /// is 28 characters long and case-sensitive. Format validation is done on the service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bucket_id: crate::Patch<String>,
     /// Number of checklist items that are present on the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub checklist_item_count: crate::Patch<i32>,
     /// Identity of the user that completed the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which the 'percentComplete' of the task is set to '100'. The
     /// Timestamp type represents date and time information using ISO 8601 format and is always in UTC
     /// time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Thread ID of the conversation on the task. This is the ID of the conversation thread object
     /// created in the group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_thread_id: crate::Patch<String>,
     /// Identity of the user that created the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Read-only. Date and time at which the task is created. The Timestamp type represents date and
     /// time information using ISO 8601 format and is always in UTC time. For example, midnight UTC on
     /// Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Date and time at which the task is due. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub due_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read-only. Value is true if the details object of the task has a non-empty description and false
     /// otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_description: crate::Patch<bool>,
     /// Hint used to order items of this type in a list view. The format is defined as outlined here.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order_hint: crate::Patch<String>,
     /// Percentage of task completion. When set to 100, the task is considered completed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub percent_complete: crate::Patch<i32>,
     /// Plan ID to which the task belongs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub plan_id: crate::Patch<String>,
     /// This sets the type of preview that shows up on the task. The possible values are: automatic,
     /// noPreview, checklist, description, reference.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_type: crate::Patch<crate::models::PlannerPreviewType>,
     /// Priority of the task. The valid range of values is between 0 and 10, with the increasing value
     /// being lower priority (0 has the highest priority and 10 has the lowest priority). Currently,
     /// Planner interprets values 0 and 1 as 'urgent', 2, 3 and 4 as 'important', 5, 6, and 7 as
     /// 'medium', and 8, 9, and 10 as 'low'. Additionally, Planner sets the value 1 for 'urgent', 3 for
     /// 'important', 5 for 'medium', and 9 for 'low'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub priority: crate::Patch<i32>,
     /// Number of external references that exist on the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reference_count: crate::Patch<i32>,
     /// Date and time at which the task starts. The Timestamp type represents date and time information
     /// using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Title of the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// assignedTo.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to_task_board_format:
         crate::Patch<Box<crate::models::PlannerAssignedToTaskBoardTaskFormat>>,
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// bucket.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bucket_task_board_format:
         crate::Patch<Box<crate::models::PlannerBucketTaskBoardTaskFormat>>,
     /// Read-only. Nullable. Additional details about the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Box<crate::models::PlannerTaskDetails>>,
     /// Read-only. Nullable. Used to render the task correctly in the task board view when grouped by
     /// progress.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub progress_task_board_format:
         crate::Patch<Box<crate::models::PlannerProgressTaskBoardTaskFormat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerTask {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "activeChecklistItemCount",
+            &self.active_checklist_item_count,
+        )?;
+        writer.field("appliedCategories", &self.applied_categories)?;
+        writer.field("assigneePriority", &self.assignee_priority)?;
+        writer.field("assignments", &self.assignments)?;
+        writer.field("bucketId", &self.bucket_id)?;
+        writer.field("checklistItemCount", &self.checklist_item_count)?;
+        writer.field("completedBy", &self.completed_by)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("conversationThreadId", &self.conversation_thread_id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("dueDateTime", &self.due_date_time)?;
+        writer.field("hasDescription", &self.has_description)?;
+        writer.field("orderHint", &self.order_hint)?;
+        writer.field("percentComplete", &self.percent_complete)?;
+        writer.field("planId", &self.plan_id)?;
+        writer.field("previewType", &self.preview_type)?;
+        writer.field("priority", &self.priority)?;
+        writer.field("referenceCount", &self.reference_count)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("title", &self.title)?;
+        writer.field(
+            "assignedToTaskBoardFormat",
+            &self.assigned_to_task_board_format,
+        )?;
+        writer.field("bucketTaskBoardFormat", &self.bucket_task_board_format)?;
+        writer.field("details", &self.details)?;
+        writer.field("progressTaskBoardFormat", &self.progress_task_board_format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -744,30 +804,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerTaskDetails {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The collection of checklist items on the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub checklist: crate::Patch<Box<crate::models::PlannerChecklistItems>>,
     /// Description of the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// This sets the type of preview that shows up on the task. The possible values are: automatic,
     /// noPreview, checklist, description, reference. When set to automatic the displayed preview is
     /// chosen by the app viewing the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preview_type: crate::Patch<crate::models::PlannerPreviewType>,
     /// The collection of references on the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub references: crate::Patch<Box<crate::models::PlannerExternalReferences>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerTaskDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("checklist", &self.checklist)?;
+        writer.field("description", &self.description)?;
+        writer.field("previewType", &self.preview_type)?;
+        writer.field("references", &self.references)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -818,22 +884,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerUser {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Read-only. Nullable. Returns the plannerTasks assigned to the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub plans: crate::Patch<Vec<crate::models::PlannerPlan>>,
     /// Read-only. Nullable. Returns the plannerPlans shared with the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::PlannerTask>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("plans", &self.plans)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -878,13 +950,19 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.plannerAppliedCategories` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerAppliedCategories {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerAppliedCategories {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -914,13 +992,19 @@ impl crate::read_fields::ReadFields for PlannerAppliedCategories {
 
 /// The `microsoft.graph.plannerAssignments` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerAssignments {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerAssignments {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -950,88 +1034,94 @@ impl crate::read_fields::ReadFields for PlannerAssignments {
 
 /// The `microsoft.graph.plannerCategoryDescriptions` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerCategoryDescriptions {
     /// The label associated with Category 1
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category1: crate::Patch<String>,
     /// The label associated with Category 10
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category10: crate::Patch<String>,
     /// The label associated with Category 11
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category11: crate::Patch<String>,
     /// The label associated with Category 12
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category12: crate::Patch<String>,
     /// The label associated with Category 13
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category13: crate::Patch<String>,
     /// The label associated with Category 14
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category14: crate::Patch<String>,
     /// The label associated with Category 15
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category15: crate::Patch<String>,
     /// The label associated with Category 16
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category16: crate::Patch<String>,
     /// The label associated with Category 17
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category17: crate::Patch<String>,
     /// The label associated with Category 18
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category18: crate::Patch<String>,
     /// The label associated with Category 19
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category19: crate::Patch<String>,
     /// The label associated with Category 2
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category2: crate::Patch<String>,
     /// The label associated with Category 20
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category20: crate::Patch<String>,
     /// The label associated with Category 21
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category21: crate::Patch<String>,
     /// The label associated with Category 22
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category22: crate::Patch<String>,
     /// The label associated with Category 23
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category23: crate::Patch<String>,
     /// The label associated with Category 24
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category24: crate::Patch<String>,
     /// The label associated with Category 25
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category25: crate::Patch<String>,
     /// The label associated with Category 3
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category3: crate::Patch<String>,
     /// The label associated with Category 4
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category4: crate::Patch<String>,
     /// The label associated with Category 5
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category5: crate::Patch<String>,
     /// The label associated with Category 6
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category6: crate::Patch<String>,
     /// The label associated with Category 7
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category7: crate::Patch<String>,
     /// The label associated with Category 8
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category8: crate::Patch<String>,
     /// The label associated with Category 9
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category9: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerCategoryDescriptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("category1", &self.category1)?;
+        writer.field("category10", &self.category10)?;
+        writer.field("category11", &self.category11)?;
+        writer.field("category12", &self.category12)?;
+        writer.field("category13", &self.category13)?;
+        writer.field("category14", &self.category14)?;
+        writer.field("category15", &self.category15)?;
+        writer.field("category16", &self.category16)?;
+        writer.field("category17", &self.category17)?;
+        writer.field("category18", &self.category18)?;
+        writer.field("category19", &self.category19)?;
+        writer.field("category2", &self.category2)?;
+        writer.field("category20", &self.category20)?;
+        writer.field("category21", &self.category21)?;
+        writer.field("category22", &self.category22)?;
+        writer.field("category23", &self.category23)?;
+        writer.field("category24", &self.category24)?;
+        writer.field("category25", &self.category25)?;
+        writer.field("category3", &self.category3)?;
+        writer.field("category4", &self.category4)?;
+        writer.field("category5", &self.category5)?;
+        writer.field("category6", &self.category6)?;
+        writer.field("category7", &self.category7)?;
+        writer.field("category8", &self.category8)?;
+        writer.field("category9", &self.category9)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -1088,13 +1178,19 @@ impl crate::read_fields::ReadFields for PlannerCategoryDescriptions {
 
 /// The `microsoft.graph.plannerChecklistItems` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerChecklistItems {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerChecklistItems {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -1124,13 +1220,19 @@ impl crate::read_fields::ReadFields for PlannerChecklistItems {
 
 /// The `microsoft.graph.plannerExternalReferences` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerExternalReferences {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerExternalReferences {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -1160,13 +1262,19 @@ impl crate::read_fields::ReadFields for PlannerExternalReferences {
 
 /// The `microsoft.graph.plannerOrderHintsByAssignee` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerOrderHintsByAssignee {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerOrderHintsByAssignee {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -1196,25 +1304,31 @@ impl crate::read_fields::ReadFields for PlannerOrderHintsByAssignee {
 
 /// The `microsoft.graph.plannerPlanContainer` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerPlanContainer {
     /// The identifier of the resource that contains the plan. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_id: crate::Patch<String>,
     /// The type of the resource that contains the plan. For supported types, see the previous table.
     /// Possible values are: group, unknownFutureValue, roster. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value in this evolvable enum:
     /// roster. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::PlannerContainerType>,
     /// The full canonical URL of the container. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerPlanContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("containerId", &self.container_id)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]
@@ -1249,13 +1363,19 @@ impl crate::read_fields::ReadFields for PlannerPlanContainer {
 
 /// The `microsoft.graph.plannerUserIds` complex type.
 #[cfg(feature = "planner")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlannerUserIds {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "planner")]
+impl serde::Serialize for PlannerUserIds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "planner")]

@@ -31,35 +31,41 @@ pub struct PrinterCollectionCreateBody {
 
 /// The `microsoft.graph.print` entity type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Print {
     /// Tenant-wide settings for the Universal Print service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::PrintSettings>>,
     /// The list of available print connectors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connectors: crate::Patch<Vec<crate::models::PrintConnector>>,
     /// The list of print long running operations.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::AnyPrintOperation>>,
     /// The list of printers registered in the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printers: crate::Patch<Vec<crate::models::Printer>>,
     /// The list of available Universal Print service endpoints.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub services: crate::Patch<Vec<crate::models::PrintService>>,
     /// The list of printer shares registered in the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shares: crate::Patch<Vec<crate::models::PrinterShare>>,
     /// List of abstract definition for a task that can be triggered when various events occur within
     /// Universal Print.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_definitions: crate::Patch<Vec<crate::models::PrintTaskDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for Print {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("connectors", &self.connectors)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("printers", &self.printers)?;
+        writer.field("services", &self.services)?;
+        writer.field("shares", &self.shares)?;
+        writer.field("taskDefinitions", &self.task_definitions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -114,34 +120,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintConnector {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The connector's version.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_version: crate::Patch<String>,
     /// The name of the connector.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The connector machine's hostname.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fully_qualified_domain_name: crate::Patch<String>,
     /// The physical and/or organizational location of the connector.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The connector machine's operating system version.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system: crate::Patch<String>,
     /// The DateTimeOffset when the connector was registered.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintConnector {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appVersion", &self.app_version)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "fullyQualifiedDomainName",
+            &self.fully_qualified_domain_name,
+        )?;
+        writer.field("location", &self.location)?;
+        writer.field("operatingSystem", &self.operating_system)?;
+        writer.field("registeredDateTime", &self.registered_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -196,66 +211,73 @@ crate::macros::select_fields! {
 ///
 /// Derived from `printerBase` < `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Printer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The capabilities of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
     /// The default print settings of printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
     /// The name of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Whether the printer/printerShare is currently accepting new print jobs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_accepting_jobs: crate::Patch<bool>,
     /// The physical and/or organizational location of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The manufacturer of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
     /// The model name of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub model: crate::Patch<String>,
     /// The processing status of the printer/printerShare, including any errors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
     /// True if the printer has a physical device for printing. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_physical_device: crate::Patch<bool>,
     /// True if the printer is shared; false otherwise. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_shared: crate::Patch<bool>,
     /// The most recent dateTimeOffset when a printer interacted with Universal Print. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_seen_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The DateTimeOffset when the printer was registered. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The list of jobs that are queued for printing by the printer/printerShare.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub jobs: crate::Patch<Vec<crate::models::PrintJob>>,
     /// The connectors that are associated with the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub connectors: crate::Patch<Vec<crate::models::PrintConnector>>,
     /// The list of printerShares that are associated with the printer. Currently, only one printerShare
     /// can be associated with the printer. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shares: crate::Patch<Vec<crate::models::PrinterShare>>,
     /// A list of task triggers that are associated with the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub task_triggers: crate::Patch<Vec<crate::models::PrintTaskTrigger>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for Printer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("capabilities", &self.capabilities)?;
+        writer.field("defaults", &self.defaults)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isAcceptingJobs", &self.is_accepting_jobs)?;
+        writer.field("location", &self.location)?;
+        writer.field("manufacturer", &self.manufacturer)?;
+        writer.field("model", &self.model)?;
+        writer.field("status", &self.status)?;
+        writer.field("hasPhysicalDevice", &self.has_physical_device)?;
+        writer.field("isShared", &self.is_shared)?;
+        writer.field("lastSeenDateTime", &self.last_seen_date_time)?;
+        writer.field("registeredDateTime", &self.registered_date_time)?;
+        #[cfg(feature = "other")]
+        writer.field("jobs", &self.jobs)?;
+        writer.field("connectors", &self.connectors)?;
+        writer.field("shares", &self.shares)?;
+        writer.field("taskTriggers", &self.task_triggers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -330,28 +352,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `printOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterCreateOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The DateTimeOffset when the operation was created. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the operation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::PrintOperationStatus>>,
     /// The signed certificate created during the registration process. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub certificate: crate::Patch<String>,
     /// The created printer entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printer: crate::Patch<Box<crate::models::Printer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrinterCreateOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("certificate", &self.certificate)?;
+        writer.field("printer", &self.printer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -402,65 +430,74 @@ crate::macros::select_fields! {
 ///
 /// Derived from `printerBase` < `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterShare {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The capabilities of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capabilities: crate::Patch<Box<crate::models::PrinterCapabilities>>,
     /// The default print settings of printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub defaults: crate::Patch<Box<crate::models::PrinterDefaults>>,
     /// The name of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Whether the printer/printerShare is currently accepting new print jobs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_accepting_jobs: crate::Patch<bool>,
     /// The physical and/or organizational location of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::PrinterLocation>>,
     /// The manufacturer of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manufacturer: crate::Patch<String>,
     /// The model name of the printer/printerShare.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub model: crate::Patch<String>,
     /// The processing status of the printer/printerShare, including any errors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::PrinterStatus>>,
     /// If true, all users and groups will be granted access to this printer share. This supersedes the
     /// allow lists defined by the allowedUsers and allowedGroups navigation properties.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_all_users: crate::Patch<bool>,
     /// The DateTimeOffset when the printer share was created. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `viewPoint` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub view_point: crate::Patch<Box<crate::models::PrinterShareViewpoint>>,
     /// The list of jobs that are queued for printing by the printer/printerShare.
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub jobs: crate::Patch<Vec<crate::models::PrintJob>>,
     /// The groups whose users have access to print using the printer.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_groups: crate::Patch<Vec<crate::models::Group>>,
     /// The users who have access to print using the printer.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_users: crate::Patch<Vec<crate::models::AnyUser>>,
     /// The printer that this printer share is related to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printer: crate::Patch<Box<crate::models::Printer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrinterShare {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("capabilities", &self.capabilities)?;
+        writer.field("defaults", &self.defaults)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isAcceptingJobs", &self.is_accepting_jobs)?;
+        writer.field("location", &self.location)?;
+        writer.field("manufacturer", &self.manufacturer)?;
+        writer.field("model", &self.model)?;
+        writer.field("status", &self.status)?;
+        writer.field("allowAllUsers", &self.allow_all_users)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("viewPoint", &self.view_point)?;
+        #[cfg(feature = "other")]
+        writer.field("jobs", &self.jobs)?;
+        #[cfg(feature = "identity")]
+        writer.field("allowedGroups", &self.allowed_groups)?;
+        #[cfg(feature = "identity")]
+        writer.field("allowedUsers", &self.allowed_users)?;
+        writer.field("printer", &self.printer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -533,22 +570,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The DateTimeOffset when the operation was created. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The status of the operation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::PrintOperationStatus>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -647,19 +690,25 @@ impl crate::polymorphic::Polymorphic for AnyPrintOperation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintService {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Endpoints that can be used to access the service. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub endpoints: crate::Patch<Vec<crate::models::PrintServiceEndpoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintService {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("endpoints", &self.endpoints)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -704,22 +753,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintServiceEndpoint {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// A human-readable display name for the endpoint.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The URI that can be used to access the service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintServiceEndpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("uri", &self.uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -766,32 +821,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintTask {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The URL for the print entity that triggered this task. For example,
     /// https://graph.microsoft.com/v1.0/print/printers/{printerId}/jobs/{jobId}. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_url: crate::Patch<String>,
     /// The current execution status of this printTask. The calling application is responsible for
     /// updating this status when processing is finished, unless the related printJob has been redirected
     /// to another printer. Failure to report completion will result in the related print job being
     /// blocked from printing and eventually deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::PrintTaskStatus>>,
     /// The printTaskDefinition that was used to create this task. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Box<crate::models::PrintTaskDefinition>>,
     /// The printTaskTrigger that triggered this task's execution. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trigger: crate::Patch<Box<crate::models::PrintTaskTrigger>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintTask {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("parentUrl", &self.parent_url)?;
+        writer.field("status", &self.status)?;
+        writer.field("definition", &self.definition)?;
+        writer.field("trigger", &self.trigger)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -842,26 +903,32 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintTaskDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The application that created the printTaskDefinition. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AppIdentity>>,
     /// The name of the printTaskDefinition.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// A list of tasks that have been created based on this definition. The list includes currently
     /// running tasks and recently completed tasks. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::PrintTask>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintTaskDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -910,24 +977,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintTaskTrigger {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Universal Print event that will cause a new printTask to be triggered. Valid values are
     /// described in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event: crate::Patch<crate::models::PrintEvent>,
     /// An abstract definition that will be used to create a printTask when triggered by a print event.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub definition: crate::Patch<Box<crate::models::PrintTaskDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintTaskTrigger {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("event", &self.event)?;
+        writer.field("definition", &self.definition)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -972,16 +1045,22 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.airPrintSettings` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AirPrintSettings {
     /// The `incompatiblePrinters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incompatible_printers: crate::Patch<crate::models::IncompatiblePrinterSettings>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for AirPrintSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("incompatiblePrinters", &self.incompatible_printers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -1014,19 +1093,25 @@ impl crate::read_fields::ReadFields for AirPrintSettings {
 
 /// The `microsoft.graph.integerRange` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IntegerRange {
     /// The inclusive upper bound of the integer range.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end: crate::Patch<i64>,
     /// The inclusive lower bound of the integer range.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl serde::Serialize for IntegerRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("end", &self.end)?;
+        writer.field("start", &self.start)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -1060,20 +1145,26 @@ impl crate::read_fields::ReadFields for IntegerRange {
 
 /// The `microsoft.graph.printCertificateSigningRequest` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintCertificateSigningRequest {
     /// A base64-encoded pkcs10 certificate request. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// The base64-encoded public portion of an asymmetric key that is generated by the client.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub transport_key: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintCertificateSigningRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("transportKey", &self.transport_key)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -1107,94 +1198,103 @@ impl crate::read_fields::ReadFields for PrintCertificateSigningRequest {
 
 /// The `microsoft.graph.printerCapabilities` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterCapabilities {
     /// A list of supported bottom margins(in microns) for the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bottom_margins: crate::Patch<Vec<i32>>,
     /// True if the printer supports collating when printing muliple copies of a multi-page document;
     /// false otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub collation: crate::Patch<bool>,
     /// The color modes supported by the printer. Valid values are described in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color_modes: crate::Patch<Vec<crate::models::PrintColorMode>>,
     /// A list of supported content (MIME) types that the printer supports. It is not guaranteed that the
     /// Universal Print service supports printing all of these MIME types.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_types: crate::Patch<Vec<String>>,
     /// The range of copies per job supported by the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub copies_per_job: crate::Patch<Box<crate::models::IntegerRange>>,
     /// The list of print resolutions in DPI that are supported by the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dpis: crate::Patch<Vec<i32>>,
     /// The list of duplex modes that are supported by the printer. Valid values are described in the
     /// following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duplex_modes: crate::Patch<Vec<crate::models::PrintDuplexMode>>,
     /// The list of feed orientations that are supported by the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feed_orientations: crate::Patch<Vec<crate::models::PrinterFeedOrientation>>,
     /// Finishing processes the printer supports for a printed document.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub finishings: crate::Patch<Vec<crate::models::PrintFinishing>>,
     /// Supported input bins for the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub input_bins: crate::Patch<Vec<String>>,
     /// True if color printing is supported by the printer; false otherwise. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_color_printing_supported: crate::Patch<bool>,
     /// True if the printer supports printing by page ranges; false otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_page_range_supported: crate::Patch<bool>,
     /// A list of supported left margins(in microns) for the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub left_margins: crate::Patch<Vec<i32>>,
     /// The media (i.e., paper) colors supported by the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_colors: crate::Patch<Vec<String>>,
     /// The media sizes supported by the printer. Supports standard size names for ISO and ANSI media
     /// sizes. Valid values are in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_sizes: crate::Patch<Vec<String>>,
     /// The media types supported by the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_types: crate::Patch<Vec<String>>,
     /// The presentation directions supported by the printer. Supported values are described in the
     /// following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multipage_layouts: crate::Patch<Vec<crate::models::PrintMultipageLayout>>,
     /// The print orientations supported by the printer. Valid values are described in the following
     /// table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub orientations: crate::Patch<Vec<crate::models::PrintOrientation>>,
     /// The printer's supported output bins (trays).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub output_bins: crate::Patch<Vec<String>>,
     /// Supported number of Input Pages to impose upon a single Impression.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages_per_sheet: crate::Patch<Vec<i32>>,
     /// The print qualities supported by the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub qualities: crate::Patch<Vec<crate::models::PrintQuality>>,
     /// A list of supported right margins(in microns) for the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub right_margins: crate::Patch<Vec<i32>>,
     /// Supported print scalings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scalings: crate::Patch<Vec<crate::models::PrintScaling>>,
     /// True if the printer supports scaling PDF pages to match the print media size; false otherwise.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supports_fit_pdf_to_page: crate::Patch<bool>,
     /// A list of supported top margins(in microns) for the printer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub top_margins: crate::Patch<Vec<i32>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl serde::Serialize for PrinterCapabilities {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("bottomMargins", &self.bottom_margins)?;
+        writer.field("collation", &self.collation)?;
+        writer.field("colorModes", &self.color_modes)?;
+        writer.field("contentTypes", &self.content_types)?;
+        writer.field("copiesPerJob", &self.copies_per_job)?;
+        writer.field("dpis", &self.dpis)?;
+        writer.field("duplexModes", &self.duplex_modes)?;
+        writer.field("feedOrientations", &self.feed_orientations)?;
+        writer.field("finishings", &self.finishings)?;
+        writer.field("inputBins", &self.input_bins)?;
+        writer.field(
+            "isColorPrintingSupported",
+            &self.is_color_printing_supported,
+        )?;
+        writer.field("isPageRangeSupported", &self.is_page_range_supported)?;
+        writer.field("leftMargins", &self.left_margins)?;
+        writer.field("mediaColors", &self.media_colors)?;
+        writer.field("mediaSizes", &self.media_sizes)?;
+        writer.field("mediaTypes", &self.media_types)?;
+        writer.field("multipageLayouts", &self.multipage_layouts)?;
+        writer.field("orientations", &self.orientations)?;
+        writer.field("outputBins", &self.output_bins)?;
+        writer.field("pagesPerSheet", &self.pages_per_sheet)?;
+        writer.field("qualities", &self.qualities)?;
+        writer.field("rightMargins", &self.right_margins)?;
+        writer.field("scalings", &self.scalings)?;
+        writer.field("supportsFitPdfToPage", &self.supports_fit_pdf_to_page)?;
+        writer.field("topMargins", &self.top_margins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -1251,74 +1351,80 @@ impl crate::read_fields::ReadFields for PrinterCapabilities {
 
 /// The `microsoft.graph.printerDefaults` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterDefaults {
     /// The default color mode to use when printing the document. Valid values are described in the
     /// following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color_mode: crate::Patch<crate::models::PrintColorMode>,
     /// The default content (MIME) type to use when processing documents.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The default number of copies printed per job.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub copies_per_job: crate::Patch<i32>,
     /// The default resolution in DPI to use when printing the job.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dpi: crate::Patch<i32>,
     /// The default duplex (double-sided) configuration to use when printing a document. Valid values are
     /// described in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duplex_mode: crate::Patch<crate::models::PrintDuplexMode>,
     /// The default set of finishings to apply to print jobs. Valid values are described in the following
     /// table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub finishings: crate::Patch<Vec<crate::models::PrintFinishing>>,
     /// The default fitPdfToPage setting. True to fit each page of a PDF document to a physical sheet of
     /// media; false to let the printer decide how to lay out impressions.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fit_pdf_to_page: crate::Patch<bool>,
     /// The `inputBin` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub input_bin: crate::Patch<String>,
     /// The default media (such as paper) color to print the document on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_color: crate::Patch<String>,
     /// The default media size to use. Supports standard size names for ISO and ANSI media sizes. Valid
     /// values are listed in the printerCapabilities topic.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_size: crate::Patch<String>,
     /// The default media (such as paper) type to print the document on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_type: crate::Patch<String>,
     /// The default direction to lay out pages when multiple pages are being printed per sheet. Valid
     /// values are described in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multipage_layout: crate::Patch<crate::models::PrintMultipageLayout>,
     /// The default orientation to use when printing the document. Valid values are described in the
     /// following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub orientation: crate::Patch<crate::models::PrintOrientation>,
     /// The default output bin to place completed prints into. See the printer's capabilities for a list
     /// of supported output bins.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub output_bin: crate::Patch<String>,
     /// The default number of document pages to print on each sheet.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages_per_sheet: crate::Patch<i32>,
     /// The default quality to use when printing the document. Valid values are described in the
     /// following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quality: crate::Patch<crate::models::PrintQuality>,
     /// Specifies how the printer scales the document data to fit the requested media. Valid values are
     /// described in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scaling: crate::Patch<crate::models::PrintScaling>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl serde::Serialize for PrinterDefaults {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("colorMode", &self.color_mode)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("copiesPerJob", &self.copies_per_job)?;
+        writer.field("dpi", &self.dpi)?;
+        writer.field("duplexMode", &self.duplex_mode)?;
+        writer.field("finishings", &self.finishings)?;
+        writer.field("fitPdfToPage", &self.fit_pdf_to_page)?;
+        writer.field("inputBin", &self.input_bin)?;
+        writer.field("mediaColor", &self.media_color)?;
+        writer.field("mediaSize", &self.media_size)?;
+        writer.field("mediaType", &self.media_type)?;
+        writer.field("multipageLayout", &self.multipage_layout)?;
+        writer.field("orientation", &self.orientation)?;
+        writer.field("outputBin", &self.output_bin)?;
+        writer.field("pagesPerSheet", &self.pages_per_sheet)?;
+        writer.field("quality", &self.quality)?;
+        writer.field("scaling", &self.scaling)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -1367,16 +1473,22 @@ impl crate::read_fields::ReadFields for PrinterDefaults {
 
 /// The `microsoft.graph.printerDiscoverySettings` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterDiscoverySettings {
     /// The `airPrint` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub air_print: crate::Patch<Box<crate::models::AirPrintSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrinterDiscoverySettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("airPrint", &self.air_print)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -1409,65 +1521,71 @@ impl crate::read_fields::ReadFields for PrinterDiscoverySettings {
 
 /// The `microsoft.graph.printerLocation` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterLocation {
     /// The altitude, in meters, that the printer is located at.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub altitude_in_meters: crate::Patch<i32>,
     /// The building that the printer is located in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub building: crate::Patch<String>,
     /// The city that the printer is located in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub city: crate::Patch<String>,
     /// The country or region that the printer is located in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub country_or_region: crate::Patch<String>,
     /// The floor that the printer is located on. Only numerical values are supported right now.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub floor: crate::Patch<String>,
     /// The description of the floor that the printer is located on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub floor_description: crate::Patch<String>,
     /// The latitude that the printer is located at.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub latitude: crate::Patch<crate::edm::Double>,
     /// The longitude that the printer is located at.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub longitude: crate::Patch<crate::edm::Double>,
     /// The organizational hierarchy that the printer belongs to. The elements should be in hierarchical
     /// order.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organization: crate::Patch<Vec<String>>,
     /// The postal code that the printer is located in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub postal_code: crate::Patch<String>,
     /// The description of the room that the printer is located in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub room_description: crate::Patch<String>,
     /// The room that the printer is located in. Only numerical values are supported right now.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub room_name: crate::Patch<String>,
     /// The site that the printer is located in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site: crate::Patch<String>,
     /// The state or province that the printer is located in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state_or_province: crate::Patch<String>,
     /// The street address where the printer is located.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub street_address: crate::Patch<String>,
     /// The subdivision that the printer is located in. The elements should be in hierarchical order.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subdivision: crate::Patch<Vec<String>>,
     /// The `subunit` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subunit: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl serde::Serialize for PrinterLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("altitudeInMeters", &self.altitude_in_meters)?;
+        writer.field("building", &self.building)?;
+        writer.field("city", &self.city)?;
+        writer.field("countryOrRegion", &self.country_or_region)?;
+        writer.field("floor", &self.floor)?;
+        writer.field("floorDescription", &self.floor_description)?;
+        writer.field("latitude", &self.latitude)?;
+        writer.field("longitude", &self.longitude)?;
+        writer.field("organization", &self.organization)?;
+        writer.field("postalCode", &self.postal_code)?;
+        writer.field("roomDescription", &self.room_description)?;
+        writer.field("roomName", &self.room_name)?;
+        writer.field("site", &self.site)?;
+        writer.field("stateOrProvince", &self.state_or_province)?;
+        writer.field("streetAddress", &self.street_address)?;
+        writer.field("subdivision", &self.subdivision)?;
+        writer.field("subunit", &self.subunit)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -1516,16 +1634,22 @@ impl crate::read_fields::ReadFields for PrinterLocation {
 
 /// The `microsoft.graph.printerShareViewpoint` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterShareViewpoint {
     /// The `lastUsedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_used_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrinterShareViewpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("lastUsedDateTime", &self.last_used_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -1558,23 +1682,29 @@ impl crate::read_fields::ReadFields for PrinterShareViewpoint {
 
 /// The `microsoft.graph.printerStatus` complex type.
 #[cfg(any(feature = "print", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrinterStatus {
     /// A human-readable description of the printer's current processing state. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The list of details describing why the printer is in the current state. Valid values are
     /// described in the following table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Vec<crate::models::PrinterProcessingStateDetail>>,
     /// The current processing state. Valid values are described in the following table. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::PrinterProcessingState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "print", feature = "other"))]
+impl serde::Serialize for PrinterStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("details", &self.details)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "print", feature = "other"))]
@@ -1609,20 +1739,26 @@ impl crate::read_fields::ReadFields for PrinterStatus {
 
 /// The `microsoft.graph.printOperationStatus` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintOperationStatus {
     /// A human-readable description of the printOperation's current processing state. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The printOperation's current processing state. Valid values are described in the following table.
     /// Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::PrintOperationProcessingState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintOperationStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -1656,21 +1792,30 @@ impl crate::read_fields::ReadFields for PrintOperationStatus {
 
 /// The `microsoft.graph.printSettings` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintSettings {
     /// Specifies whether document conversion is enabled for the tenant. If document conversion is
     /// enabled, Universal Print service will automatically convert documents into a format compatible
     /// with the printer (xps to pdf) when needed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub document_conversion_enabled: crate::Patch<bool>,
     /// The `printerDiscoverySettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printer_discovery_settings: crate::Patch<Box<crate::models::PrinterDiscoverySettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "documentConversionEnabled",
+            &self.document_conversion_enabled,
+        )?;
+        writer.field("printerDiscoverySettings", &self.printer_discovery_settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]
@@ -1704,19 +1849,25 @@ impl crate::read_fields::ReadFields for PrintSettings {
 
 /// The `microsoft.graph.printTaskStatus` complex type.
 #[cfg(feature = "print")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintTaskStatus {
     /// A human-readable description of the current processing state of the printTask.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The current processing state of the printTask. Valid values are described in the following table.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::PrintTaskProcessingState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "print")]
+impl serde::Serialize for PrintTaskStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "print")]

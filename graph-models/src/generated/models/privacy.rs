@@ -3,17 +3,25 @@
 
 /// The `microsoft.graph.privacy` entity type.
 #[cfg(feature = "privacy")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Privacy {
     /// The `subjectRightsRequests` navigation property (present when expanded).
     #[cfg(feature = "security")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject_rights_requests: crate::Patch<Vec<crate::models::SubjectRightsRequest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "privacy")]
+impl serde::Serialize for Privacy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[allow(unused_mut)] // every property may be compiled out
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        #[cfg(feature = "security")]
+        writer.field("subjectRightsRequests", &self.subject_rights_requests)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "privacy")]

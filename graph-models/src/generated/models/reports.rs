@@ -33,22 +33,28 @@ pub struct SignInCollectionDismissBody {
 
 /// The `microsoft.graph.auditLogRoot` entity type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoot {
     /// The `directoryAudits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_audits: crate::Patch<Vec<crate::models::DirectoryAudit>>,
     /// The `provisioning` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning: crate::Patch<Vec<crate::models::ProvisioningObjectSummary>>,
     /// The `signIns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sign_ins: crate::Patch<Vec<crate::models::SignIn>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AuditLogRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("directoryAudits", &self.directory_audits)?;
+        writer.field("provisioning", &self.provisioning)?;
+        writer.field("signIns", &self.sign_ins)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -95,19 +101,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationMethodsRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `userRegistrationDetails` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_registration_details: crate::Patch<Vec<crate::models::UserRegistrationDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AuthenticationMethodsRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("userRegistrationDetails", &self.user_registration_details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -152,58 +164,64 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DirectoryAudit {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates the date and time the activity was performed. The Timestamp type is always in UTC time.
     /// For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the activity name or the operation name (examples: 'Create User' and 'Add member to
     /// group'). For full list, see Azure AD activity list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_display_name: crate::Patch<String>,
     /// Indicates additional details on the activity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_details: crate::Patch<Vec<crate::models::KeyValue>>,
     /// Indicates which resource category that's targeted by the activity. For example: UserManagement,
     /// GroupManagement, ApplicationManagement, RoleManagement.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub category: crate::Patch<String>,
     /// Indicates a unique ID that helps correlate activities that span across various services. Can be
     /// used to trace logs across services.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// Indicates information about the user or app initiated the activity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiated_by: crate::Patch<Box<crate::models::AuditActivityInitiator>>,
     /// Indicates information on which service initiated the activity (For example: Self-service Password
     /// Management, Core Directory, B2C, Invited Users, Microsoft Identity Manager, Privileged Identity
     /// Management.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub logged_by_service: crate::Patch<String>,
     /// Indicates the type of operation that was performed. The possible values include but are not
     /// limited to the following: Add, Assign, Update, Unassign, and Delete.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operation_type: crate::Patch<String>,
     /// Indicates the result of the activity. Possible values are: success, failure, timeout,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result: crate::Patch<crate::models::OperationResult>,
     /// Indicates the reason for failure if the result is failure or timeout.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_reason: crate::Patch<String>,
     /// Indicates information on which resource was changed due to the activity. Target Resource Type can
     /// be User, Device, Directory, App, Role, Group, Policy or Other.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_resources: crate::Patch<Vec<crate::models::TargetResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for DirectoryAudit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activityDateTime", &self.activity_date_time)?;
+        writer.field("activityDisplayName", &self.activity_display_name)?;
+        writer.field("additionalDetails", &self.additional_details)?;
+        writer.field("category", &self.category)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("initiatedBy", &self.initiated_by)?;
+        writer.field("loggedByService", &self.logged_by_service)?;
+        writer.field("operationType", &self.operation_type)?;
+        writer.field("result", &self.result)?;
+        writer.field("resultReason", &self.result_reason)?;
+        writer.field("targetResources", &self.target_resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -268,20 +286,27 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Partners {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `billing` navigation property (present when expanded).
     #[cfg(feature = "partners-billing")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub billing: crate::Patch<Box<crate::models::partners_billing::Billing>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for Partners {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        #[cfg(feature = "partners-billing")]
+        writer.field("billing", &self.billing)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -326,55 +351,64 @@ crate::macros::select_fields! {
 ///
 /// Derived from `printUsage` < `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintUsageByPrinter {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `blackAndWhitePageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub black_and_white_page_count: crate::Patch<i64>,
     /// The `colorPageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color_page_count: crate::Patch<i64>,
     /// The `completedBlackAndWhiteJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_black_and_white_job_count: crate::Patch<i64>,
     /// The `completedColorJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_color_job_count: crate::Patch<i64>,
     /// The `completedJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_job_count: crate::Patch<i64>,
     /// The `doubleSidedSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub double_sided_sheet_count: crate::Patch<i64>,
     /// The `incompleteJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incomplete_job_count: crate::Patch<i64>,
     /// The `mediaSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_sheet_count: crate::Patch<i64>,
     /// The `pageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub page_count: crate::Patch<i64>,
     /// The `singleSidedSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_sided_sheet_count: crate::Patch<i64>,
     /// The `usageDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage_date: crate::Patch<crate::edm::Date>,
     /// The `printerId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printer_id: crate::Patch<String>,
     /// The `printerName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printer_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for PrintUsageByPrinter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("blackAndWhitePageCount", &self.black_and_white_page_count)?;
+        writer.field("colorPageCount", &self.color_page_count)?;
+        writer.field(
+            "completedBlackAndWhiteJobCount",
+            &self.completed_black_and_white_job_count,
+        )?;
+        writer.field("completedColorJobCount", &self.completed_color_job_count)?;
+        writer.field("completedJobCount", &self.completed_job_count)?;
+        writer.field("doubleSidedSheetCount", &self.double_sided_sheet_count)?;
+        writer.field("incompleteJobCount", &self.incomplete_job_count)?;
+        writer.field("mediaSheetCount", &self.media_sheet_count)?;
+        writer.field("pageCount", &self.page_count)?;
+        writer.field("singleSidedSheetCount", &self.single_sided_sheet_count)?;
+        writer.field("usageDate", &self.usage_date)?;
+        writer.field("printerId", &self.printer_id)?;
+        writer.field("printerName", &self.printer_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -445,52 +479,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `printUsage` < `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrintUsageByUser {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `blackAndWhitePageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub black_and_white_page_count: crate::Patch<i64>,
     /// The `colorPageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub color_page_count: crate::Patch<i64>,
     /// The `completedBlackAndWhiteJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_black_and_white_job_count: crate::Patch<i64>,
     /// The `completedColorJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_color_job_count: crate::Patch<i64>,
     /// The `completedJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_job_count: crate::Patch<i64>,
     /// The `doubleSidedSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub double_sided_sheet_count: crate::Patch<i64>,
     /// The `incompleteJobCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incomplete_job_count: crate::Patch<i64>,
     /// The `mediaSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub media_sheet_count: crate::Patch<i64>,
     /// The `pageCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub page_count: crate::Patch<i64>,
     /// The `singleSidedSheetCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub single_sided_sheet_count: crate::Patch<i64>,
     /// The `usageDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub usage_date: crate::Patch<crate::edm::Date>,
     /// The UPN of the user represented by these statistics.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for PrintUsageByUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("blackAndWhitePageCount", &self.black_and_white_page_count)?;
+        writer.field("colorPageCount", &self.color_page_count)?;
+        writer.field(
+            "completedBlackAndWhiteJobCount",
+            &self.completed_black_and_white_job_count,
+        )?;
+        writer.field("completedColorJobCount", &self.completed_color_job_count)?;
+        writer.field("completedJobCount", &self.completed_job_count)?;
+        writer.field("doubleSidedSheetCount", &self.double_sided_sheet_count)?;
+        writer.field("incompleteJobCount", &self.incomplete_job_count)?;
+        writer.field("mediaSheetCount", &self.media_sheet_count)?;
+        writer.field("pageCount", &self.page_count)?;
+        writer.field("singleSidedSheetCount", &self.single_sided_sheet_count)?;
+        writer.field("usageDate", &self.usage_date)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -559,67 +602,73 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisioningObjectSummary {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activity_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Unique ID of this change in this cycle.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_id: crate::Patch<String>,
     /// Unique ID per job iteration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cycle_id: crate::Patch<String>,
     /// Indicates how long this provisioning action took to finish. Measured in milliseconds.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration_in_milliseconds: crate::Patch<i32>,
     /// Details of who initiated this provisioning.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiated_by: crate::Patch<Box<crate::models::Initiator>>,
     /// The unique ID for the whole provisioning job.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// Details of each property that was modified in this provisioning action on this object.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_properties: crate::Patch<Vec<crate::models::ModifiedProperty>>,
     /// Indicates the activity name or the operation name. Possible values are: create, update, delete,
     /// stageddelete, disable, other and unknownFutureValue. For a list of activities logged, refer to
     /// Azure AD activity list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_action: crate::Patch<crate::models::ProvisioningAction>,
     /// Details of provisioning status.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_status_info: crate::Patch<Box<crate::models::ProvisioningStatusInfo>>,
     /// Details of each step in provisioning.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_steps: crate::Patch<Vec<crate::models::ProvisioningStep>>,
     /// Represents the service principal used for provisioning.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal: crate::Patch<Box<crate::models::ProvisioningServicePrincipal>>,
     /// Details of source object being provisioned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_identity: crate::Patch<Box<crate::models::ProvisionedIdentity>>,
     /// Details of source system of the object being provisioned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_system: crate::Patch<Box<crate::models::ProvisioningSystem>>,
     /// Details of target object being provisioned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_identity: crate::Patch<Box<crate::models::ProvisionedIdentity>>,
     /// Details of target system of the object being provisioned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_system: crate::Patch<Box<crate::models::ProvisioningSystem>>,
     /// Unique Azure AD tenant ID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for ProvisioningObjectSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activityDateTime", &self.activity_date_time)?;
+        writer.field("changeId", &self.change_id)?;
+        writer.field("cycleId", &self.cycle_id)?;
+        writer.field("durationInMilliseconds", &self.duration_in_milliseconds)?;
+        writer.field("initiatedBy", &self.initiated_by)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.field("modifiedProperties", &self.modified_properties)?;
+        writer.field("provisioningAction", &self.provisioning_action)?;
+        writer.field("provisioningStatusInfo", &self.provisioning_status_info)?;
+        writer.field("provisioningSteps", &self.provisioning_steps)?;
+        writer.field("servicePrincipal", &self.service_principal)?;
+        writer.field("sourceIdentity", &self.source_identity)?;
+        writer.field("sourceSystem", &self.source_system)?;
+        writer.field("targetIdentity", &self.target_identity)?;
+        writer.field("targetSystem", &self.target_system)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -692,34 +741,46 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.reportRoot` entity type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportRoot {
     /// The `authenticationMethods` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_methods: crate::Patch<Box<crate::models::AuthenticationMethodsRoot>>,
     /// The `dailyPrintUsageByPrinter` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub daily_print_usage_by_printer: crate::Patch<Vec<crate::models::PrintUsageByPrinter>>,
     /// The `dailyPrintUsageByUser` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub daily_print_usage_by_user: crate::Patch<Vec<crate::models::PrintUsageByUser>>,
     /// The `monthlyPrintUsageByPrinter` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub monthly_print_usage_by_printer: crate::Patch<Vec<crate::models::PrintUsageByPrinter>>,
     /// The `monthlyPrintUsageByUser` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub monthly_print_usage_by_user: crate::Patch<Vec<crate::models::PrintUsageByUser>>,
     /// The `partners` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub partners: crate::Patch<Box<crate::models::Partners>>,
     /// The `security` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub security: crate::Patch<Box<crate::models::SecurityReportsRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for ReportRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("authenticationMethods", &self.authentication_methods)?;
+        writer.field(
+            "dailyPrintUsageByPrinter",
+            &self.daily_print_usage_by_printer,
+        )?;
+        writer.field("dailyPrintUsageByUser", &self.daily_print_usage_by_user)?;
+        writer.field(
+            "monthlyPrintUsageByPrinter",
+            &self.monthly_print_usage_by_printer,
+        )?;
+        writer.field("monthlyPrintUsageByUser", &self.monthly_print_usage_by_user)?;
+        writer.field("partners", &self.partners)?;
+        writer.field("security", &self.security)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -776,16 +837,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityReportsRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for SecurityReportsRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -828,71 +895,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignIn {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// App name displayed in the Azure Portal. Supports $filter (eq and startsWith operators only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_display_name: crate::Patch<String>,
     /// Unique GUID representing the app ID in the Azure Active Directory. Supports $filter (eq operator
     /// only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Provides a list of conditional access policies that are triggered by the corresponding sign-in
     /// activity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub applied_conditional_access_policies:
         crate::Patch<Vec<crate::models::AppliedConditionalAccessPolicy>>,
     /// The `authenticationAppDeviceDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_app_device_details:
         crate::Patch<Box<crate::models::AuthenticationAppDeviceDetails>>,
     /// Identifies the client used for the sign-in activity. Modern authentication clients include
     /// Browser and modern clients. Legacy authentication clients include Exchange ActiveSync, IMAP,
     /// MAPI, SMTP, POP, and other clients. Supports $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_used: crate::Patch<String>,
     /// Reports status of an activated conditional access policy. Possible values are: success, failure,
     /// notApplied, and unknownFutureValue. Supports $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conditional_access_status: crate::Patch<crate::models::ConditionalAccessStatus>,
     /// The request ID sent from the client when the sign-in is initiated; used to troubleshoot sign-in
     /// activity. Supports $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// Date and time (UTC) the sign-in was initiated. Example: midnight on Jan 1, 2014 is reported as
     /// 2014-01-01T00:00:00Z. Supports $orderby and $filter (eq, le, and ge operators only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Device information from where the sign-in occurred; includes device ID, operating system, and
     /// browser. Supports $filter (eq and startsWith operators only) on browser and operatingSytem
     /// properties.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_detail: crate::Patch<Box<crate::models::DeviceDetail>>,
     /// The `homeTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub home_tenant_id: crate::Patch<String>,
     /// IP address of the client used to sign in. Supports $filter (eq and startsWith operators only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ip_address: crate::Patch<String>,
     /// Indicates if a sign-in is interactive or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_interactive: crate::Patch<bool>,
     /// Provides the city, state, and country code where the sign-in originated. Supports $filter (eq and
     /// startsWith operators only) on city, state, and countryOrRegion properties.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::SignInLocation>>,
     /// Name of the resource the user signed into. Supports $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_display_name: crate::Patch<String>,
     /// ID of the resource that the user signed into. Supports $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// The `resourceTenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_tenant_id: crate::Patch<String>,
     /// Provides the 'reason' behind a specific state of a risky user, sign-in or a risk event. The
     /// possible values are: none, adminGeneratedTemporaryPassword, userPerformedSecuredPasswordChange,
@@ -901,68 +950,95 @@ pub struct SignIn {
     /// adminConfirmedSigninCompromised, unknownFutureValue. The value none means that no action has been
     /// performed on the user or sign-in so far. Supports $filter (eq operator only).Note: Details for
     /// this property require an Azure AD Premium P2 license. Other licenses return the value hidden.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_detail: crate::Patch<crate::models::RiskDetail>,
     /// Risk event types associated with the sign-in. The possible values are: unlikelyTravel,
     /// anonymizedIPAddress, maliciousIPAddress, unfamiliarFeatures, malwareInfectedIPAddress,
     /// suspiciousIPAddress, leakedCredentials, investigationsThreatIntelligence, generic, and
     /// unknownFutureValue. Supports $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_event_types: crate::Patch<Vec<crate::models::RiskEventType>>,
     /// The list of risk event types associated with the sign-in. Possible values: unlikelyTravel,
     /// anonymizedIPAddress, maliciousIPAddress, unfamiliarFeatures, malwareInfectedIPAddress,
     /// suspiciousIPAddress, leakedCredentials, investigationsThreatIntelligence, generic, or
     /// unknownFutureValue. Supports $filter (eq and startsWith operators only).
-    #[serde(
-        rename = "riskEventTypes_v2",
-        skip_serializing_if = "crate::Patch::is_unset"
-    )]
     pub risk_event_types_v2: crate::Patch<Vec<String>>,
     /// Aggregated risk level. The possible values are: none, low, medium, high, hidden, and
     /// unknownFutureValue. The value hidden means the user or sign-in was not enabled for Azure AD
     /// Identity Protection. Supports $filter (eq operator only). Note: Details for this property are
     /// only available for Azure AD Premium P2 customers. All other customers will be returned hidden.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_level_aggregated: crate::Patch<crate::models::RiskLevel>,
     /// Risk level during sign-in. The possible values are: none, low, medium, high, hidden, and
     /// unknownFutureValue. The value hidden means the user or sign-in was not enabled for Azure AD
     /// Identity Protection. Supports $filter (eq operator only). Note: Details for this property are
     /// only available for Azure AD Premium P2 customers. All other customers will be returned hidden.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_level_during_sign_in: crate::Patch<crate::models::RiskLevel>,
     /// Reports status of the risky user, sign-in, or a risk event. The possible values are: none,
     /// confirmedSafe, remediated, dismissed, atRisk, confirmedCompromised, unknownFutureValue. Supports
     /// $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub risk_state: crate::Patch<crate::models::RiskState>,
     /// The `servicePrincipalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_id: crate::Patch<String>,
     /// The `servicePrincipalName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_name: crate::Patch<String>,
     /// Sign-in status. Includes the error code and description of the error (in case of a sign-in
     /// failure). Supports $filter (eq operator only) on errorCode property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<Box<crate::models::SignInStatus>>,
     /// The `userAgent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_agent: crate::Patch<String>,
     /// Display name of the user that initiated the sign-in. Supports $filter (eq and startsWith
     /// operators only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_display_name: crate::Patch<String>,
     /// ID of the user that initiated the sign-in. Supports $filter (eq operator only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// User principal name of the user that initiated the sign-in. Supports $filter (eq and startsWith
     /// operators only).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for SignIn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("appDisplayName", &self.app_display_name)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field(
+            "appliedConditionalAccessPolicies",
+            &self.applied_conditional_access_policies,
+        )?;
+        writer.field(
+            "authenticationAppDeviceDetails",
+            &self.authentication_app_device_details,
+        )?;
+        writer.field("clientAppUsed", &self.client_app_used)?;
+        writer.field("conditionalAccessStatus", &self.conditional_access_status)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deviceDetail", &self.device_detail)?;
+        writer.field("homeTenantId", &self.home_tenant_id)?;
+        writer.field("ipAddress", &self.ip_address)?;
+        writer.field("isInteractive", &self.is_interactive)?;
+        writer.field("location", &self.location)?;
+        writer.field("resourceDisplayName", &self.resource_display_name)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.field("resourceTenantId", &self.resource_tenant_id)?;
+        writer.field("riskDetail", &self.risk_detail)?;
+        writer.field("riskEventTypes", &self.risk_event_types)?;
+        writer.field("riskEventTypes_v2", &self.risk_event_types_v2)?;
+        writer.field("riskLevelAggregated", &self.risk_level_aggregated)?;
+        writer.field("riskLevelDuringSignIn", &self.risk_level_during_sign_in)?;
+        writer.field("riskState", &self.risk_state)?;
+        writer.field("servicePrincipalId", &self.service_principal_id)?;
+        writer.field("servicePrincipalName", &self.service_principal_name)?;
+        writer.field("status", &self.status)?;
+        writer.field("userAgent", &self.user_agent)?;
+        writer.field("userDisplayName", &self.user_display_name)?;
+        writer.field("userId", &self.user_id)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1067,62 +1143,77 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRegistrationDetails {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isAdmin` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_admin: crate::Patch<bool>,
     /// The `isMfaCapable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_mfa_capable: crate::Patch<bool>,
     /// The `isMfaRegistered` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_mfa_registered: crate::Patch<bool>,
     /// The `isPasswordlessCapable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_passwordless_capable: crate::Patch<bool>,
     /// The `isSsprCapable` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sspr_capable: crate::Patch<bool>,
     /// The `isSsprEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sspr_enabled: crate::Patch<bool>,
     /// The `isSsprRegistered` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sspr_registered: crate::Patch<bool>,
     /// The `isSystemPreferredAuthenticationMethodEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_system_preferred_authentication_method_enabled: crate::Patch<bool>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `methodsRegistered` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub methods_registered: crate::Patch<Vec<String>>,
     /// The `systemPreferredAuthenticationMethods` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub system_preferred_authentication_methods: crate::Patch<Vec<String>>,
     /// The `userDisplayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_display_name: crate::Patch<String>,
     /// The `userPreferredMethodForSecondaryAuthentication` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_preferred_method_for_secondary_authentication:
         crate::Patch<crate::models::UserDefaultAuthenticationMethod>,
     /// The `userPrincipalName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// The `userType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_type: crate::Patch<crate::models::SignInUserType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for UserRegistrationDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isAdmin", &self.is_admin)?;
+        writer.field("isMfaCapable", &self.is_mfa_capable)?;
+        writer.field("isMfaRegistered", &self.is_mfa_registered)?;
+        writer.field("isPasswordlessCapable", &self.is_passwordless_capable)?;
+        writer.field("isSsprCapable", &self.is_sspr_capable)?;
+        writer.field("isSsprEnabled", &self.is_sspr_enabled)?;
+        writer.field("isSsprRegistered", &self.is_sspr_registered)?;
+        writer.field(
+            "isSystemPreferredAuthenticationMethodEnabled",
+            &self.is_system_preferred_authentication_method_enabled,
+        )?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("methodsRegistered", &self.methods_registered)?;
+        writer.field(
+            "systemPreferredAuthenticationMethods",
+            &self.system_preferred_authentication_methods,
+        )?;
+        writer.field("userDisplayName", &self.user_display_name)?;
+        writer.field(
+            "userPreferredMethodForSecondaryAuthentication",
+            &self.user_preferred_method_for_secondary_authentication,
+        )?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.field("userType", &self.user_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1199,26 +1290,32 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.appIdentity` complex type.
 #[cfg(any(feature = "reports", feature = "print"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppIdentity {
     /// Refers to the Unique GUID representing Application Id in the Azure Active Directory.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// Refers to the Application Name displayed in the Azure Portal.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Refers to the Unique GUID indicating Service Principal Id in Azure Active Directory for the
     /// corresponding App.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_id: crate::Patch<String>,
     /// Refers to the Service Principal Name is the Application name in the tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "reports", feature = "print"))]
+impl serde::Serialize for AppIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("servicePrincipalId", &self.service_principal_id)?;
+        writer.field("servicePrincipalName", &self.service_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "reports", feature = "print"))]
@@ -1254,32 +1351,38 @@ impl crate::read_fields::ReadFields for AppIdentity {
 
 /// The `microsoft.graph.appliedConditionalAccessPolicy` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppliedConditionalAccessPolicy {
     /// Refers to the Name of the conditional access policy (example: 'Require MFA for Salesforce').
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Refers to the grant controls enforced by the conditional access policy (example: 'Require
     /// multi-factor authentication').
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enforced_grant_controls: crate::Patch<Vec<String>>,
     /// Refers to the session controls enforced by the conditional access policy (example: 'Require app
     /// enforced controls').
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enforced_session_controls: crate::Patch<Vec<String>>,
     /// An identifier of the conditional access policy.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates the result of the CA policy that was triggered. Possible values are: success, failure,
     /// notApplied (Policy isn't applied because policy conditions were not met),notEnabled (This is due
     /// to the policy in disabled state), unknown, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result: crate::Patch<crate::models::AppliedConditionalAccessPolicyResult>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AppliedConditionalAccessPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("enforcedGrantControls", &self.enforced_grant_controls)?;
+        writer.field("enforcedSessionControls", &self.enforced_session_controls)?;
+        writer.field("id", &self.id)?;
+        writer.field("result", &self.result)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1316,43 +1419,49 @@ impl crate::read_fields::ReadFields for AppliedConditionalAccessPolicy {
 
 /// The `microsoft.graph.archivedPrintJob` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ArchivedPrintJob {
     /// True if the job was acquired by a printer; false otherwise. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub acquired_by_printer: crate::Patch<bool>,
     /// The dateTimeOffset when the job was acquired by the printer, if any. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub acquired_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The dateTimeOffset when the job was completed, canceled or aborted. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The number of copies that were printed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub copies_printed: crate::Patch<i32>,
     /// The user who created the print job. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::UserIdentity>>,
     /// The dateTimeOffset when the job was created. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The archived print job's GUID. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The printer ID that the job was queued for. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printer_id: crate::Patch<String>,
     /// The `printerName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub printer_name: crate::Patch<String>,
     /// The print job's final processing state. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub processing_state: crate::Patch<crate::models::PrintJobProcessingState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for ArchivedPrintJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("acquiredByPrinter", &self.acquired_by_printer)?;
+        writer.field("acquiredDateTime", &self.acquired_date_time)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("copiesPrinted", &self.copies_printed)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("id", &self.id)?;
+        writer.field("printerId", &self.printer_id)?;
+        writer.field("printerName", &self.printer_name)?;
+        writer.field("processingState", &self.processing_state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1394,19 +1503,25 @@ impl crate::read_fields::ReadFields for ArchivedPrintJob {
 
 /// The `microsoft.graph.attackSimulationRepeatOffender` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttackSimulationRepeatOffender {
     /// The user in an attack simulation and training campaign.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
     /// Number of repeat offences of the user in attack simulation and training campaigns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub repeat_offence_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AttackSimulationRepeatOffender {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attackSimulationUser", &self.attack_simulation_user)?;
+        writer.field("repeatOffenceCount", &self.repeat_offence_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1440,30 +1555,39 @@ impl crate::read_fields::ReadFields for AttackSimulationRepeatOffender {
 
 /// The `microsoft.graph.attackSimulationSimulationUserCoverage` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttackSimulationSimulationUserCoverage {
     /// User in an attack simulation and training campaign.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
     /// Number of link clicks in the received payloads by the user in attack simulation and training
     /// campaigns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub click_count: crate::Patch<i32>,
     /// Number of compromising actions by the user in attack simulation and training campaigns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compromised_count: crate::Patch<i32>,
     /// Date and time of the latest attack simulation and training campaign that the user was included
     /// in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub latest_simulation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Number of attack simulation and training campaigns that the user was included in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub simulation_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AttackSimulationSimulationUserCoverage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attackSimulationUser", &self.attack_simulation_user)?;
+        writer.field("clickCount", &self.click_count)?;
+        writer.field("compromisedCount", &self.compromised_count)?;
+        writer.field(
+            "latestSimulationDateTime",
+            &self.latest_simulation_date_time,
+        )?;
+        writer.field("simulationCount", &self.simulation_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1500,19 +1624,25 @@ impl crate::read_fields::ReadFields for AttackSimulationSimulationUserCoverage {
 
 /// The `microsoft.graph.attackSimulationTrainingUserCoverage` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttackSimulationTrainingUserCoverage {
     /// User in an attack simulation and training campaign.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attack_simulation_user: crate::Patch<Box<crate::models::AttackSimulationUser>>,
     /// List of assigned trainings and their statuses for the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_trainings: crate::Patch<Vec<crate::models::UserTrainingStatusInfo>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AttackSimulationTrainingUserCoverage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attackSimulationUser", &self.attack_simulation_user)?;
+        writer.field("userTrainings", &self.user_trainings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1546,21 +1676,27 @@ impl crate::read_fields::ReadFields for AttackSimulationTrainingUserCoverage {
 
 /// The `microsoft.graph.auditActivityInitiator` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuditActivityInitiator {
     /// If the resource initiating the activity is an app, this property indicates all the app related
     /// information like appId, Name, servicePrincipalId, Name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app: crate::Patch<Box<crate::models::AppIdentity>>,
     /// If the resource initiating the activity is a user, this property Indicates all the user related
     /// information like userId, Name, UserPrinicpalName.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::UserIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AuditActivityInitiator {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("app", &self.app)?;
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1594,25 +1730,31 @@ impl crate::read_fields::ReadFields for AuditActivityInitiator {
 
 /// The `microsoft.graph.authenticationAppDeviceDetails` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuthenticationAppDeviceDetails {
     /// The `appVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_version: crate::Patch<String>,
     /// The `clientApp` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app: crate::Patch<String>,
     /// The `deviceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_id: crate::Patch<String>,
     /// The `operatingSystem` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for AuthenticationAppDeviceDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("appVersion", &self.app_version)?;
+        writer.field("clientApp", &self.client_app)?;
+        writer.field("deviceId", &self.device_id)?;
+        writer.field("operatingSystem", &self.operating_system)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1648,35 +1790,41 @@ impl crate::read_fields::ReadFields for AuthenticationAppDeviceDetails {
 
 /// The `microsoft.graph.deviceDetail` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeviceDetail {
     /// Indicates the browser information of the used for signing in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub browser: crate::Patch<String>,
     /// Refers to the UniqueID of the device used for signing in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device_id: crate::Patch<String>,
     /// Refers to the name of the device used for signing in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether the device is compliant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_compliant: crate::Patch<bool>,
     /// Indicates whether the device is managed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_managed: crate::Patch<bool>,
     /// Indicates the operating system name and version used for signing in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operating_system: crate::Patch<String>,
     /// Provides information about whether the signed-in device is Workplace Joined, AzureAD Joined,
     /// Domain Joined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub trust_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for DeviceDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("browser", &self.browser)?;
+        writer.field("deviceId", &self.device_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isCompliant", &self.is_compliant)?;
+        writer.field("isManaged", &self.is_managed)?;
+        writer.field("operatingSystem", &self.operating_system)?;
+        writer.field("trustType", &self.trust_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1715,22 +1863,28 @@ impl crate::read_fields::ReadFields for DeviceDetail {
 
 /// The `microsoft.graph.modifiedProperty` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifiedProperty {
     /// Indicates the property name of the target attribute that was changed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates the updated value for the propery.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub new_value: crate::Patch<String>,
     /// Indicates the previous value (before the update) for the property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub old_value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for ModifiedProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("newValue", &self.new_value)?;
+        writer.field("oldValue", &self.old_value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1765,29 +1919,35 @@ impl crate::read_fields::ReadFields for ModifiedProperty {
 
 /// The `microsoft.graph.provisioningErrorInfo` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisioningErrorInfo {
     /// Additional details in case of error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_details: crate::Patch<String>,
     /// Categorizes the error code. Possible values are failure, nonServiceFailure, success,
     /// unknownFutureValue
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_category: crate::Patch<crate::models::ProvisioningStatusErrorCategory>,
     /// Unique error code if any occurred. Learn more
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_code: crate::Patch<String>,
     /// Summarizes the status and describes why the status happened.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<String>,
     /// Provides the resolution for the corresponding error.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recommended_action: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for ProvisioningErrorInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("additionalDetails", &self.additional_details)?;
+        writer.field("errorCategory", &self.error_category)?;
+        writer.field("errorCode", &self.error_code)?;
+        writer.field("reason", &self.reason)?;
+        writer.field("recommendedAction", &self.recommended_action)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1824,19 +1984,25 @@ impl crate::read_fields::ReadFields for ProvisioningErrorInfo {
 
 /// The `microsoft.graph.provisioningStatusInfo` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisioningStatusInfo {
     /// The `errorInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_information: crate::Patch<Box<crate::models::ProvisioningErrorInfo>>,
     /// Possible values are: success, warning, failure, skipped, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProvisioningResult>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for ProvisioningStatusInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("errorInformation", &self.error_information)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1870,29 +2036,35 @@ impl crate::read_fields::ReadFields for ProvisioningStatusInfo {
 
 /// The `microsoft.graph.provisioningStep` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisioningStep {
     /// Summary of what occurred during the step.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Details of what occurred during the step.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub details: crate::Patch<Box<crate::models::DetailsInfo>>,
     /// Name of the step.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Type of step. Possible values are: import, scoping, matching, processing, referenceResolution,
     /// export, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provisioning_step_type: crate::Patch<crate::models::ProvisioningStepType>,
     /// Status of the step. Possible values are: success, warning, failure, skipped, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProvisioningResult>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for ProvisioningStep {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("details", &self.details)?;
+        writer.field("name", &self.name)?;
+        writer.field("provisioningStepType", &self.provisioning_step_type)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1929,13 +2101,19 @@ impl crate::read_fields::ReadFields for ProvisioningStep {
 
 /// Device Configuration profile History reports.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -1965,24 +2143,30 @@ impl crate::read_fields::ReadFields for Report {
 
 /// The `microsoft.graph.signInStatus` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SignInStatus {
     /// Provides additional details on the sign-in activity
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_details: crate::Patch<String>,
     /// Provides the 5-6 digit error code that's generated during a sign-in failure. Check out the list
     /// of error codes and messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_code: crate::Patch<i32>,
     /// Provides the error message or the reason for failure for the corresponding sign-in activity.
     /// Check out the list of error codes and messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failure_reason: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for SignInStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("additionalDetails", &self.additional_details)?;
+        writer.field("errorCode", &self.error_code)?;
+        writer.field("failureReason", &self.failure_reason)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -2017,36 +2201,42 @@ impl crate::read_fields::ReadFields for SignInStatus {
 
 /// The `microsoft.graph.targetResource` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetResource {
     /// Indicates the visible name defined for the resource. Typically specified when the resource is
     /// created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// When type is set to Group, this indicates the group type. Possible values are: unifiedGroups,
     /// azureAD, and unknownFutureValue
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_type: crate::Patch<crate::models::GroupType>,
     /// Indicates the unique ID of the resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates name, old value and new value of each attribute that changed. Property values depend on
     /// the operation type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_properties: crate::Patch<Vec<crate::models::ModifiedProperty>>,
     /// Describes the resource type. Example values include Application, Group, ServicePrincipal, and
     /// User.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// When type is set to User, this includes the user name that initiated the action; null for other
     /// types.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for TargetResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("groupType", &self.group_type)?;
+        writer.field("id", &self.id)?;
+        writer.field("modifiedProperties", &self.modified_properties)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -2084,19 +2274,25 @@ impl crate::read_fields::ReadFields for TargetResource {
 
 /// The `microsoft.graph.userRegistrationFeatureCount` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRegistrationFeatureCount {
     /// The `feature` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature: crate::Patch<crate::models::AuthenticationMethodFeature>,
     /// The `userCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_count: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for UserRegistrationFeatureCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("feature", &self.feature)?;
+        writer.field("userCount", &self.user_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -2130,26 +2326,35 @@ impl crate::read_fields::ReadFields for UserRegistrationFeatureCount {
 
 /// The `microsoft.graph.userRegistrationFeatureSummary` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRegistrationFeatureSummary {
     /// The `totalUserCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_user_count: crate::Patch<i64>,
     /// The `userRegistrationFeatureCounts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_registration_feature_counts:
         crate::Patch<Vec<crate::models::UserRegistrationFeatureCount>>,
     /// The `userRoles` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_roles: crate::Patch<crate::models::IncludedUserRoles>,
     /// The `userTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_types: crate::Patch<crate::models::IncludedUserTypes>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for UserRegistrationFeatureSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("totalUserCount", &self.total_user_count)?;
+        writer.field(
+            "userRegistrationFeatureCounts",
+            &self.user_registration_feature_counts,
+        )?;
+        writer.field("userRoles", &self.user_roles)?;
+        writer.field("userTypes", &self.user_types)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -2187,19 +2392,25 @@ impl crate::read_fields::ReadFields for UserRegistrationFeatureSummary {
 
 /// The `microsoft.graph.userRegistrationMethodCount` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRegistrationMethodCount {
     /// The `authenticationMethod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authentication_method: crate::Patch<String>,
     /// The `userCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_count: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for UserRegistrationMethodCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("authenticationMethod", &self.authentication_method)?;
+        writer.field("userCount", &self.user_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -2233,26 +2444,35 @@ impl crate::read_fields::ReadFields for UserRegistrationMethodCount {
 
 /// The `microsoft.graph.userRegistrationMethodSummary` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRegistrationMethodSummary {
     /// The `totalUserCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_user_count: crate::Patch<i64>,
     /// The `userRegistrationMethodCounts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_registration_method_counts:
         crate::Patch<Vec<crate::models::UserRegistrationMethodCount>>,
     /// The `userRoles` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_roles: crate::Patch<crate::models::IncludedUserRoles>,
     /// The `userTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_types: crate::Patch<crate::models::IncludedUserTypes>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for UserRegistrationMethodSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("totalUserCount", &self.total_user_count)?;
+        writer.field(
+            "userRegistrationMethodCounts",
+            &self.user_registration_method_counts,
+        )?;
+        writer.field("userRoles", &self.user_roles)?;
+        writer.field("userTypes", &self.user_types)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]
@@ -2290,26 +2510,32 @@ impl crate::read_fields::ReadFields for UserRegistrationMethodSummary {
 
 /// The `microsoft.graph.userTrainingStatusInfo` complex type.
 #[cfg(feature = "reports")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserTrainingStatusInfo {
     /// Date and time of assignment of the training to the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Date and time of completion of the training by the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Display name of the assigned training.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The status of the training assigned to the user. Possible values are: unknown, assigned,
     /// inProgress, completed, overdue, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub training_status: crate::Patch<crate::models::TrainingStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "reports")]
+impl serde::Serialize for UserTrainingStatusInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignedDateTime", &self.assigned_date_time)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("trainingStatus", &self.training_status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "reports")]

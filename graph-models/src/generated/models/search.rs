@@ -5,37 +5,43 @@
 ///
 /// Derived from `searchAnswer` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Acronym {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `standsFor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub stands_for: crate::Patch<String>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::search::AnswerState>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Acronym {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("standsFor", &self.stands_for)?;
+        writer.field("state", &self.state)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -92,64 +98,73 @@ crate::macros::select_fields! {
 ///
 /// Derived from `searchAnswer` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Bookmark {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `availabilityEndDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `availabilityStartDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `categories` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// The `groupIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_ids: crate::Patch<Vec<String>>,
     /// The `isSuggested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_suggested: crate::Patch<bool>,
     /// The `keywords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub keywords: crate::Patch<Box<crate::models::search::AnswerKeyword>>,
     /// The `languageTags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tags: crate::Patch<Vec<String>>,
     /// The `platforms` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platforms: crate::Patch<Vec<crate::models::DevicePlatformType>>,
     /// The `powerAppIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub power_app_ids: crate::Patch<Vec<String>>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::search::AnswerState>,
     /// The `targetedVariations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub targeted_variations: crate::Patch<Vec<crate::models::search::AnswerVariant>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Bookmark {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("availabilityEndDateTime", &self.availability_end_date_time)?;
+        writer.field(
+            "availabilityStartDateTime",
+            &self.availability_start_date_time,
+        )?;
+        writer.field("categories", &self.categories)?;
+        writer.field("groupIds", &self.group_ids)?;
+        writer.field("isSuggested", &self.is_suggested)?;
+        writer.field("keywords", &self.keywords)?;
+        writer.field("languageTags", &self.language_tags)?;
+        writer.field("platforms", &self.platforms)?;
+        writer.field("powerAppIds", &self.power_app_ids)?;
+        writer.field("state", &self.state)?;
+        writer.field("targetedVariations", &self.targeted_variations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -224,58 +239,67 @@ crate::macros::select_fields! {
 ///
 /// Derived from `searchAnswer` < `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Qna {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `availabilityEndDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `availabilityStartDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `groupIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_ids: crate::Patch<Vec<String>>,
     /// The `isSuggested` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_suggested: crate::Patch<bool>,
     /// The `keywords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub keywords: crate::Patch<Box<crate::models::search::AnswerKeyword>>,
     /// The `languageTags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tags: crate::Patch<Vec<String>>,
     /// The `platforms` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platforms: crate::Patch<Vec<crate::models::DevicePlatformType>>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::search::AnswerState>,
     /// The `targetedVariations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub targeted_variations: crate::Patch<Vec<crate::models::search::AnswerVariant>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Qna {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("availabilityEndDateTime", &self.availability_end_date_time)?;
+        writer.field(
+            "availabilityStartDateTime",
+            &self.availability_start_date_time,
+        )?;
+        writer.field("groupIds", &self.group_ids)?;
+        writer.field("isSuggested", &self.is_suggested)?;
+        writer.field("keywords", &self.keywords)?;
+        writer.field("languageTags", &self.language_tags)?;
+        writer.field("platforms", &self.platforms)?;
+        writer.field("state", &self.state)?;
+        writer.field("targetedVariations", &self.targeted_variations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -346,31 +370,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchAnswer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::search::IdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -483,22 +513,28 @@ impl crate::polymorphic::Polymorphic for AnySearchAnswer {
 
 /// The `microsoft.graph.search.answerKeyword` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AnswerKeyword {
     /// The `keywords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub keywords: crate::Patch<Vec<String>>,
     /// The `matchSimilarKeywords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub match_similar_keywords: crate::Patch<bool>,
     /// The `reservedKeywords` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reserved_keywords: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for AnswerKeyword {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("keywords", &self.keywords)?;
+        writer.field("matchSimilarKeywords", &self.match_similar_keywords)?;
+        writer.field("reservedKeywords", &self.reserved_keywords)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -533,28 +569,34 @@ impl crate::read_fields::ReadFields for AnswerKeyword {
 
 /// The `microsoft.graph.search.answerVariant` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AnswerVariant {
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `languageTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The `platform` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub platform: crate::Patch<crate::models::DevicePlatformType>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for AnswerVariant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("platform", &self.platform)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -591,19 +633,25 @@ impl crate::read_fields::ReadFields for AnswerVariant {
 
 /// The `microsoft.graph.search.identity` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Identity {
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `id` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -637,22 +685,28 @@ impl crate::read_fields::ReadFields for Identity {
 
 /// The `microsoft.graph.search.identitySet` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdentitySet {
     /// The `application` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::search::Identity>>,
     /// The `device` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub device: crate::Patch<Box<crate::models::search::Identity>>,
     /// The `user` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::search::Identity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for IdentitySet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("application", &self.application)?;
+        writer.field("device", &self.device)?;
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]

@@ -15,25 +15,31 @@ pub struct SearchEntityQueryBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchEntity {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `acronyms` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub acronyms: crate::Patch<Vec<crate::models::search::Acronym>>,
     /// The `bookmarks` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bookmarks: crate::Patch<Vec<crate::models::search::Bookmark>>,
     /// The `qnas` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub qnas: crate::Patch<Vec<crate::models::search::Qna>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchEntity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("acronyms", &self.acronyms)?;
+        writer.field("bookmarks", &self.bookmarks)?;
+        writer.field("qnas", &self.qnas)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -80,23 +86,29 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.aggregationOption` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AggregationOption {
     /// Specifies the criteria to compute an aggregation. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bucket_definition: crate::Patch<Box<crate::models::BucketAggregationDefinition>>,
     /// Computes aggregation on the field while the field exists in current entity type. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub field: crate::Patch<String>,
     /// The number of searchBucket resources to be returned. This is not required when the range is
     /// provided manually in the search request. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for AggregationOption {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("bucketDefinition", &self.bucket_definition)?;
+        writer.field("field", &self.field)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -131,22 +143,28 @@ impl crate::read_fields::ReadFields for AggregationOption {
 
 /// The `microsoft.graph.alterationResponse` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlterationResponse {
     /// Defines the original user query string.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_query_string: crate::Patch<String>,
     /// Defines the details of the alteration information for the spelling correction.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_alteration: crate::Patch<Box<crate::models::SearchAlteration>>,
     /// Defines the type of the spelling correction. Possible values are: suggestion, modification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_alteration_type: crate::Patch<crate::models::SearchAlterationType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for AlterationResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("originalQueryString", &self.original_query_string)?;
+        writer.field("queryAlteration", &self.query_alteration)?;
+        writer.field("queryAlterationType", &self.query_alteration_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -181,22 +199,28 @@ impl crate::read_fields::ReadFields for AlterationResponse {
 
 /// The `microsoft.graph.alteredQueryToken` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlteredQueryToken {
     /// Defines the length of a changed segment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub length: crate::Patch<i32>,
     /// Defines the offset of a changed segment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offset: crate::Patch<i32>,
     /// Represents the corrected segment string.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub suggestion: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for AlteredQueryToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("length", &self.length)?;
+        writer.field("offset", &self.offset)?;
+        writer.field("suggestion", &self.suggestion)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -231,34 +255,40 @@ impl crate::read_fields::ReadFields for AlteredQueryToken {
 
 /// The `microsoft.graph.bucketAggregationDefinition` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BucketAggregationDefinition {
     /// True to specify the sort order as descending. The default is false, with the sort order as
     /// ascending. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_descending: crate::Patch<bool>,
     /// The minimum number of items that should be present in the aggregation to be returned in a bucket.
     /// Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minimum_count: crate::Patch<i32>,
     /// A filter to define a matching criteria. The key should start with the specified prefix to be
     /// returned in the response. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub prefix_filter: crate::Patch<String>,
     /// Specifies the manual ranges to compute the aggregations. This is only valid for non-string
     /// refiners of date or numeric type. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub ranges: crate::Patch<Vec<crate::models::BucketAggregationRange>>,
     /// The possible values are count to sort by the number of matches in the aggregation, keyAsStringto
     /// sort alphabeticaly based on the key in the aggregation, keyAsNumber for numerical sorting based
     /// on the key in the aggregation. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort_by: crate::Patch<crate::models::BucketAggregationSortProperty>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for BucketAggregationDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDescending", &self.is_descending)?;
+        writer.field("minimumCount", &self.minimum_count)?;
+        writer.field("prefixFilter", &self.prefix_filter)?;
+        writer.field("ranges", &self.ranges)?;
+        writer.field("sortBy", &self.sort_by)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -295,21 +325,27 @@ impl crate::read_fields::ReadFields for BucketAggregationDefinition {
 
 /// The `microsoft.graph.bucketAggregationRange` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BucketAggregationRange {
     /// Defines the lower bound from which to compute the aggregation. This can be a numeric value or a
     /// string representation of a date using the YYYY-MM-DDTHH:mm:ss.sssZ format. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<String>,
     /// Defines the upper bound up to which to compute the aggregation. This can be a numeric value or a
     /// string representation of a date using the YYYY-MM-DDTHH:mm:ss.sssZ format. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for BucketAggregationRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("from", &self.from)?;
+        writer.field("to", &self.to)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -343,19 +379,25 @@ impl crate::read_fields::ReadFields for BucketAggregationRange {
 
 /// The `microsoft.graph.collapseProperty` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CollapseProperty {
     /// The `fields` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fields: crate::Patch<Vec<String>>,
     /// The `limit` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub limit: crate::Patch<i16>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for CollapseProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("fields", &self.fields)?;
+        writer.field("limit", &self.limit)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -389,18 +431,24 @@ impl crate::read_fields::ReadFields for CollapseProperty {
 
 /// The `microsoft.graph.resultTemplateOption` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResultTemplateOption {
     /// Indicates whether search display layouts are enabled. If enabled, the user will get the result
     /// template to render the search results content in the resultTemplates property of the response.
     /// The result template is based on Adaptive Cards. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_result_template: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for ResultTemplateOption {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("enableResultTemplate", &self.enable_result_template)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -433,19 +481,25 @@ impl crate::read_fields::ReadFields for ResultTemplateOption {
 
 /// The `microsoft.graph.searchAggregation` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchAggregation {
     /// The `buckets` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub buckets: crate::Patch<Vec<crate::models::SearchBucket>>,
     /// The `field` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub field: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchAggregation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("buckets", &self.buckets)?;
+        writer.field("field", &self.field)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -479,23 +533,32 @@ impl crate::read_fields::ReadFields for SearchAggregation {
 
 /// The `microsoft.graph.searchAlteration` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchAlteration {
     /// Defines the altered highlighted query string with spelling correction. The annotation around the
     /// corrected segment is: /ue000, /ue001.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub altered_highlighted_query_string: crate::Patch<String>,
     /// Defines the altered query string with spelling correction.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub altered_query_string: crate::Patch<String>,
     /// Represents changed segments related to an original user query.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub altered_query_tokens: crate::Patch<Vec<crate::models::AlteredQueryToken>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchAlteration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "alteredHighlightedQueryString",
+            &self.altered_highlighted_query_string,
+        )?;
+        writer.field("alteredQueryString", &self.altered_query_string)?;
+        writer.field("alteredQueryTokens", &self.altered_query_tokens)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -532,24 +595,30 @@ impl crate::read_fields::ReadFields for SearchAlteration {
 
 /// The `microsoft.graph.searchAlterationOptions` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchAlterationOptions {
     /// Indicates whether spelling modifications are enabled. If enabled, the user will get the search
     /// results for the corrected query in case of no results for the original query with typos. The
     /// response will also include the spelling modification information in the queryAlterationResponse
     /// property. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_modification: crate::Patch<bool>,
     /// Indicates whether spelling suggestions are enabled. If enabled, the user will get the search
     /// results for the original search query and suggestions for spelling correction in the
     /// queryAlterationResponse property of the response for the typos in the query. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_suggestion: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchAlterationOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("enableModification", &self.enable_modification)?;
+        writer.field("enableSuggestion", &self.enable_suggestion)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -583,25 +652,31 @@ impl crate::read_fields::ReadFields for SearchAlterationOptions {
 
 /// The `microsoft.graph.searchBucket` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchBucket {
     /// A token containing the encoded filter to aggregate search matches by the specific key value. To
     /// use the filter, pass the token as part of the aggregationFilter property in a searchRequest
     /// object, in the format '{field}:/'{aggregationFilterToken}/''. See an example.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aggregation_filter_token: crate::Patch<String>,
     /// The approximate number of search matches that share the same value specified in the key property.
     /// Note that this number is not the exact number of matches.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub count: crate::Patch<i32>,
     /// The discrete value of the field that an aggregation was computed on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchBucket {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("aggregationFilterToken", &self.aggregation_filter_token)?;
+        writer.field("count", &self.count)?;
+        writer.field("key", &self.key)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -636,36 +711,42 @@ impl crate::read_fields::ReadFields for SearchBucket {
 
 /// The `microsoft.graph.searchHit` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchHit {
     /// The name of the content source that the externalItem is part of.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_source: crate::Patch<String>,
     /// The internal identifier for the item. The format of the identifier varies based on the entity
     /// type. For details, see hitId format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hit_id: crate::Patch<String>,
     /// The `isCollapsed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_collapsed: crate::Patch<bool>,
     /// The rank or the order of the result.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub rank: crate::Patch<i32>,
     /// ID of the result template used to render the search result. This ID must map to a display layout
     /// in the resultTemplates dictionary that is also included in the searchResponse.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_template_id: crate::Patch<String>,
     /// A summary of the result, if a summary is available.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub summary: crate::Patch<String>,
     /// The `resource` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<Box<crate::models::AnyEntity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchHit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentSource", &self.content_source)?;
+        writer.field("hitId", &self.hit_id)?;
+        writer.field("isCollapsed", &self.is_collapsed)?;
+        writer.field("rank", &self.rank)?;
+        writer.field("resultTemplateId", &self.result_template_id)?;
+        writer.field("summary", &self.summary)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -704,27 +785,33 @@ impl crate::read_fields::ReadFields for SearchHit {
 
 /// The `microsoft.graph.searchHitsContainer` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchHitsContainer {
     /// The `aggregations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aggregations: crate::Patch<Vec<crate::models::SearchAggregation>>,
     /// A collection of the search results.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hits: crate::Patch<Vec<crate::models::SearchHit>>,
     /// Provides information if more results are available. Based on this information, you can adjust the
     /// from and size properties of the searchRequest accordingly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub more_results_available: crate::Patch<bool>,
     /// The total number of results. Note this is not the number of results on the page, but the total
     /// number of results satisfying the query.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchHitsContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("aggregations", &self.aggregations)?;
+        writer.field("hits", &self.hits)?;
+        writer.field("moreResultsAvailable", &self.more_results_available)?;
+        writer.field("total", &self.total)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -760,19 +847,25 @@ impl crate::read_fields::ReadFields for SearchHitsContainer {
 
 /// The `microsoft.graph.searchQuery` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchQuery {
     /// The search query containing the search terms. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_string: crate::Patch<String>,
     /// Provides a way to decorate the query string. Supports both KQL and query variables. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_template: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchQuery {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("queryString", &self.query_string)?;
+        writer.field("queryTemplate", &self.query_template)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -806,58 +899,67 @@ impl crate::read_fields::ReadFields for SearchQuery {
 
 /// The `microsoft.graph.searchRequest` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchRequest {
     /// The `aggregationFilters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aggregation_filters: crate::Patch<Vec<String>>,
     /// The `aggregations` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub aggregations: crate::Patch<Vec<crate::models::AggregationOption>>,
     /// The `collapseProperties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub collapse_properties: crate::Patch<Vec<crate::models::CollapseProperty>>,
     /// The `contentSources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_sources: crate::Patch<Vec<String>>,
     /// The `enableTopResults` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_top_results: crate::Patch<bool>,
     /// The `entityTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entity_types: crate::Patch<Vec<crate::models::EntityType>>,
     /// The `fields` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fields: crate::Patch<Vec<String>>,
     /// The `from` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<i32>,
     /// The `query` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query: crate::Patch<Box<crate::models::SearchQuery>>,
     /// The `queryAlterationOptions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_alteration_options: crate::Patch<Box<crate::models::SearchAlterationOptions>>,
     /// The `region` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub region: crate::Patch<String>,
     /// The `resultTemplateOptions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_template_options: crate::Patch<Box<crate::models::ResultTemplateOption>>,
     /// The `sharePointOneDriveOptions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_one_drive_options: crate::Patch<Box<crate::models::SharePointOneDriveOptions>>,
     /// The `size` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// The `sortProperties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sort_properties: crate::Patch<Vec<crate::models::SortProperty>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("aggregationFilters", &self.aggregation_filters)?;
+        writer.field("aggregations", &self.aggregations)?;
+        writer.field("collapseProperties", &self.collapse_properties)?;
+        writer.field("contentSources", &self.content_sources)?;
+        writer.field("enableTopResults", &self.enable_top_results)?;
+        writer.field("entityTypes", &self.entity_types)?;
+        writer.field("fields", &self.fields)?;
+        writer.field("from", &self.from)?;
+        writer.field("query", &self.query)?;
+        writer.field("queryAlterationOptions", &self.query_alteration_options)?;
+        writer.field("region", &self.region)?;
+        writer.field("resultTemplateOptions", &self.result_template_options)?;
+        writer.field(
+            "sharePointOneDriveOptions",
+            &self.share_point_one_drive_options,
+        )?;
+        writer.field("size", &self.size)?;
+        writer.field("sortProperties", &self.sort_properties)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -904,26 +1006,32 @@ impl crate::read_fields::ReadFields for SearchRequest {
 
 /// The `microsoft.graph.searchResponse` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchResponse {
     /// A collection of search results.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hits_containers: crate::Patch<Vec<crate::models::SearchHitsContainer>>,
     /// Provides information related to spelling corrections in the alteration response.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_alteration_response: crate::Patch<Box<crate::models::AlterationResponse>>,
     /// A dictionary of resultTemplateIds and associated values, which include the name and JSON schema
     /// of the result templates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub result_templates: crate::Patch<Box<crate::models::ResultTemplateDictionary>>,
     /// Contains the search terms sent in the initial search query.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_terms: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SearchResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("hitsContainers", &self.hits_containers)?;
+        writer.field("queryAlterationResponse", &self.query_alteration_response)?;
+        writer.field("resultTemplates", &self.result_templates)?;
+        writer.field("searchTerms", &self.search_terms)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -959,17 +1067,23 @@ impl crate::read_fields::ReadFields for SearchResponse {
 
 /// The `microsoft.graph.sharePointOneDriveOptions` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointOneDriveOptions {
     /// The type of search content. The possible values are: sharedContent, privateContent,
     /// unknownFutureValue. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_content: crate::Patch<crate::edm::Flags<crate::models::SearchContent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SharePointOneDriveOptions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("includeContent", &self.include_content)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]
@@ -1002,20 +1116,26 @@ impl crate::read_fields::ReadFields for SharePointOneDriveOptions {
 
 /// The `microsoft.graph.sortProperty` complex type.
 #[cfg(feature = "search")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SortProperty {
     /// True if the sort order is descending. Default is false, with the sort order as ascending.
     /// Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_descending: crate::Patch<bool>,
     /// The name of the property to sort on. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "search")]
+impl serde::Serialize for SortProperty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDescending", &self.is_descending)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "search")]

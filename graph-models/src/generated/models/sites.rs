@@ -121,60 +121,68 @@ pub struct SiteCollectionRemoveBody {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BaseSitePage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `pageLayout` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub page_layout: crate::Patch<crate::models::PageLayoutType>,
     /// The `publishingState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publishing_state: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for BaseSitePage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("pageLayout", &self.page_layout)?;
+        writer.field("publishingState", &self.publishing_state)?;
+        writer.field("title", &self.title)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -295,22 +303,28 @@ impl crate::polymorphic::Polymorphic for AnyBaseSitePage {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CanvasLayout {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `horizontalSections` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub horizontal_sections: crate::Patch<Vec<crate::models::HorizontalSection>>,
     /// The `verticalSection` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub vertical_section: crate::Patch<Box<crate::models::VerticalSection>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for CanvasLayout {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("horizontalSections", &self.horizontal_sections)?;
+        writer.field("verticalSection", &self.vertical_section)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -357,114 +371,120 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// This column stores boolean values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub boolean: crate::Patch<Box<crate::models::BooleanColumn>>,
     /// This column's data is calculated based on other columns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calculated: crate::Patch<Box<crate::models::CalculatedColumn>>,
     /// This column stores data from a list of choices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub choice: crate::Patch<Box<crate::models::ChoiceColumn>>,
     /// For site columns, the name of the group this column belongs to. Helps organize related columns.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_group: crate::Patch<String>,
     /// This column stores content approval status.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_approval_status: crate::Patch<Box<crate::models::ContentApprovalStatusColumn>>,
     /// This column stores currency values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub currency: crate::Patch<Box<crate::models::CurrencyColumn>>,
     /// This column stores DateTime values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date_time: crate::Patch<Box<crate::models::DateTimeColumn>>,
     /// The default value for this column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_value: crate::Patch<Box<crate::models::DefaultColumnValue>>,
     /// The user-facing description of the column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The user-facing name of the column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// If true, no two list items may have the same value for this column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enforce_unique_values: crate::Patch<bool>,
     /// This column stores a geolocation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub geolocation: crate::Patch<Box<crate::models::GeolocationColumn>>,
     /// Specifies whether the column is displayed in the user interface.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// This column stores hyperlink or picture values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hyperlink_or_picture: crate::Patch<Box<crate::models::HyperlinkOrPictureColumn>>,
     /// Specifies whether the column values can be used for sorting and searching.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub indexed: crate::Patch<bool>,
     /// Indicates whether this column can be deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_deletable: crate::Patch<bool>,
     /// Indicates whether values in the column can be reordered. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reorderable: crate::Patch<bool>,
     /// Specifies whether the column can be changed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sealed: crate::Patch<bool>,
     /// This column's data is looked up from another source in the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lookup: crate::Patch<Box<crate::models::LookupColumn>>,
     /// The API-facing name of the column as it appears in the \[fields\]\[\] on a \[listItem\]\[\]. For
     /// the user-facing name, see displayName.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// This column stores number values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number: crate::Patch<Box<crate::models::NumberColumn>>,
     /// This column stores Person or Group values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub person_or_group: crate::Patch<Box<crate::models::PersonOrGroupColumn>>,
     /// If 'true', changes to this column will be propagated to lists that implement the column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub propagate_changes: crate::Patch<bool>,
     /// Specifies whether the column values can be modified.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub read_only: crate::Patch<bool>,
     /// Specifies whether the column value isn't optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub required: crate::Patch<bool>,
     /// ContentType from which this column is inherited from. Present only in contentTypes columns
     /// response. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
     /// This column stores taxonomy terms.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub term: crate::Patch<Box<crate::models::TermColumn>>,
     /// This column stores text values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text: crate::Patch<Box<crate::models::TextColumn>>,
     /// This column stores thumbnail values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbnail: crate::Patch<Box<crate::models::ThumbnailColumn>>,
     /// For site columns, the type of column. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::ColumnTypes>,
     /// This column stores validation formula and message for the column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub validation: crate::Patch<Box<crate::models::ColumnValidation>>,
     /// The source column for the content type column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source_column: crate::Patch<Box<crate::models::ColumnDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ColumnDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("boolean", &self.boolean)?;
+        writer.field("calculated", &self.calculated)?;
+        writer.field("choice", &self.choice)?;
+        writer.field("columnGroup", &self.column_group)?;
+        writer.field("contentApprovalStatus", &self.content_approval_status)?;
+        writer.field("currency", &self.currency)?;
+        writer.field("dateTime", &self.date_time)?;
+        writer.field("defaultValue", &self.default_value)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("enforceUniqueValues", &self.enforce_unique_values)?;
+        writer.field("geolocation", &self.geolocation)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.field("hyperlinkOrPicture", &self.hyperlink_or_picture)?;
+        writer.field("indexed", &self.indexed)?;
+        writer.field("isDeletable", &self.is_deletable)?;
+        writer.field("isReorderable", &self.is_reorderable)?;
+        writer.field("isSealed", &self.is_sealed)?;
+        writer.field("lookup", &self.lookup)?;
+        writer.field("name", &self.name)?;
+        writer.field("number", &self.number)?;
+        writer.field("personOrGroup", &self.person_or_group)?;
+        writer.field("propagateChanges", &self.propagate_changes)?;
+        writer.field("readOnly", &self.read_only)?;
+        writer.field("required", &self.required)?;
+        writer.field("sourceContentType", &self.source_content_type)?;
+        writer.field("term", &self.term)?;
+        writer.field("text", &self.text)?;
+        writer.field("thumbnail", &self.thumbnail)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("validation", &self.validation)?;
+        writer.field("sourceColumn", &self.source_column)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -571,19 +591,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnLink {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the column in this content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ColumnLink {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -628,80 +654,86 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentType {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// List of canonical URLs for hub sites with which this content type is associated to. This will
     /// contain all hub sites where this content type is queued to be enforced or is already enforced.
     /// Enforcing a content type means that the content type will be applied to the lists in the enforced
     /// sites.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub associated_hubs_urls: crate::Patch<Vec<String>>,
     /// The descriptive text for the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Document Set metadata.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub document_set: crate::Patch<Box<crate::models::DocumentSet>>,
     /// Document template metadata. To make sure that documents have consistent content across a site and
     /// its subsites, you can associate a Word, Excel, or PowerPoint template with a site content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub document_template: crate::Patch<Box<crate::models::DocumentSetContent>>,
     /// The name of the group this content type belongs to. Helps organize related content types.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<String>,
     /// Indicates whether the content type is hidden in the list's 'New' menu.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// If this content type is inherited from another scope (like a site), provides a reference to the
     /// item where the content type is defined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inherited_from: crate::Patch<Box<crate::models::ItemReference>>,
     /// Specifies if a content type is a built-in content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_built_in: crate::Patch<bool>,
     /// The name of the content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Specifies the order in which the content type appears in the selection UI.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub order: crate::Patch<Box<crate::models::ContentTypeOrder>>,
     /// The unique identifier of the content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_id: crate::Patch<String>,
     /// If true, any changes made to the content type will be pushed to inherited content types and lists
     /// that implement the content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub propagate_changes: crate::Patch<bool>,
     /// If true, the content type can't be modified unless this value is first set to false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub read_only: crate::Patch<bool>,
     /// If true, the content type can't be modified by users or through push-down operations. Only site
     /// collection administrators can seal or unseal content types.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sealed: crate::Patch<bool>,
     /// Parent contentType from which this content type is derived.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub base: crate::Patch<Box<crate::models::ContentType>>,
     /// The collection of content types that are ancestors of this content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub base_types: crate::Patch<Vec<crate::models::ContentType>>,
     /// The collection of columns that are required by this content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_links: crate::Patch<Vec<crate::models::ColumnLink>>,
     /// Column order information in a content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_positions: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// The collection of column definitions for this contentType.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ContentType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("associatedHubsUrls", &self.associated_hubs_urls)?;
+        writer.field("description", &self.description)?;
+        writer.field("documentSet", &self.document_set)?;
+        writer.field("documentTemplate", &self.document_template)?;
+        writer.field("group", &self.group)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.field("inheritedFrom", &self.inherited_from)?;
+        writer.field("isBuiltIn", &self.is_built_in)?;
+        writer.field("name", &self.name)?;
+        writer.field("order", &self.order)?;
+        writer.field("parentId", &self.parent_id)?;
+        writer.field("propagateChanges", &self.propagate_changes)?;
+        writer.field("readOnly", &self.read_only)?;
+        writer.field("sealed", &self.sealed)?;
+        writer.field("base", &self.base)?;
+        writer.field("baseTypes", &self.base_types)?;
+        writer.field("columnLinks", &self.column_links)?;
+        writer.field("columnPositions", &self.column_positions)?;
+        writer.field("columns", &self.columns)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -782,44 +814,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `listItemVersion` < `baseItemVersion` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocumentSetVersion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// Comment about the captured version.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment: crate::Patch<String>,
     /// User who captured the version.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time when this version was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Items within the document set that are captured as part of this version.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::DocumentSetVersionItem>>,
     /// If true, minor versions of items are also captured; otherwise, only major versions will be
     /// captured. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub should_capture_minor_version: crate::Patch<bool>,
     /// A collection of the fields and values for this version of the list item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for DocumentSetVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("publication", &self.publication)?;
+        writer.field("comment", &self.comment)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("items", &self.items)?;
+        writer.field(
+            "shouldCaptureMinorVersion",
+            &self.should_capture_minor_version,
+        )?;
+        writer.field("fields", &self.fields)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -880,16 +921,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FieldValueSet {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for FieldValueSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -932,25 +979,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HorizontalSection {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `emphasis` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub emphasis: crate::Patch<crate::models::SectionEmphasisType>,
     /// The `layout` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub layout: crate::Patch<crate::models::HorizontalSectionLayoutType>,
     /// The `columns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub columns: crate::Patch<Vec<crate::models::HorizontalSectionColumn>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for HorizontalSection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("emphasis", &self.emphasis)?;
+        writer.field("layout", &self.layout)?;
+        writer.field("columns", &self.columns)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -999,22 +1052,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HorizontalSectionColumn {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `width` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub width: crate::Patch<i32>,
     /// The `webparts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub webparts: crate::Patch<Vec<crate::models::AnyWebPart>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for HorizontalSectionColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("width", &self.width)?;
+        writer.field("webparts", &self.webparts)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1061,88 +1120,99 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct List {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The displayable title of the list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Provides additional details about the list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list: crate::Patch<Box<crate::models::ListInfo>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// If present, indicates that this is a system-managed list. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub system: crate::Patch<Box<crate::models::SystemFacet>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// The collection of field definitions for this list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// The collection of content types present in this list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_types: crate::Patch<Vec<crate::models::ContentType>>,
     /// Only present on document libraries. Allows access to the list as a \[drive\]\[\] resource with
     /// \[driveItems\]\[driveItem\].
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// All items contained in the list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::ListItem>>,
     /// The collection of long-running operations on the list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::RichLongRunningOperation>>,
     /// The `permissions` navigation property (present when expanded).
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permissions: crate::Patch<Vec<crate::models::Permission>>,
     /// The set of subscriptions on the list.
     #[cfg(feature = "subscriptions")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subscriptions: crate::Patch<Vec<crate::models::Subscription>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for List {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("list", &self.list)?;
+        writer.field("sharepointIds", &self.sharepoint_ids)?;
+        writer.field("system", &self.system)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.field("columns", &self.columns)?;
+        writer.field("contentTypes", &self.content_types)?;
+        #[cfg(feature = "files")]
+        writer.field("drive", &self.drive)?;
+        writer.field("items", &self.items)?;
+        writer.field("operations", &self.operations)?;
+        #[cfg(feature = "files")]
+        writer.field("permissions", &self.permissions)?;
+        #[cfg(feature = "subscriptions")]
+        writer.field("subscriptions", &self.subscriptions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1229,81 +1299,92 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The content type of this list item
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
     /// The `deleted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted: crate::Patch<Box<crate::models::Deleted>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Analytics about the view activities that took place on this item.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
     /// Version information for a document set version created by a user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub document_set_versions: crate::Patch<Vec<crate::models::DocumentSetVersion>>,
     /// For document libraries, the driveItem relationship exposes the listItem as a \[driveItem\]\[\]
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_item: crate::Patch<Box<crate::models::DriveItem>>,
     /// The values of the columns set on this list item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
     /// The `permissions` navigation property (present when expanded).
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permissions: crate::Patch<Vec<crate::models::Permission>>,
     /// The list of previous versions of the list item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub versions: crate::Patch<Vec<crate::models::AnyListItemVersion>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ListItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("deleted", &self.deleted)?;
+        writer.field("sharepointIds", &self.sharepoint_ids)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        #[cfg(feature = "files")]
+        writer.field("analytics", &self.analytics)?;
+        writer.field("documentSetVersions", &self.document_set_versions)?;
+        #[cfg(feature = "files")]
+        writer.field("driveItem", &self.drive_item)?;
+        writer.field("fields", &self.fields)?;
+        #[cfg(feature = "files")]
+        writer.field("permissions", &self.permissions)?;
+        writer.field("versions", &self.versions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1386,28 +1467,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItemVersion` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListItemVersion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user which last modified the version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the version was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates the publication status of this particular version. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publication: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// A collection of the fields and values for this version of the list item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fields: crate::Patch<Box<crate::models::FieldValueSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ListItemVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("publication", &self.publication)?;
+        writer.field("fields", &self.fields)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1510,48 +1597,54 @@ impl crate::polymorphic::Polymorphic for AnyListItemVersion {
 ///
 /// Derived from `longRunningOperation` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RichLongRunningOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The start time of the operation. The Timestamp type represents date and time information using
     /// ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1, 2014 is
     /// 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The time of the last action in the operation. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// URI of the resource that the operation is performed on.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
     /// The status of the operation. The possible values are: notStarted, running, succeeded, failed,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// Details about the status of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status_detail: crate::Patch<String>,
     /// Error that caused the operation to fail.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// A value between 0 and 100 that indicates the progress of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub percentage_complete: crate::Patch<i32>,
     /// The unique identifier for the result.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_id: crate::Patch<String>,
     /// The type of the operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for RichLongRunningOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastActionDateTime", &self.last_action_date_time)?;
+        writer.field("resourceLocation", &self.resource_location)?;
+        writer.field("status", &self.status)?;
+        writer.field("statusDetail", &self.status_detail)?;
+        writer.field("error", &self.error)?;
+        writer.field("percentageComplete", &self.percentage_complete)?;
+        writer.field("resourceId", &self.resource_id)?;
+        writer.field("type", &self.r#type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1612,119 +1705,132 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Site {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The full title for the site. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isPersonalSite` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_personal_site: crate::Patch<bool>,
     /// If present, indicates that this is the root site in the site collection. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root: crate::Patch<Box<crate::models::Root>>,
     /// Returns identifiers useful for SharePoint REST compatibility. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharepoint_ids: crate::Patch<Box<crate::models::SharepointIds>>,
     /// Provides details about the site's site collection. Available only on the root site. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_collection: crate::Patch<Box<crate::models::SiteCollection>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Analytics about the view activities that took place in this site.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub analytics: crate::Patch<Box<crate::models::ItemAnalytics>>,
     /// The collection of column definitions reusable across lists under this site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// The collection of content types defined for this site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_types: crate::Patch<Vec<crate::models::ContentType>>,
     /// The default drive (document library) for this site.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// The collection of drives (document libraries) under this site.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drives: crate::Patch<Vec<crate::models::Drive>>,
     /// The `externalColumns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// Used to address any item contained in this site. This collection can't be enumerated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::AnyBaseItem>>,
     /// The collection of lists under this site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lists: crate::Patch<Vec<crate::models::List>>,
     /// Calls the OneNote service for notebook related operations.
     #[cfg(feature = "onenote")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub onenote: crate::Patch<Box<crate::models::Onenote>>,
     /// The collection of long-running operations on the site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::RichLongRunningOperation>>,
     /// The `pages` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pages: crate::Patch<Vec<crate::models::AnyBaseSitePage>>,
     /// The permissions associated with the site. Nullable.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permissions: crate::Patch<Vec<crate::models::Permission>>,
     /// The collection of the sub-sites under this site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sites: crate::Patch<Vec<crate::models::Site>>,
     /// The default termStore under this site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub term_store: crate::Patch<Box<crate::models::term_store::Store>>,
     /// The collection of termStores under this site.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub term_stores: crate::Patch<Vec<crate::models::term_store::Store>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for Site {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("isPersonalSite", &self.is_personal_site)?;
+        writer.field("root", &self.root)?;
+        writer.field("sharepointIds", &self.sharepoint_ids)?;
+        writer.field("siteCollection", &self.site_collection)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        #[cfg(feature = "files")]
+        writer.field("analytics", &self.analytics)?;
+        writer.field("columns", &self.columns)?;
+        writer.field("contentTypes", &self.content_types)?;
+        #[cfg(feature = "files")]
+        writer.field("drive", &self.drive)?;
+        #[cfg(feature = "files")]
+        writer.field("drives", &self.drives)?;
+        writer.field("externalColumns", &self.external_columns)?;
+        writer.field("items", &self.items)?;
+        writer.field("lists", &self.lists)?;
+        #[cfg(feature = "onenote")]
+        writer.field("onenote", &self.onenote)?;
+        writer.field("operations", &self.operations)?;
+        writer.field("pages", &self.pages)?;
+        #[cfg(feature = "files")]
+        writer.field("permissions", &self.permissions)?;
+        writer.field("sites", &self.sites)?;
+        writer.field("termStore", &self.term_store)?;
+        writer.field("termStores", &self.term_stores)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1831,84 +1937,92 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseSitePage` < `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SitePage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `pageLayout` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub page_layout: crate::Patch<crate::models::PageLayoutType>,
     /// The `publishingState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publishing_state: crate::Patch<Box<crate::models::PublicationFacet>>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The `promotionKind` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub promotion_kind: crate::Patch<crate::models::PagePromotionType>,
     /// The `reactions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Box<crate::models::ReactionsFacet>>,
     /// The `showComments` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_comments: crate::Patch<bool>,
     /// The `showRecommendedPages` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_recommended_pages: crate::Patch<bool>,
     /// The `thumbnailWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbnail_web_url: crate::Patch<String>,
     /// The `titleArea` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title_area: crate::Patch<Box<crate::models::TitleArea>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `canvasLayout` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub canvas_layout: crate::Patch<Box<crate::models::CanvasLayout>>,
     /// The `webParts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_parts: crate::Patch<Vec<crate::models::AnyWebPart>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for SitePage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("pageLayout", &self.page_layout)?;
+        writer.field("publishingState", &self.publishing_state)?;
+        writer.field("title", &self.title)?;
+        writer.field("promotionKind", &self.promotion_kind)?;
+        writer.field("reactions", &self.reactions)?;
+        writer.field("showComments", &self.show_comments)?;
+        writer.field("showRecommendedPages", &self.show_recommended_pages)?;
+        writer.field("thumbnailWebUrl", &self.thumbnail_web_url)?;
+        writer.field("titleArea", &self.title_area)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.field("canvasLayout", &self.canvas_layout)?;
+        writer.field("webParts", &self.web_parts)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -1995,25 +2109,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `webPart` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StandardWebPart {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `containerTextWebPartId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_text_web_part_id: crate::Patch<String>,
     /// The `data` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data: crate::Patch<Box<crate::models::WebPartData>>,
     /// The `webPartType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_part_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for StandardWebPart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("containerTextWebPartId", &self.container_text_web_part_id)?;
+        writer.field("data", &self.data)?;
+        writer.field("webPartType", &self.web_part_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2062,19 +2182,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `webPart` < `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TextWebPart {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `innerHtml` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub inner_html: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for TextWebPart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("innerHtml", &self.inner_html)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2119,22 +2245,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerticalSection {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `emphasis` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub emphasis: crate::Patch<crate::models::SectionEmphasisType>,
     /// The `webparts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub webparts: crate::Patch<Vec<crate::models::AnyWebPart>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for VerticalSection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("emphasis", &self.emphasis)?;
+        writer.field("webparts", &self.webparts)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2181,16 +2313,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebPart {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for WebPart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2288,13 +2426,19 @@ impl crate::polymorphic::Polymorphic for AnyWebPart {
 
 /// The `microsoft.graph.booleanColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BooleanColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for BooleanColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2324,23 +2468,29 @@ impl crate::read_fields::ReadFields for BooleanColumn {
 
 /// The `microsoft.graph.calculatedColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CalculatedColumn {
     /// For dateTime output types, the format of the value. Must be one of dateOnly or dateTime.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<String>,
     /// The formula used to compute the value for this column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formula: crate::Patch<String>,
     /// The output type used to format values in this column. Must be one of boolean, currency, dateTime,
     /// number, or text.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub output_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for CalculatedColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("format", &self.format)?;
+        writer.field("formula", &self.formula)?;
+        writer.field("outputType", &self.output_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2375,23 +2525,29 @@ impl crate::read_fields::ReadFields for CalculatedColumn {
 
 /// The `microsoft.graph.choiceColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChoiceColumn {
     /// If true, allows custom values that aren't in the configured choices.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_text_entry: crate::Patch<bool>,
     /// The list of values available for this column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub choices: crate::Patch<Vec<String>>,
     /// How the choices are to be presented in the UX. Must be one of checkBoxes, dropDownMenu, or
     /// radioButtons
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_as: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ChoiceColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowTextEntry", &self.allow_text_entry)?;
+        writer.field("choices", &self.choices)?;
+        writer.field("displayAs", &self.display_as)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2426,23 +2582,29 @@ impl crate::read_fields::ReadFields for ChoiceColumn {
 
 /// The `microsoft.graph.columnValidation` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnValidation {
     /// Default BCP 47 language tag for the description.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_language: crate::Patch<String>,
     /// Localized messages that explain what is needed for this column's value to be considered valid.
     /// User will be prompted with this message if validation fails.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub descriptions: crate::Patch<Vec<crate::models::DisplayNameLocalization>>,
     /// The formula to validate column value. For examples, see Examples of common formulas in lists.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formula: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ColumnValidation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("defaultLanguage", &self.default_language)?;
+        writer.field("descriptions", &self.descriptions)?;
+        writer.field("formula", &self.formula)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2477,13 +2639,19 @@ impl crate::read_fields::ReadFields for ColumnValidation {
 
 /// The `microsoft.graph.contentApprovalStatusColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentApprovalStatusColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ContentApprovalStatusColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2513,19 +2681,25 @@ impl crate::read_fields::ReadFields for ContentApprovalStatusColumn {
 
 /// The `microsoft.graph.contentTypeInfo` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentTypeInfo {
     /// The id of the content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the content type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ContentTypeInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2559,19 +2733,25 @@ impl crate::read_fields::ReadFields for ContentTypeInfo {
 
 /// The `microsoft.graph.contentTypeOrder` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentTypeOrder {
     /// Whether this is the default Content Type
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default: crate::Patch<bool>,
     /// Specifies the position in which the Content Type appears in the selection UI.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub position: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ContentTypeOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("default", &self.default)?;
+        writer.field("position", &self.position)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2605,16 +2785,22 @@ impl crate::read_fields::ReadFields for ContentTypeOrder {
 
 /// The `microsoft.graph.currencyColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CurrencyColumn {
     /// Specifies the locale from which to infer the currency symbol.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for CurrencyColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("locale", &self.locale)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2647,21 +2833,27 @@ impl crate::read_fields::ReadFields for CurrencyColumn {
 
 /// The `microsoft.graph.dateTimeColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DateTimeColumn {
     /// How the value should be presented in the UX. Must be one of default, friendly, or standard. See
     /// below for more details. If unspecified, treated as default.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_as: crate::Patch<String>,
     /// Indicates whether the value should be presented as a date only or a date and time. Must be one of
     /// dateOnly or dateTime
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub format: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for DateTimeColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayAs", &self.display_as)?;
+        writer.field("format", &self.format)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2695,19 +2887,25 @@ impl crate::read_fields::ReadFields for DateTimeColumn {
 
 /// The `microsoft.graph.defaultColumnValue` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DefaultColumnValue {
     /// The formula used to compute the default value for this column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub formula: crate::Patch<String>,
     /// The direct value to use as the default value for this column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for DefaultColumnValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("formula", &self.formula)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2741,21 +2939,27 @@ impl crate::read_fields::ReadFields for DefaultColumnValue {
 
 /// The `microsoft.graph.displayNameLocalization` complex type.
 #[cfg(any(feature = "sites", feature = "directory"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisplayNameLocalization {
     /// If present, the value of this field contains the displayName string that has been set for the
     /// language present in the languageTag field.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Provides the language culture-code and friendly name of the language that the displayName field
     /// has been provided in.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "sites", feature = "directory"))]
+impl serde::Serialize for DisplayNameLocalization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "sites", feature = "directory"))]
@@ -2789,34 +2993,43 @@ impl crate::read_fields::ReadFields for DisplayNameLocalization {
 
 /// The `microsoft.graph.documentSet` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocumentSet {
     /// Content types allowed in document set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_content_types: crate::Patch<Vec<crate::models::ContentTypeInfo>>,
     /// Default contents of document set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_contents: crate::Patch<Vec<crate::models::DocumentSetContent>>,
     /// Specifies whether to push welcome page changes to inherited content types.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub propagate_welcome_page_changes: crate::Patch<bool>,
     /// Indicates whether to add the name of the document set to each file name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub should_prefix_name_to_file: crate::Patch<bool>,
     /// Welcome page absolute URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub welcome_page_url: crate::Patch<String>,
     /// The `sharedColumns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// The `welcomePageColumns` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub welcome_page_columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for DocumentSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowedContentTypes", &self.allowed_content_types)?;
+        writer.field("defaultContents", &self.default_contents)?;
+        writer.field(
+            "propagateWelcomePageChanges",
+            &self.propagate_welcome_page_changes,
+        )?;
+        writer.field("shouldPrefixNameToFile", &self.should_prefix_name_to_file)?;
+        writer.field("welcomePageUrl", &self.welcome_page_url)?;
+        writer.field("sharedColumns", &self.shared_columns)?;
+        writer.field("welcomePageColumns", &self.welcome_page_columns)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2857,23 +3070,29 @@ impl crate::read_fields::ReadFields for DocumentSet {
 
 /// The `microsoft.graph.documentSetContent` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocumentSetContent {
     /// Content type information of the file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<Box<crate::models::ContentTypeInfo>>,
     /// Name of the file in resource folder that should be added as a default content or a template in
     /// the document set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_name: crate::Patch<String>,
     /// Folder name in which the file will be placed when a new document set is created in the library.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub folder_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for DocumentSetContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("fileName", &self.file_name)?;
+        writer.field("folderName", &self.folder_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2908,22 +3127,28 @@ impl crate::read_fields::ReadFields for DocumentSetContent {
 
 /// The `microsoft.graph.documentSetVersionItem` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocumentSetVersionItem {
     /// The unique identifier for the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_id: crate::Patch<String>,
     /// The title of the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The version ID of the item.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for DocumentSetVersionItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("itemId", &self.item_id)?;
+        writer.field("title", &self.title)?;
+        writer.field("versionId", &self.version_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2958,13 +3183,19 @@ impl crate::read_fields::ReadFields for DocumentSetVersionItem {
 
 /// The `microsoft.graph.geolocationColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GeolocationColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for GeolocationColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -2994,16 +3225,22 @@ impl crate::read_fields::ReadFields for GeolocationColumn {
 
 /// The `microsoft.graph.hyperlinkOrPictureColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HyperlinkOrPictureColumn {
     /// Specifies whether the display format used for URL columns is an image or a hyperlink.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_picture: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for HyperlinkOrPictureColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isPicture", &self.is_picture)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3036,23 +3273,29 @@ impl crate::read_fields::ReadFields for HyperlinkOrPictureColumn {
 
 /// The `microsoft.graph.listInfo` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListInfo {
     /// If true, indicates that content types are enabled for this list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_types_enabled: crate::Patch<bool>,
     /// If true, indicates that the list is not normally visible in the SharePoint user experience.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hidden: crate::Patch<bool>,
     /// An enumerated value that represents the base list template used in creating the list. Possible
     /// values include documentLibrary, genericList, task, survey, announcements, contacts, and more.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ListInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentTypesEnabled", &self.content_types_enabled)?;
+        writer.field("hidden", &self.hidden)?;
+        writer.field("template", &self.template)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3087,31 +3330,37 @@ impl crate::read_fields::ReadFields for ListInfo {
 
 /// The `microsoft.graph.lookupColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LookupColumn {
     /// Indicates whether multiple values can be selected from the source.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_multiple_values: crate::Patch<bool>,
     /// Indicates whether values in the column should be able to exceed the standard limit of 255
     /// characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_unlimited_length: crate::Patch<bool>,
     /// The name of the lookup source column.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_name: crate::Patch<String>,
     /// The unique identifier of the lookup source list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub list_id: crate::Patch<String>,
     /// If specified, this column is a secondary lookup, pulling an additional field from the list item
     /// looked up by the primary lookup. Use the list item looked up by the primary as the source for the
     /// column named here.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_lookup_column_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for LookupColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowMultipleValues", &self.allow_multiple_values)?;
+        writer.field("allowUnlimitedLength", &self.allow_unlimited_length)?;
+        writer.field("columnName", &self.column_name)?;
+        writer.field("listId", &self.list_id)?;
+        writer.field("primaryLookupColumnId", &self.primary_lookup_column_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3148,19 +3397,25 @@ impl crate::read_fields::ReadFields for LookupColumn {
 
 /// The `microsoft.graph.metaDataKeyStringPair` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetaDataKeyStringPair {
     /// The `key` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub key: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for MetaDataKeyStringPair {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("key", &self.key)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3194,26 +3449,32 @@ impl crate::read_fields::ReadFields for MetaDataKeyStringPair {
 
 /// The `microsoft.graph.numberColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NumberColumn {
     /// How many decimal places to display. See below for information about the possible values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub decimal_places: crate::Patch<String>,
     /// How the value should be presented in the UX. Must be one of number or percentage. If unspecified,
     /// treated as number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_as: crate::Patch<String>,
     /// The maximum permitted value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum: crate::Patch<crate::edm::Double>,
     /// The minimum permitted value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minimum: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for NumberColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("decimalPlaces", &self.decimal_places)?;
+        writer.field("displayAs", &self.display_as)?;
+        writer.field("maximum", &self.maximum)?;
+        writer.field("minimum", &self.minimum)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3249,23 +3510,29 @@ impl crate::read_fields::ReadFields for NumberColumn {
 
 /// The `microsoft.graph.personOrGroupColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PersonOrGroupColumn {
     /// Indicates whether multiple values can be selected from the source.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_multiple_selection: crate::Patch<bool>,
     /// Whether to allow selection of people only, or people and groups. Must be one of peopleAndGroups
     /// or peopleOnly.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub choose_from_type: crate::Patch<String>,
     /// How to display the information about the person or group chosen. See below.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_as: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for PersonOrGroupColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowMultipleSelection", &self.allow_multiple_selection)?;
+        writer.field("chooseFromType", &self.choose_from_type)?;
+        writer.field("displayAs", &self.display_as)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3300,22 +3567,28 @@ impl crate::read_fields::ReadFields for PersonOrGroupColumn {
 
 /// The `microsoft.graph.reactionsFacet` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReactionsFacet {
     /// The `commentCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub comment_count: crate::Patch<i32>,
     /// The `likeCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub like_count: crate::Patch<i32>,
     /// The `shareCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ReactionsFacet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("commentCount", &self.comment_count)?;
+        writer.field("likeCount", &self.like_count)?;
+        writer.field("shareCount", &self.share_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3350,25 +3623,31 @@ impl crate::read_fields::ReadFields for ReactionsFacet {
 
 /// The `microsoft.graph.serverProcessedContent` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServerProcessedContent {
     /// The `htmlStrings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub html_strings: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
     /// The `imageSources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub image_sources: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
     /// The `links` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub links: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
     /// The `searchablePlainTexts` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub searchable_plain_texts: crate::Patch<Vec<crate::models::MetaDataKeyStringPair>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ServerProcessedContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("htmlStrings", &self.html_strings)?;
+        writer.field("imageSources", &self.image_sources)?;
+        writer.field("links", &self.links)?;
+        writer.field("searchablePlainTexts", &self.searchable_plain_texts)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3404,16 +3683,22 @@ impl crate::read_fields::ReadFields for ServerProcessedContent {
 
 /// The `microsoft.graph.siteArchivalDetails` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SiteArchivalDetails {
     /// The `archiveStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub archive_status: crate::Patch<crate::models::SiteArchiveStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for SiteArchivalDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("archiveStatus", &self.archive_status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3446,25 +3731,31 @@ impl crate::read_fields::ReadFields for SiteArchivalDetails {
 
 /// The `microsoft.graph.siteCollection` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SiteCollection {
     /// The `archivalDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub archival_details: crate::Patch<Box<crate::models::SiteArchivalDetails>>,
     /// The geographic region code for where this site collection resides. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_location_code: crate::Patch<String>,
     /// The hostname for the site collection. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hostname: crate::Patch<String>,
     /// If present, indicates that this is a root site collection in SharePoint. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub root: crate::Patch<Box<crate::models::Root>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for SiteCollection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("archivalDetails", &self.archival_details)?;
+        writer.field("dataLocationCode", &self.data_location_code)?;
+        writer.field("hostname", &self.hostname)?;
+        writer.field("root", &self.root)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3500,25 +3791,31 @@ impl crate::read_fields::ReadFields for SiteCollection {
 
 /// The `microsoft.graph.termColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TermColumn {
     /// Specifies whether the column will allow more than one value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_multiple_values: crate::Patch<bool>,
     /// Specifies whether to display the entire term path or only the term label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_fully_qualified_name: crate::Patch<bool>,
     /// The `parentTerm` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_term: crate::Patch<Box<crate::models::term_store::Term>>,
     /// The `termSet` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub term_set: crate::Patch<Box<crate::models::term_store::Set>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for TermColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowMultipleValues", &self.allow_multiple_values)?;
+        writer.field("showFullyQualifiedName", &self.show_fully_qualified_name)?;
+        writer.field("parentTerm", &self.parent_term)?;
+        writer.field("termSet", &self.term_set)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3554,28 +3851,37 @@ impl crate::read_fields::ReadFields for TermColumn {
 
 /// The `microsoft.graph.textColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TextColumn {
     /// Whether to allow multiple lines of text.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_multiple_lines: crate::Patch<bool>,
     /// Whether updates to this column should replace existing text, or append to it.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub append_changes_to_existing_text: crate::Patch<bool>,
     /// The size of the text box.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lines_for_editing: crate::Patch<i32>,
     /// The maximum number of characters for the value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_length: crate::Patch<i32>,
     /// The type of text being stored. Must be one of plain or richText
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for TextColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowMultipleLines", &self.allow_multiple_lines)?;
+        writer.field(
+            "appendChangesToExistingText",
+            &self.append_changes_to_existing_text,
+        )?;
+        writer.field("linesForEditing", &self.lines_for_editing)?;
+        writer.field("maxLength", &self.max_length)?;
+        writer.field("textType", &self.text_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3614,13 +3920,19 @@ impl crate::read_fields::ReadFields for TextColumn {
 
 /// The `microsoft.graph.thumbnailColumn` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThumbnailColumn {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for ThumbnailColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3650,43 +3962,49 @@ impl crate::read_fields::ReadFields for ThumbnailColumn {
 
 /// The `microsoft.graph.titleArea` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TitleArea {
     /// The `alternativeText` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub alternative_text: crate::Patch<String>,
     /// The `enableGradientEffect` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enable_gradient_effect: crate::Patch<bool>,
     /// The `imageWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub image_web_url: crate::Patch<String>,
     /// The `layout` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub layout: crate::Patch<crate::models::TitleAreaLayoutType>,
     /// The `serverProcessedContent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub server_processed_content: crate::Patch<Box<crate::models::ServerProcessedContent>>,
     /// The `showAuthor` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_author: crate::Patch<bool>,
     /// The `showPublishedDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_published_date: crate::Patch<bool>,
     /// The `showTextBlockAboveTitle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub show_text_block_above_title: crate::Patch<bool>,
     /// The `textAboveTitle` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text_above_title: crate::Patch<String>,
     /// The `textAlignment` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub text_alignment: crate::Patch<crate::models::TitleAreaTextAlignmentType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for TitleArea {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("alternativeText", &self.alternative_text)?;
+        writer.field("enableGradientEffect", &self.enable_gradient_effect)?;
+        writer.field("imageWebUrl", &self.image_web_url)?;
+        writer.field("layout", &self.layout)?;
+        writer.field("serverProcessedContent", &self.server_processed_content)?;
+        writer.field("showAuthor", &self.show_author)?;
+        writer.field("showPublishedDate", &self.show_published_date)?;
+        writer.field("showTextBlockAboveTitle", &self.show_text_block_above_title)?;
+        writer.field("textAboveTitle", &self.text_above_title)?;
+        writer.field("textAlignment", &self.text_alignment)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3728,28 +4046,34 @@ impl crate::read_fields::ReadFields for TitleArea {
 
 /// The `microsoft.graph.webPartData` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebPartData {
     /// The `dataVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_version: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `properties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<serde_json::Value>,
     /// The `serverProcessedContent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub server_processed_content: crate::Patch<Box<crate::models::ServerProcessedContent>>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for WebPartData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dataVersion", &self.data_version)?;
+        writer.field("description", &self.description)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("serverProcessedContent", &self.server_processed_content)?;
+        writer.field("title", &self.title)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -3786,25 +4110,31 @@ impl crate::read_fields::ReadFields for WebPartData {
 
 /// The `microsoft.graph.webPartPosition` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebPartPosition {
     /// The `columnId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub column_id: crate::Patch<crate::edm::Double>,
     /// The `horizontalSectionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub horizontal_section_id: crate::Patch<crate::edm::Double>,
     /// The `isInVerticalSection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_in_vertical_section: crate::Patch<bool>,
     /// The `webPartIndex` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_part_index: crate::Patch<crate::edm::Double>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for WebPartPosition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("columnId", &self.column_id)?;
+        writer.field("horizontalSectionId", &self.horizontal_section_id)?;
+        writer.field("isInVerticalSection", &self.is_in_vertical_section)?;
+        writer.field("webPartIndex", &self.web_part_index)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]

@@ -102,98 +102,137 @@ pub struct VirtualEventSetExternalEventInformationBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `serviceStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_status: crate::Patch<Box<crate::models::ServiceStatus>>,
     /// The `browseSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub browse_sessions: crate::Patch<Vec<crate::models::AnyBrowseSessionBase>>,
     /// The `driveInclusionRules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_inclusion_rules: crate::Patch<Vec<crate::models::DriveProtectionRule>>,
     /// The `driveProtectionUnits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_protection_units: crate::Patch<Vec<crate::models::DriveProtectionUnit>>,
     /// The `driveProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_protection_units_bulk_addition_jobs:
         crate::Patch<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>>,
     /// The `emailNotificationsSetting` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_notifications_setting: crate::Patch<Box<crate::models::EmailNotificationsSetting>>,
     /// The `exchangeProtectionPolicies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exchange_protection_policies: crate::Patch<Vec<crate::models::ExchangeProtectionPolicy>>,
     /// The `exchangeRestoreSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub exchange_restore_sessions: crate::Patch<Vec<crate::models::ExchangeRestoreSession>>,
     /// The `mailboxInclusionRules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_inclusion_rules: crate::Patch<Vec<crate::models::MailboxProtectionRule>>,
     /// The `mailboxProtectionUnits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_protection_units: crate::Patch<Vec<crate::models::MailboxProtectionUnit>>,
     /// The `mailboxProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_protection_units_bulk_addition_jobs:
         crate::Patch<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>>,
     /// The `oneDriveForBusinessBrowseSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_drive_for_business_browse_sessions:
         crate::Patch<Vec<crate::models::OneDriveForBusinessBrowseSession>>,
     /// The `oneDriveForBusinessProtectionPolicies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_drive_for_business_protection_policies:
         crate::Patch<Vec<crate::models::OneDriveForBusinessProtectionPolicy>>,
     /// The `oneDriveForBusinessRestoreSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub one_drive_for_business_restore_sessions:
         crate::Patch<Vec<crate::models::OneDriveForBusinessRestoreSession>>,
     /// The `protectionPolicies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policies: crate::Patch<Vec<crate::models::AnyProtectionPolicyBase>>,
     /// The `protectionUnits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_units: crate::Patch<Vec<crate::models::AnyProtectionUnitBase>>,
     /// The `restorePoints` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_points: crate::Patch<Vec<crate::models::RestorePoint>>,
     /// The `restoreSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_sessions: crate::Patch<Vec<crate::models::AnyRestoreSessionBase>>,
     /// The `serviceApps` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_apps: crate::Patch<Vec<crate::models::ServiceApp>>,
     /// The `sharePointBrowseSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_browse_sessions: crate::Patch<Vec<crate::models::SharePointBrowseSession>>,
     /// The `sharePointProtectionPolicies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_protection_policies:
         crate::Patch<Vec<crate::models::SharePointProtectionPolicy>>,
     /// The `sharePointRestoreSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_restore_sessions: crate::Patch<Vec<crate::models::SharePointRestoreSession>>,
     /// The `siteInclusionRules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_inclusion_rules: crate::Patch<Vec<crate::models::SiteProtectionRule>>,
     /// The `siteProtectionUnits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_protection_units: crate::Patch<Vec<crate::models::SiteProtectionUnit>>,
     /// The `siteProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_protection_units_bulk_addition_jobs:
         crate::Patch<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BackupRestoreRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("serviceStatus", &self.service_status)?;
+        writer.field("browseSessions", &self.browse_sessions)?;
+        writer.field("driveInclusionRules", &self.drive_inclusion_rules)?;
+        writer.field("driveProtectionUnits", &self.drive_protection_units)?;
+        writer.field(
+            "driveProtectionUnitsBulkAdditionJobs",
+            &self.drive_protection_units_bulk_addition_jobs,
+        )?;
+        writer.field(
+            "emailNotificationsSetting",
+            &self.email_notifications_setting,
+        )?;
+        writer.field(
+            "exchangeProtectionPolicies",
+            &self.exchange_protection_policies,
+        )?;
+        writer.field("exchangeRestoreSessions", &self.exchange_restore_sessions)?;
+        writer.field("mailboxInclusionRules", &self.mailbox_inclusion_rules)?;
+        writer.field("mailboxProtectionUnits", &self.mailbox_protection_units)?;
+        writer.field(
+            "mailboxProtectionUnitsBulkAdditionJobs",
+            &self.mailbox_protection_units_bulk_addition_jobs,
+        )?;
+        writer.field(
+            "oneDriveForBusinessBrowseSessions",
+            &self.one_drive_for_business_browse_sessions,
+        )?;
+        writer.field(
+            "oneDriveForBusinessProtectionPolicies",
+            &self.one_drive_for_business_protection_policies,
+        )?;
+        writer.field(
+            "oneDriveForBusinessRestoreSessions",
+            &self.one_drive_for_business_restore_sessions,
+        )?;
+        writer.field("protectionPolicies", &self.protection_policies)?;
+        writer.field("protectionUnits", &self.protection_units)?;
+        writer.field("restorePoints", &self.restore_points)?;
+        writer.field("restoreSessions", &self.restore_sessions)?;
+        writer.field("serviceApps", &self.service_apps)?;
+        writer.field(
+            "sharePointBrowseSessions",
+            &self.share_point_browse_sessions,
+        )?;
+        writer.field(
+            "sharePointProtectionPolicies",
+            &self.share_point_protection_policies,
+        )?;
+        writer.field(
+            "sharePointRestoreSessions",
+            &self.share_point_restore_sessions,
+        )?;
+        writer.field("siteInclusionRules", &self.site_inclusion_rules)?;
+        writer.field("siteProtectionUnits", &self.site_protection_units)?;
+        writer.field(
+            "siteProtectionUnitsBulkAdditionJobs",
+            &self.site_protection_units_bulk_addition_jobs,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -300,127 +339,139 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingAppointment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Additional information that is sent to the customer when an appointment is confirmed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_information: crate::Patch<String>,
     /// The URL of the meeting to join anonymously.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub anonymous_join_web_url: crate::Patch<String>,
     /// The `appointmentLabel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub appointment_label: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `customerEmailAddress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_email_address: crate::Patch<String>,
     /// The `customerName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_name: crate::Patch<String>,
     /// The `customerNotes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_notes: crate::Patch<String>,
     /// The `customerPhone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_phone: crate::Patch<String>,
     /// A collection of customer properties for an appointment. An appointment will contain a list of
     /// customer information and each unit will indicate the properties of a customer who is part of that
     /// appointment. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customers: crate::Patch<Vec<crate::models::AnyBookingCustomerInformationBase>>,
     /// The time zone of the customer. For a list of possible values, see dateTimeTimeZone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_time_zone: crate::Patch<String>,
     /// The length of the appointment, denoted in ISO8601 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub duration: crate::Patch<crate::edm::Duration>,
     /// The date, time, and time zone that the appointment ends.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The current number of customers in the appointment
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub filled_attendees_count: crate::Patch<i32>,
     /// The `isCustomerAllowedToManageBooking` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_customer_allowed_to_manage_booking: crate::Patch<bool>,
     /// If true, indicates that the appointment will be held online. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_location_online: crate::Patch<bool>,
     /// The URL of the online meeting for the appointment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The maximum number of customers allowed in an appointment. If maximumAttendeesCount of the
     /// service is greater than 1, pass valid customer IDs while creating or updating an appointment. To
     /// create a customer, use the Create bookingCustomer operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_attendees_count: crate::Patch<i32>,
     /// If true indicates that the bookingCustomer for this appointment does not wish to receive a
     /// confirmation for this appointment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub opt_out_of_customer_email: crate::Patch<bool>,
     /// The amount of time to reserve after the appointment ends, for cleaning up, as an example. The
     /// value is expressed in ISO8601 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_buffer: crate::Patch<crate::edm::Duration>,
     /// The amount of time to reserve before the appointment begins, for preparation, as an example. The
     /// value is expressed in ISO8601 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pre_buffer: crate::Patch<crate::edm::Duration>,
     /// The regular price for an appointment for the specified bookingService.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub price: crate::Patch<crate::edm::Double>,
     /// A setting to provide flexibility for the pricing structure of services. Possible values are:
     /// undefined, fixedPrice, startingAt, hourly, free, priceVaries, callUs, notSet, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub price_type: crate::Patch<crate::models::BookingPriceType>,
     /// The collection of customer reminders sent for this appointment. The value of this property is
     /// available only when reading this bookingAppointment by its ID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminders: crate::Patch<Vec<crate::models::BookingReminder>>,
     /// An additional tracking ID for the appointment, if the appointment has been created directly by
     /// the customer on the scheduling page, as opposed to by a staff member on the behalf of the
     /// customer. Only supported for appointment if maxAttendeeCount is 1.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub self_service_appointment_id: crate::Patch<String>,
     /// The ID of the bookingService associated with this appointment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_id: crate::Patch<String>,
     /// The location where the service is delivered.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The name of the bookingService associated with this appointment.This property is optional when
     /// creating a new appointment. If not specified, it is computed from the service associated with the
     /// appointment by the serviceId property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_name: crate::Patch<String>,
     /// Notes from a bookingStaffMember. The value of this property is available only when reading this
     /// bookingAppointment by its ID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_notes: crate::Patch<String>,
     /// If true, indicates SMS notifications will be sent to the customers for the appointment. Default
     /// value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sms_notifications_enabled: crate::Patch<bool>,
     /// The ID of each bookingStaffMember who is scheduled in this appointment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub staff_member_ids: crate::Patch<Vec<String>>,
     /// The date, time, and time zone that the appointment begins.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingAppointment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("additionalInformation", &self.additional_information)?;
+        writer.field("anonymousJoinWebUrl", &self.anonymous_join_web_url)?;
+        writer.field("appointmentLabel", &self.appointment_label)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customerEmailAddress", &self.customer_email_address)?;
+        writer.field("customerName", &self.customer_name)?;
+        writer.field("customerNotes", &self.customer_notes)?;
+        writer.field("customerPhone", &self.customer_phone)?;
+        writer.field("customers", &self.customers)?;
+        writer.field("customerTimeZone", &self.customer_time_zone)?;
+        writer.field("duration", &self.duration)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("filledAttendeesCount", &self.filled_attendees_count)?;
+        writer.field(
+            "isCustomerAllowedToManageBooking",
+            &self.is_customer_allowed_to_manage_booking,
+        )?;
+        writer.field("isLocationOnline", &self.is_location_online)?;
+        writer.field("joinWebUrl", &self.join_web_url)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("maximumAttendeesCount", &self.maximum_attendees_count)?;
+        writer.field("optOutOfCustomerEmail", &self.opt_out_of_customer_email)?;
+        writer.field("postBuffer", &self.post_buffer)?;
+        writer.field("preBuffer", &self.pre_buffer)?;
+        writer.field("price", &self.price)?;
+        writer.field("priceType", &self.price_type)?;
+        writer.field("reminders", &self.reminders)?;
+        writer.field(
+            "selfServiceAppointmentId",
+            &self.self_service_appointment_id,
+        )?;
+        writer.field("serviceId", &self.service_id)?;
+        writer.field("serviceLocation", &self.service_location)?;
+        writer.field("serviceName", &self.service_name)?;
+        writer.field("serviceNotes", &self.service_notes)?;
+        writer.field("smsNotificationsEnabled", &self.sms_notifications_enabled)?;
+        writer.field("staffMemberIds", &self.staff_member_ids)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -529,85 +580,91 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingBusiness {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The street address of the business. The address property, together with phone and webSiteUrl,
     /// appear in the footer of a business scheduling page. The attribute type of physicalAddress is not
     /// supported in v1.0. Internally we map the addresses to the type others.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub address: crate::Patch<Box<crate::models::PhysicalAddress>>,
     /// The `bookingPageSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub booking_page_settings: crate::Patch<Box<crate::models::BookingPageSettings>>,
     /// The hours of operation for the business.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
     /// The type of business.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_type: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The code for the currency that the business operates in on Microsoft Bookings.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_currency_iso: crate::Patch<String>,
     /// The name of the business, which interfaces with customers. This name appears at the top of the
     /// business scheduling page.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The email address for the business.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The scheduling page has been made available to external customers. Use the publish and unpublish
     /// actions to set this property. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_published: crate::Patch<bool>,
     /// The language of the self-service booking page.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The telephone number for the business. The phone property, together with address and webSiteUrl,
     /// appear in the footer of a business scheduling page.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The URL for the scheduling page, which is set after you publish or unpublish the page. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub public_url: crate::Patch<String>,
     /// Specifies how bookings can be created for this business.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduling_policy: crate::Patch<Box<crate::models::BookingSchedulingPolicy>>,
     /// The URL of the business web site. The webSiteUrl property, together with address, phone, appear
     /// in the footer of a business scheduling page.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_site_url: crate::Patch<String>,
     /// All the appointments of this business. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub appointments: crate::Patch<Vec<crate::models::BookingAppointment>>,
     /// The set of appointments of this business in a specified date range. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_view: crate::Patch<Vec<crate::models::BookingAppointment>>,
     /// All the customers of this business. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customers: crate::Patch<Vec<crate::models::AnyBookingCustomerBase>>,
     /// All the custom questions of this business. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_questions: crate::Patch<Vec<crate::models::BookingCustomQuestion>>,
     /// All the services offered by this business. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub services: crate::Patch<Vec<crate::models::BookingService>>,
     /// All the staff members that provide services in this business. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub staff_members: crate::Patch<Vec<crate::models::AnyBookingStaffMemberBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingBusiness {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("address", &self.address)?;
+        writer.field("bookingPageSettings", &self.booking_page_settings)?;
+        writer.field("businessHours", &self.business_hours)?;
+        writer.field("businessType", &self.business_type)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("defaultCurrencyIso", &self.default_currency_iso)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("email", &self.email)?;
+        writer.field("isPublished", &self.is_published)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("publicUrl", &self.public_url)?;
+        writer.field("schedulingPolicy", &self.scheduling_policy)?;
+        writer.field("webSiteUrl", &self.web_site_url)?;
+        writer.field("appointments", &self.appointments)?;
+        writer.field("calendarView", &self.calendar_view)?;
+        writer.field("customers", &self.customers)?;
+        writer.field("customQuestions", &self.custom_questions)?;
+        writer.field("services", &self.services)?;
+        writer.field("staffMembers", &self.staff_members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -692,20 +749,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingCurrency {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The currency symbol. For example, the currency symbol for the US dollar and for the Australian
     /// dollar is $.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub symbol: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingCurrency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("symbol", &self.symbol)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -750,35 +813,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `bookingCustomerBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingCustomer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Addresses associated with the customer. The attribute type of physicalAddress is not supported in
     /// v1.0. Internally we map the addresses to the type others.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub addresses: crate::Patch<Vec<crate::models::PhysicalAddress>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The SMTP address of the customer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Phone numbers associated with the customer, including home, business and mobile numbers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phones: crate::Patch<Vec<crate::models::Phone>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingCustomer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("addresses", &self.addresses)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("phones", &self.phones)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -833,16 +902,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingCustomerBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingCustomerBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -937,31 +1012,37 @@ impl crate::polymorphic::Polymorphic for AnyBookingCustomerBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingCustomQuestion {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The expected answer type. The possible values are: text, radioButton, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answer_input_type: crate::Patch<crate::models::AnswerInputType>,
     /// List of possible answer values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answer_options: crate::Patch<Vec<String>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The question.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingCustomQuestion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("answerInputType", &self.answer_input_type)?;
+        writer.field("answerOptions", &self.answer_options)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1014,97 +1095,106 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingService {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Additional information that is sent to the customer when an appointment is confirmed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_information: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Contains the set of custom questions associated with a particular service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_questions: crate::Patch<Vec<crate::models::BookingQuestionAssignment>>,
     /// The default length of the service, represented in numbers of days, hours, minutes, and seconds.
     /// For example, P11D23H59M59.999999999999S.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_duration: crate::Patch<crate::edm::Duration>,
     /// The default physical location for the service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The default monetary price for the service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_price: crate::Patch<crate::edm::Double>,
     /// The default way the service is charged. Possible values are: undefined, fixedPrice, startingAt,
     /// hourly, free, priceVaries, callUs, notSet, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_price_type: crate::Patch<crate::models::BookingPriceType>,
     /// The default set of reminders for an appointment of this service. The value of this property is
     /// available only when reading this bookingService by its ID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_reminders: crate::Patch<Vec<crate::models::BookingReminder>>,
     /// A text description for the service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// A service name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// True if the URL to join the appointment anonymously (anonymousJoinWebUrl) will be generated for
     /// the appointment booked for this service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_anonymous_join_enabled: crate::Patch<bool>,
     /// The `isCustomerAllowedToManageBooking` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_customer_allowed_to_manage_booking: crate::Patch<bool>,
     /// True means this service is not available to customers for booking.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_hidden_from_customers: crate::Patch<bool>,
     /// True indicates that the appointments for the service will be held online. Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_location_online: crate::Patch<bool>,
     /// The language of the self-service booking page.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The maximum number of customers allowed in a service. If maximumAttendeesCount of the service is
     /// greater than 1, pass valid customer IDs while creating or updating an appointment. To create a
     /// customer, use the Create bookingCustomer operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_attendees_count: crate::Patch<i32>,
     /// Additional information about this service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// The time to buffer after an appointment for this service ends, and before the next customer
     /// appointment can be booked.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub post_buffer: crate::Patch<crate::edm::Duration>,
     /// The time to buffer before an appointment for this service can start.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pre_buffer: crate::Patch<crate::edm::Duration>,
     /// The set of policies that determine how appointments for this type of service should be created
     /// and managed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduling_policy: crate::Patch<Box<crate::models::BookingSchedulingPolicy>>,
     /// True indicates SMS notifications can be sent to the customers for the appointment of the service.
     /// Default value is false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sms_notifications_enabled: crate::Patch<bool>,
     /// Represents those staff members who provide this service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub staff_member_ids: crate::Patch<Vec<String>>,
     /// The URL a customer uses to access the service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingService {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("additionalInformation", &self.additional_information)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customQuestions", &self.custom_questions)?;
+        writer.field("defaultDuration", &self.default_duration)?;
+        writer.field("defaultLocation", &self.default_location)?;
+        writer.field("defaultPrice", &self.default_price)?;
+        writer.field("defaultPriceType", &self.default_price_type)?;
+        writer.field("defaultReminders", &self.default_reminders)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isAnonymousJoinEnabled", &self.is_anonymous_join_enabled)?;
+        writer.field(
+            "isCustomerAllowedToManageBooking",
+            &self.is_customer_allowed_to_manage_booking,
+        )?;
+        writer.field("isHiddenFromCustomers", &self.is_hidden_from_customers)?;
+        writer.field("isLocationOnline", &self.is_location_online)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("maximumAttendeesCount", &self.maximum_attendees_count)?;
+        writer.field("notes", &self.notes)?;
+        writer.field("postBuffer", &self.post_buffer)?;
+        writer.field("preBuffer", &self.pre_buffer)?;
+        writer.field("schedulingPolicy", &self.scheduling_policy)?;
+        writer.field("smsNotificationsEnabled", &self.sms_notifications_enabled)?;
+        writer.field("staffMemberIds", &self.staff_member_ids)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1197,60 +1287,72 @@ crate::macros::select_fields! {
 ///
 /// Derived from `bookingStaffMemberBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingStaffMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// True means that if the staff member is a Microsoft 365 user, the Bookings API would verify the
     /// staff member's availability in their personal calendar in Microsoft 365, before making a booking.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_is_affected_by_personal_calendar: crate::Patch<bool>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the staff member, as displayed to customers. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The email address of the staff member. This can be in the same Microsoft 365 tenant as the
     /// business, or in a different email domain. This email address can be used if the
     /// sendConfirmationsToOwner property is set to true in the scheduling policy of the business.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// True indicates that a staff member will be notified via email when a booking assigned to them is
     /// created or changed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_email_notification_enabled: crate::Patch<bool>,
     /// The `lastUpdatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `membershipStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_status: crate::Patch<crate::models::BookingStaffMembershipStatus>,
     /// The role of the staff member in the business. Possible values are: guest, administrator, viewer,
     /// externalGuest, unknownFutureValue, scheduler, teamMember. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following values from this evolvable enum:
     /// scheduler, teamMember. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::models::BookingStaffRole>,
     /// The time zone of the staff member. For a list of possible values, see dateTimeTimeZone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<String>,
     /// True means the staff member's availability is as specified in the businessHours property of the
     /// business. False means the availability is determined by the staff member's workingHours property
     /// setting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub use_business_hours: crate::Patch<bool>,
     /// The range of hours each day of the week that the staff member is available for booking. By
     /// default, they are initialized to be the same as the businessHours property of the business.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub working_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingStaffMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "availabilityIsAffectedByPersonalCalendar",
+            &self.availability_is_affected_by_personal_calendar,
+        )?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field(
+            "isEmailNotificationEnabled",
+            &self.is_email_notification_enabled,
+        )?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("membershipStatus", &self.membership_status)?;
+        writer.field("role", &self.role)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.field("useBusinessHours", &self.use_business_hours)?;
+        writer.field("workingHours", &self.working_hours)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1319,16 +1421,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingStaffMemberBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingStaffMemberBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1423,37 +1531,43 @@ impl crate::polymorphic::Polymorphic for AnyBookingStaffMemberBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrowseSessionBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `backupSizeInBytes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub backup_size_in_bytes: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restorePointDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restorePointId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_id: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BrowseSessionStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BrowseSessionBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("backupSizeInBytes", &self.backup_size_in_bytes)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
+        writer.field("restorePointId", &self.restore_point_id)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1567,40 +1681,46 @@ impl crate::polymorphic::Polymorphic for AnyBrowseSessionBase {
 ///
 /// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveProtectionRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionRuleStatus>,
     /// The `driveExpression` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_expression: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for DriveProtectionRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("isAutoApplyEnabled", &self.is_auto_apply_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("driveExpression", &self.drive_expression)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1659,52 +1779,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveProtectionUnit {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `offboardRequestedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offboard_requested_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `policyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// The `protectionSources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_sources: crate::Patch<crate::edm::Flags<crate::models::ProtectionSource>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitStatus>,
     /// The `directoryObjectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `email` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for DriveProtectionUnit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "offboardRequestedDateTime",
+            &self.offboard_requested_date_time,
+        )?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.field("protectionSources", &self.protection_sources)?;
+        writer.field("status", &self.status)?;
+        writer.field("directoryObjectId", &self.directory_object_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("email", &self.email)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1771,43 +1900,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveProtectionUnitsBulkAdditionJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitsBulkJobStatus>,
     /// The `directoryObjectIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_ids: crate::Patch<Vec<String>>,
     /// The `drives` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drives: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for DriveProtectionUnitsBulkAdditionJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("directoryObjectIds", &self.directory_object_ids)?;
+        writer.field("drives", &self.drives)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1868,43 +2003,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `restoredSiteId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_site_id: crate::Patch<String>,
     /// The `restoredSiteName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_site_name: crate::Patch<String>,
     /// The `restoredSiteWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_site_web_url: crate::Patch<String>,
     /// The `restorePoint` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for DriveRestoreArtifact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("error", &self.error)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("restoredSiteId", &self.restored_site_id)?;
+        writer.field("restoredSiteName", &self.restored_site_name)?;
+        writer.field("restoredSiteWebUrl", &self.restored_site_web_url)?;
+        writer.field("restorePoint", &self.restore_point)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -1965,58 +2106,64 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriveRestoreArtifactsBulkAdditionRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
     /// The `restorePointPreference` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_preference: crate::Patch<crate::models::RestorePointPreference>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreArtifactsBulkRequestStatus>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
     /// The `directoryObjectIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_ids: crate::Patch<Vec<String>>,
     /// The `drives` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drives: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for DriveRestoreArtifactsBulkAdditionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("protectionTimePeriod", &self.protection_time_period)?;
+        writer.field("protectionUnitIds", &self.protection_unit_ids)?;
+        writer.field("restorePointPreference", &self.restore_point_preference)?;
+        writer.field("status", &self.status)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("directoryObjectIds", &self.directory_object_ids)?;
+        writer.field("drives", &self.drives)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2087,25 +2234,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailNotificationsSetting {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `additionalEvents` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub additional_events: crate::Patch<crate::edm::Flags<crate::models::NotificationEventsType>>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `recipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipients: crate::Patch<Box<crate::models::NotificationRecipients>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for EmailNotificationsSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("additionalEvents", &self.additional_events)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("recipients", &self.recipients)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2154,54 +2307,66 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExchangeProtectionPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
         crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
     /// The `mailboxInclusionRules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_inclusion_rules: crate::Patch<Vec<crate::models::MailboxProtectionRule>>,
     /// The `mailboxProtectionUnits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_protection_units: crate::Patch<Vec<crate::models::MailboxProtectionUnit>>,
     /// The `mailboxProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_protection_units_bulk_addition_jobs:
         crate::Patch<Vec<crate::models::MailboxProtectionUnitsBulkAdditionJob>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for ExchangeProtectionPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "protectionPolicyArtifactCount",
+            &self.protection_policy_artifact_count,
+        )?;
+        writer.field("retentionSettings", &self.retention_settings)?;
+        writer.field("status", &self.status)?;
+        writer.field("mailboxInclusionRules", &self.mailbox_inclusion_rules)?;
+        writer.field("mailboxProtectionUnits", &self.mailbox_protection_units)?;
+        writer.field(
+            "mailboxProtectionUnitsBulkAdditionJobs",
+            &self.mailbox_protection_units_bulk_addition_jobs,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2272,55 +2437,70 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExchangeRestoreSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoreJobType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_session_artifact_count:
         crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
     /// The `granularMailboxRestoreArtifacts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granular_mailbox_restore_artifacts:
         crate::Patch<Vec<crate::models::GranularMailboxRestoreArtifact>>,
     /// The `mailboxRestoreArtifacts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_restore_artifacts: crate::Patch<Vec<crate::models::AnyMailboxRestoreArtifact>>,
     /// The `mailboxRestoreArtifactsBulkAdditionRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_restore_artifacts_bulk_addition_requests:
         crate::Patch<Vec<crate::models::MailboxRestoreArtifactsBulkAdditionRequest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for ExchangeRestoreSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("restoreJobType", &self.restore_job_type)?;
+        writer.field(
+            "restoreSessionArtifactCount",
+            &self.restore_session_artifact_count,
+        )?;
+        writer.field("status", &self.status)?;
+        writer.field(
+            "granularMailboxRestoreArtifacts",
+            &self.granular_mailbox_restore_artifacts,
+        )?;
+        writer.field("mailboxRestoreArtifacts", &self.mailbox_restore_artifacts)?;
+        writer.field(
+            "mailboxRestoreArtifactsBulkAdditionRequests",
+            &self.mailbox_restore_artifacts_bulk_addition_requests,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2393,46 +2573,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `granularRestoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GranularDriveRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `browseSessionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub browse_session_id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoredItemKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_key: crate::Patch<String>,
     /// The `restoredItemPath` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_path: crate::Patch<String>,
     /// The `restoredItemWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_web_url: crate::Patch<String>,
     /// The `restorePointDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `directoryObjectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for GranularDriveRestoreArtifact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("browseSessionId", &self.browse_session_id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("restoredItemKey", &self.restored_item_key)?;
+        writer.field("restoredItemPath", &self.restored_item_path)?;
+        writer.field("restoredItemWebUrl", &self.restored_item_web_url)?;
+        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("directoryObjectId", &self.directory_object_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2495,49 +2681,55 @@ crate::macros::select_fields! {
 ///
 /// Derived from `mailboxRestoreArtifact` < `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GranularMailboxRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `restoredFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_folder_id: crate::Patch<String>,
     /// The `restoredFolderName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_folder_name: crate::Patch<String>,
     /// The `restoredItemCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_count: crate::Patch<i32>,
     /// The `artifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub artifact_count: crate::Patch<i32>,
     /// The `searchResponseId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_response_id: crate::Patch<String>,
     /// The `restorePoint` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for GranularMailboxRestoreArtifact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("error", &self.error)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("restoredFolderId", &self.restored_folder_id)?;
+        writer.field("restoredFolderName", &self.restored_folder_name)?;
+        writer.field("restoredItemCount", &self.restored_item_count)?;
+        writer.field("artifactCount", &self.artifact_count)?;
+        writer.field("searchResponseId", &self.search_response_id)?;
+        writer.field("restorePoint", &self.restore_point)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2602,46 +2794,52 @@ crate::macros::select_fields! {
 ///
 /// Derived from `granularRestoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GranularSiteRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `browseSessionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub browse_session_id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoredItemKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_key: crate::Patch<String>,
     /// The `restoredItemPath` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_path: crate::Patch<String>,
     /// The `restoredItemWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_web_url: crate::Patch<String>,
     /// The `restorePointDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `siteId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for GranularSiteRestoreArtifact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("browseSessionId", &self.browse_session_id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("restoredItemKey", &self.restored_item_key)?;
+        writer.field("restoredItemPath", &self.restored_item_path)?;
+        writer.field("restoredItemWebUrl", &self.restored_item_web_url)?;
+        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("siteId", &self.site_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2704,40 +2902,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxProtectionRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionRuleStatus>,
     /// The `mailboxExpression` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailbox_expression: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for MailboxProtectionRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("isAutoApplyEnabled", &self.is_auto_apply_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("mailboxExpression", &self.mailbox_expression)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2796,52 +3000,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxProtectionUnit {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `offboardRequestedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offboard_requested_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `policyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// The `protectionSources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_sources: crate::Patch<crate::edm::Flags<crate::models::ProtectionSource>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitStatus>,
     /// The `directoryObjectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `email` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for MailboxProtectionUnit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "offboardRequestedDateTime",
+            &self.offboard_requested_date_time,
+        )?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.field("protectionSources", &self.protection_sources)?;
+        writer.field("status", &self.status)?;
+        writer.field("directoryObjectId", &self.directory_object_id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("email", &self.email)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -2908,43 +3121,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxProtectionUnitsBulkAdditionJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitsBulkJobStatus>,
     /// The `directoryObjectIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_ids: crate::Patch<Vec<String>>,
     /// The `mailboxes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailboxes: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for MailboxProtectionUnitsBulkAdditionJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("directoryObjectIds", &self.directory_object_ids)?;
+        writer.field("mailboxes", &self.mailboxes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3005,43 +3224,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `restoredFolderId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_folder_id: crate::Patch<String>,
     /// The `restoredFolderName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_folder_name: crate::Patch<String>,
     /// The `restoredItemCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_item_count: crate::Patch<i32>,
     /// The `restorePoint` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for MailboxRestoreArtifact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("error", &self.error)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("restoredFolderId", &self.restored_folder_id)?;
+        writer.field("restoredFolderName", &self.restored_folder_name)?;
+        writer.field("restoredItemCount", &self.restored_item_count)?;
+        writer.field("restorePoint", &self.restore_point)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3154,58 +3379,64 @@ impl crate::polymorphic::Polymorphic for AnyMailboxRestoreArtifact {
 ///
 /// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MailboxRestoreArtifactsBulkAdditionRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
     /// The `restorePointPreference` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_preference: crate::Patch<crate::models::RestorePointPreference>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreArtifactsBulkRequestStatus>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
     /// The `directoryObjectIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_ids: crate::Patch<Vec<String>>,
     /// The `mailboxes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mailboxes: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for MailboxRestoreArtifactsBulkAdditionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("protectionTimePeriod", &self.protection_time_period)?;
+        writer.field("protectionUnitIds", &self.protection_unit_ids)?;
+        writer.field("restorePointPreference", &self.restore_point_preference)?;
+        writer.field("status", &self.status)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("directoryObjectIds", &self.directory_object_ids)?;
+        writer.field("mailboxes", &self.mailboxes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3276,40 +3507,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `browseSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OneDriveForBusinessBrowseSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `backupSizeInBytes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub backup_size_in_bytes: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restorePointDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restorePointId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_id: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BrowseSessionStatus>,
     /// The `directoryObjectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub directory_object_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for OneDriveForBusinessBrowseSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("backupSizeInBytes", &self.backup_size_in_bytes)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
+        writer.field("restorePointId", &self.restore_point_id)?;
+        writer.field("status", &self.status)?;
+        writer.field("directoryObjectId", &self.directory_object_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3368,54 +3605,66 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OneDriveForBusinessProtectionPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
         crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
     /// The `driveInclusionRules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_inclusion_rules: crate::Patch<Vec<crate::models::DriveProtectionRule>>,
     /// The `driveProtectionUnits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_protection_units: crate::Patch<Vec<crate::models::DriveProtectionUnit>>,
     /// The `driveProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_protection_units_bulk_addition_jobs:
         crate::Patch<Vec<crate::models::DriveProtectionUnitsBulkAdditionJob>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for OneDriveForBusinessProtectionPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "protectionPolicyArtifactCount",
+            &self.protection_policy_artifact_count,
+        )?;
+        writer.field("retentionSettings", &self.retention_settings)?;
+        writer.field("status", &self.status)?;
+        writer.field("driveInclusionRules", &self.drive_inclusion_rules)?;
+        writer.field("driveProtectionUnits", &self.drive_protection_units)?;
+        writer.field(
+            "driveProtectionUnitsBulkAdditionJobs",
+            &self.drive_protection_units_bulk_addition_jobs,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3486,55 +3735,70 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OneDriveForBusinessRestoreSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoreJobType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_session_artifact_count:
         crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
     /// The `driveRestoreArtifacts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_restore_artifacts: crate::Patch<Vec<crate::models::DriveRestoreArtifact>>,
     /// The `driveRestoreArtifactsBulkAdditionRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive_restore_artifacts_bulk_addition_requests:
         crate::Patch<Vec<crate::models::DriveRestoreArtifactsBulkAdditionRequest>>,
     /// The `granularDriveRestoreArtifacts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granular_drive_restore_artifacts:
         crate::Patch<Vec<crate::models::GranularDriveRestoreArtifact>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for OneDriveForBusinessRestoreSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("restoreJobType", &self.restore_job_type)?;
+        writer.field(
+            "restoreSessionArtifactCount",
+            &self.restore_session_artifact_count,
+        )?;
+        writer.field("status", &self.status)?;
+        writer.field("driveRestoreArtifacts", &self.drive_restore_artifacts)?;
+        writer.field(
+            "driveRestoreArtifactsBulkAdditionRequests",
+            &self.drive_restore_artifacts_bulk_addition_requests,
+        )?;
+        writer.field(
+            "granularDriveRestoreArtifacts",
+            &self.granular_drive_restore_artifacts,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3607,44 +3871,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtectionPolicyBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
         crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for ProtectionPolicyBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "protectionPolicyArtifactCount",
+            &self.protection_policy_artifact_count,
+        )?;
+        writer.field("retentionSettings", &self.retention_settings)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3769,28 +4042,34 @@ impl crate::polymorphic::Polymorphic for AnyProtectionPolicyBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestorePoint {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
     /// The `protectionUnit` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit: crate::Patch<Box<crate::models::AnyProtectionUnitBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for RestorePoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("protectionDateTime", &self.protection_date_time)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("protectionUnit", &self.protection_unit)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -3841,44 +4120,53 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestoreSessionBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoreJobType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_session_artifact_count:
         crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for RestoreSessionBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("restoreJobType", &self.restore_job_type)?;
+        writer.field(
+            "restoreSessionArtifactCount",
+            &self.restore_session_artifact_count,
+        )?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4003,34 +4291,40 @@ impl crate::polymorphic::Polymorphic for AnyRestoreSessionBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceApp {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `application` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `effectiveDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub effective_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `registrationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ServiceAppStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for ServiceApp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("application", &self.application)?;
+        writer.field("effectiveDateTime", &self.effective_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("registrationDateTime", &self.registration_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4085,40 +4379,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `browseSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointBrowseSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `backupSizeInBytes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub backup_size_in_bytes: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restorePointDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restorePointId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_id: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BrowseSessionStatus>,
     /// The `siteId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SharePointBrowseSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("backupSizeInBytes", &self.backup_size_in_bytes)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("restorePointDateTime", &self.restore_point_date_time)?;
+        writer.field("restorePointId", &self.restore_point_id)?;
+        writer.field("status", &self.status)?;
+        writer.field("siteId", &self.site_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4177,54 +4477,66 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionPolicyBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointProtectionPolicy {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `isEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionPolicyArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_policy_artifact_count:
         crate::Patch<Box<crate::models::ProtectionPolicyArtifactCount>>,
     /// The `retentionSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_settings: crate::Patch<Vec<crate::models::RetentionSetting>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionPolicyStatus>,
     /// The `siteInclusionRules` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_inclusion_rules: crate::Patch<Vec<crate::models::SiteProtectionRule>>,
     /// The `siteProtectionUnits` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_protection_units: crate::Patch<Vec<crate::models::SiteProtectionUnit>>,
     /// The `siteProtectionUnitsBulkAdditionJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_protection_units_bulk_addition_jobs:
         crate::Patch<Vec<crate::models::SiteProtectionUnitsBulkAdditionJob>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SharePointProtectionPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isEnabled", &self.is_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "protectionPolicyArtifactCount",
+            &self.protection_policy_artifact_count,
+        )?;
+        writer.field("retentionSettings", &self.retention_settings)?;
+        writer.field("status", &self.status)?;
+        writer.field("siteInclusionRules", &self.site_inclusion_rules)?;
+        writer.field("siteProtectionUnits", &self.site_protection_units)?;
+        writer.field(
+            "siteProtectionUnitsBulkAdditionJobs",
+            &self.site_protection_units_bulk_addition_jobs,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4295,55 +4607,70 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreSessionBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointRestoreSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoreJobType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_job_type: crate::Patch<crate::models::RestoreJobType>,
     /// The `restoreSessionArtifactCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_session_artifact_count:
         crate::Patch<Box<crate::models::RestoreSessionArtifactCount>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreSessionStatus>,
     /// The `granularSiteRestoreArtifacts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub granular_site_restore_artifacts:
         crate::Patch<Vec<crate::models::GranularSiteRestoreArtifact>>,
     /// The `siteRestoreArtifacts` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_restore_artifacts: crate::Patch<Vec<crate::models::SiteRestoreArtifact>>,
     /// The `siteRestoreArtifactsBulkAdditionRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_restore_artifacts_bulk_addition_requests:
         crate::Patch<Vec<crate::models::SiteRestoreArtifactsBulkAdditionRequest>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SharePointRestoreSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("restoreJobType", &self.restore_job_type)?;
+        writer.field(
+            "restoreSessionArtifactCount",
+            &self.restore_session_artifact_count,
+        )?;
+        writer.field("status", &self.status)?;
+        writer.field(
+            "granularSiteRestoreArtifacts",
+            &self.granular_site_restore_artifacts,
+        )?;
+        writer.field("siteRestoreArtifacts", &self.site_restore_artifacts)?;
+        writer.field(
+            "siteRestoreArtifactsBulkAdditionRequests",
+            &self.site_restore_artifacts_bulk_addition_requests,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4416,40 +4743,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionRuleBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SiteProtectionRule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `isAutoApplyEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_auto_apply_enabled: crate::Patch<bool>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionRuleStatus>,
     /// The `siteExpression` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_expression: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SiteProtectionRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("isAutoApplyEnabled", &self.is_auto_apply_enabled)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("siteExpression", &self.site_expression)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4508,52 +4841,61 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionUnitBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SiteProtectionUnit {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `offboardRequestedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offboard_requested_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `policyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// The `protectionSources` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_sources: crate::Patch<crate::edm::Flags<crate::models::ProtectionSource>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitStatus>,
     /// The `siteId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_id: crate::Patch<String>,
     /// The `siteName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_name: crate::Patch<String>,
     /// The `siteWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SiteProtectionUnit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "offboardRequestedDateTime",
+            &self.offboard_requested_date_time,
+        )?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.field("protectionSources", &self.protection_sources)?;
+        writer.field("status", &self.status)?;
+        writer.field("siteId", &self.site_id)?;
+        writer.field("siteName", &self.site_name)?;
+        writer.field("siteWebUrl", &self.site_web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4620,43 +4962,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `protectionUnitsBulkJobBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SiteProtectionUnitsBulkAdditionJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ProtectionUnitsBulkJobStatus>,
     /// The `siteIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_ids: crate::Patch<Vec<String>>,
     /// The `siteWebUrls` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_web_urls: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SiteProtectionUnitsBulkAdditionJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("siteIds", &self.site_ids)?;
+        writer.field("siteWebUrls", &self.site_web_urls)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4717,43 +5065,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreArtifactBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SiteRestoreArtifact {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `completionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completion_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::ArtifactRestoreStatus>,
     /// The `restoredSiteId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_site_id: crate::Patch<String>,
     /// The `restoredSiteName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_site_name: crate::Patch<String>,
     /// The `restoredSiteWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restored_site_web_url: crate::Patch<String>,
     /// The `restorePoint` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SiteRestoreArtifact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("completionDateTime", &self.completion_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("error", &self.error)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("restoredSiteId", &self.restored_site_id)?;
+        writer.field("restoredSiteName", &self.restored_site_name)?;
+        writer.field("restoredSiteWebUrl", &self.restored_site_web_url)?;
+        writer.field("restorePoint", &self.restore_point)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4814,58 +5168,64 @@ crate::macros::select_fields! {
 ///
 /// Derived from `restoreArtifactsBulkRequestBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SiteRestoreArtifactsBulkAdditionRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `destinationType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub destination_type: crate::Patch<crate::models::DestinationType>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `protectionTimePeriod` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_time_period: crate::Patch<Box<crate::models::TimePeriod>>,
     /// The `protectionUnitIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protection_unit_ids: crate::Patch<Vec<String>>,
     /// The `restorePointPreference` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point_preference: crate::Patch<crate::models::RestorePointPreference>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::RestoreArtifactsBulkRequestStatus>,
     /// The `tags` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<crate::edm::Flags<crate::models::RestorePointTags>>,
     /// The `siteIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_ids: crate::Patch<Vec<String>>,
     /// The `siteWebUrls` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub site_web_urls: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SiteRestoreArtifactsBulkAdditionRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("destinationType", &self.destination_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("protectionTimePeriod", &self.protection_time_period)?;
+        writer.field("protectionUnitIds", &self.protection_unit_ids)?;
+        writer.field("restorePointPreference", &self.restore_point_preference)?;
+        writer.field("status", &self.status)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("siteIds", &self.site_ids)?;
+        writer.field("siteWebUrls", &self.site_web_urls)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -4934,25 +5294,31 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.solutionsRoot` entity type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SolutionsRoot {
     /// The `backupRestore` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub backup_restore: crate::Patch<Box<crate::models::BackupRestoreRoot>>,
     /// The `bookingBusinesses` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub booking_businesses: crate::Patch<Vec<crate::models::BookingBusiness>>,
     /// The `bookingCurrencies` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub booking_currencies: crate::Patch<Vec<crate::models::BookingCurrency>>,
     /// The `virtualEvents` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub virtual_events: crate::Patch<Box<crate::models::VirtualEventsRoot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for SolutionsRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("backupRestore", &self.backup_restore)?;
+        writer.field("bookingBusinesses", &self.booking_businesses)?;
+        writer.field("bookingCurrencies", &self.booking_currencies)?;
+        writer.field("virtualEvents", &self.virtual_events)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5001,50 +5367,56 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `externalEventInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_information:
         crate::Patch<Vec<crate::models::VirtualEventExternalInformation>>,
     /// The `isRegistrationRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::VirtualEventStatus>,
     /// The `presenters` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presenters: crate::Patch<Vec<crate::models::VirtualEventPresenter>>,
     /// The `sessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("externalEventInformation", &self.external_event_information)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("presenters", &self.presenters)?;
+        writer.field("sessions", &self.sessions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5166,25 +5538,31 @@ impl crate::polymorphic::Polymorphic for AnyVirtualEvent {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventPresenter {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `email` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// The `presenterDetails` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presenter_details: crate::Patch<Box<crate::models::VirtualEventPresenterDetails>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventPresenter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("email", &self.email)?;
+        writer.field("identity", &self.identity)?;
+        writer.field("presenterDetails", &self.presenter_details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5233,54 +5611,66 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventRegistration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `cancelationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cancelation_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `email` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The `externalRegistrationInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_registration_information:
         crate::Patch<Box<crate::models::VirtualEventExternalRegistrationInformation>>,
     /// The `firstName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub first_name: crate::Patch<String>,
     /// The `lastName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_name: crate::Patch<String>,
     /// The `preferredLanguage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_language: crate::Patch<String>,
     /// The `preferredTimezone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub preferred_timezone: crate::Patch<String>,
     /// The `registrationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `registrationQuestionAnswers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_question_answers:
         crate::Patch<Vec<crate::models::VirtualEventRegistrationQuestionAnswer>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::VirtualEventAttendeeRegistrationStatus>,
     /// The `userId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// The `sessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventRegistration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("cancelationDateTime", &self.cancelation_date_time)?;
+        writer.field("email", &self.email)?;
+        writer.field(
+            "externalRegistrationInformation",
+            &self.external_registration_information,
+        )?;
+        writer.field("firstName", &self.first_name)?;
+        writer.field("lastName", &self.last_name)?;
+        writer.field("preferredLanguage", &self.preferred_language)?;
+        writer.field("preferredTimezone", &self.preferred_timezone)?;
+        writer.field("registrationDateTime", &self.registration_date_time)?;
+        writer.field(
+            "registrationQuestionAnswers",
+            &self.registration_question_answers,
+        )?;
+        writer.field("status", &self.status)?;
+        writer.field("userId", &self.user_id)?;
+        writer.field("sessions", &self.sessions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5351,136 +5741,167 @@ crate::macros::select_fields! {
 ///
 /// Derived from `onlineMeetingBase` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `allowAttendeeToEnableCamera` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_attendee_to_enable_camera: crate::Patch<bool>,
     /// The `allowAttendeeToEnableMic` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_attendee_to_enable_mic: crate::Patch<bool>,
     /// The `allowBreakoutRooms` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_breakout_rooms: crate::Patch<bool>,
     /// The `allowCopyingAndSharingMeetingContent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_copying_and_sharing_meeting_content: crate::Patch<bool>,
     /// The `allowedLobbyAdmitters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_lobby_admitters: crate::Patch<crate::models::AllowedLobbyAdmitterRoles>,
     /// The `allowedPresenters` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_presenters: crate::Patch<crate::models::OnlineMeetingPresenters>,
     /// The `allowLiveShare` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_live_share: crate::Patch<crate::models::MeetingLiveShareOptions>,
     /// The `allowMeetingChat` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_meeting_chat: crate::Patch<crate::models::MeetingChatMode>,
     /// The `allowParticipantsToChangeName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_participants_to_change_name: crate::Patch<bool>,
     /// The `allowPowerPointSharing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_power_point_sharing: crate::Patch<bool>,
     /// The `allowRecording` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_recording: crate::Patch<bool>,
     /// The `allowTeamworkReactions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_teamwork_reactions: crate::Patch<bool>,
     /// The `allowTranscription` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_transcription: crate::Patch<bool>,
     /// The `allowWhiteboard` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_whiteboard: crate::Patch<bool>,
     /// The `audioConferencing` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audio_conferencing: crate::Patch<Box<crate::models::AudioConferencing>>,
     /// The `chatInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_info: crate::Patch<Box<crate::models::ChatInfo>>,
     /// The `chatRestrictions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_restrictions: crate::Patch<Box<crate::models::ChatRestrictions>>,
     /// The `cloudVideoInteropInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cloud_video_interop_info: crate::Patch<Box<crate::models::CloudVideoInteropInfo>>,
     /// The `expiryDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiry_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isEndToEndEncryptionEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_end_to_end_encryption_enabled: crate::Patch<bool>,
     /// The `isEntryExitAnnounced` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_entry_exit_announced: crate::Patch<bool>,
     /// The `joinInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_information: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `joinMeetingIdSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_meeting_id_settings: crate::Patch<Box<crate::models::JoinMeetingIdSettings>>,
     /// The `joinWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The `lobbyBypassSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lobby_bypass_settings: crate::Patch<Box<crate::models::LobbyBypassSettings>>,
     /// The `meetingOptionsWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_options_web_url: crate::Patch<String>,
     /// The `meetingSpokenLanguageTag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_spoken_language_tag: crate::Patch<String>,
     /// The `meetingType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_type: crate::Patch<crate::models::OnlineMeetingType>,
     /// The `recordAutomatically` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub record_automatically: crate::Patch<bool>,
     /// The `sensitivityLabelAssignment` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sensitivity_label_assignment:
         crate::Patch<Box<crate::models::OnlineMeetingSensitivityLabelAssignment>>,
     /// The `shareMeetingChatHistoryDefault` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_meeting_chat_history_default:
         crate::Patch<crate::models::MeetingChatHistoryDefaultMode>,
     /// The `subject` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// The `videoTeleconferenceId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_teleconference_id: crate::Patch<String>,
     /// The `watermarkProtection` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub watermark_protection: crate::Patch<Box<crate::models::WatermarkProtectionValues>>,
     /// The `capacity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `videoOnDemandWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub video_on_demand_web_url: crate::Patch<String>,
     /// The `attendanceReports` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attendance_reports: crate::Patch<Vec<crate::models::MeetingAttendanceReport>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "allowAttendeeToEnableCamera",
+            &self.allow_attendee_to_enable_camera,
+        )?;
+        writer.field(
+            "allowAttendeeToEnableMic",
+            &self.allow_attendee_to_enable_mic,
+        )?;
+        writer.field("allowBreakoutRooms", &self.allow_breakout_rooms)?;
+        writer.field(
+            "allowCopyingAndSharingMeetingContent",
+            &self.allow_copying_and_sharing_meeting_content,
+        )?;
+        writer.field("allowedLobbyAdmitters", &self.allowed_lobby_admitters)?;
+        writer.field("allowedPresenters", &self.allowed_presenters)?;
+        writer.field("allowLiveShare", &self.allow_live_share)?;
+        writer.field("allowMeetingChat", &self.allow_meeting_chat)?;
+        writer.field(
+            "allowParticipantsToChangeName",
+            &self.allow_participants_to_change_name,
+        )?;
+        writer.field("allowPowerPointSharing", &self.allow_power_point_sharing)?;
+        writer.field("allowRecording", &self.allow_recording)?;
+        writer.field("allowTeamworkReactions", &self.allow_teamwork_reactions)?;
+        writer.field("allowTranscription", &self.allow_transcription)?;
+        writer.field("allowWhiteboard", &self.allow_whiteboard)?;
+        writer.field("audioConferencing", &self.audio_conferencing)?;
+        writer.field("chatInfo", &self.chat_info)?;
+        writer.field("chatRestrictions", &self.chat_restrictions)?;
+        writer.field("cloudVideoInteropInfo", &self.cloud_video_interop_info)?;
+        writer.field("expiryDateTime", &self.expiry_date_time)?;
+        writer.field(
+            "isEndToEndEncryptionEnabled",
+            &self.is_end_to_end_encryption_enabled,
+        )?;
+        writer.field("isEntryExitAnnounced", &self.is_entry_exit_announced)?;
+        writer.field("joinInformation", &self.join_information)?;
+        writer.field("joinMeetingIdSettings", &self.join_meeting_id_settings)?;
+        writer.field("joinWebUrl", &self.join_web_url)?;
+        writer.field("lobbyBypassSettings", &self.lobby_bypass_settings)?;
+        writer.field("meetingOptionsWebUrl", &self.meeting_options_web_url)?;
+        writer.field(
+            "meetingSpokenLanguageTag",
+            &self.meeting_spoken_language_tag,
+        )?;
+        writer.field("meetingType", &self.meeting_type)?;
+        writer.field("recordAutomatically", &self.record_automatically)?;
+        writer.field(
+            "sensitivityLabelAssignment",
+            &self.sensitivity_label_assignment,
+        )?;
+        writer.field(
+            "shareMeetingChatHistoryDefault",
+            &self.share_meeting_chat_history_default,
+        )?;
+        writer.field("subject", &self.subject)?;
+        writer.field("videoTeleconferenceId", &self.video_teleconference_id)?;
+        writer.field("watermarkProtection", &self.watermark_protection)?;
+        writer.field("capacity", &self.capacity)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("videoOnDemandWebUrl", &self.video_on_demand_web_url)?;
+        #[cfg(feature = "other")]
+        writer.field("attendanceReports", &self.attendance_reports)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5611,25 +6032,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventsRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `events` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub events: crate::Patch<Vec<crate::models::AnyVirtualEvent>>,
     /// The `townhalls` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub townhalls: crate::Patch<Vec<crate::models::VirtualEventTownhall>>,
     /// The `webinars` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub webinars: crate::Patch<Vec<crate::models::VirtualEventWebinar>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventsRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("events", &self.events)?;
+        writer.field("townhalls", &self.townhalls)?;
+        writer.field("webinars", &self.webinars)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5678,72 +6105,81 @@ crate::macros::select_fields! {
 ///
 /// Derived from `virtualEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventTownhall {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `externalEventInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_information:
         crate::Patch<Vec<crate::models::VirtualEventExternalInformation>>,
     /// The `isRegistrationRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::VirtualEventStatus>,
     /// The `audience` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audience: crate::Patch<crate::models::MeetingAudience>,
     /// The `capacity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// The `coOrganizers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub co_organizers: crate::Patch<Vec<crate::models::CommunicationsUserIdentity>>,
     /// The `invitedAttendees` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub invited_attendees: crate::Patch<Vec<crate::models::AnyIdentity>>,
     /// The `isInviteOnly` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_invite_only: crate::Patch<bool>,
     /// The `presenters` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presenters: crate::Patch<Vec<crate::models::VirtualEventPresenter>>,
     /// The `sessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
     /// The `registrationConfiguration` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_configuration:
         crate::Patch<Box<crate::models::VirtualEventTownhallRegistrationConfiguration>>,
     /// The `registrations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registrations: crate::Patch<Vec<crate::models::VirtualEventRegistration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventTownhall {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("externalEventInformation", &self.external_event_information)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("audience", &self.audience)?;
+        writer.field("capacity", &self.capacity)?;
+        writer.field("coOrganizers", &self.co_organizers)?;
+        writer.field("invitedAttendees", &self.invited_attendees)?;
+        writer.field("isInviteOnly", &self.is_invite_only)?;
+        writer.field("presenters", &self.presenters)?;
+        writer.field("sessions", &self.sessions)?;
+        writer.field(
+            "registrationConfiguration",
+            &self.registration_configuration,
+        )?;
+        writer.field("registrations", &self.registrations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5822,32 +6258,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `virtualEventRegistrationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventTownhallRegistrationConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `capacity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// The `isManualApprovalEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_manual_approval_enabled: crate::Patch<bool>,
     /// The `isWaitlistEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_waitlist_enabled: crate::Patch<bool>,
     /// The `registrationWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_web_url: crate::Patch<String>,
     /// The `questions` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub questions: crate::Patch<Vec<crate::models::AnyVirtualEventRegistrationQuestionBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventTownhallRegistrationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("capacity", &self.capacity)?;
+        writer.field("isManualApprovalEnabled", &self.is_manual_approval_enabled)?;
+        writer.field("isWaitlistEnabled", &self.is_waitlist_enabled)?;
+        writer.field("registrationWebUrl", &self.registration_web_url)?;
+        #[cfg(feature = "other")]
+        writer.field("questions", &self.questions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -5900,63 +6343,72 @@ crate::macros::select_fields! {
 ///
 /// Derived from `virtualEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventWebinar {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::CommunicationsIdentitySet>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `externalEventInformation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_information:
         crate::Patch<Vec<crate::models::VirtualEventExternalInformation>>,
     /// The `isRegistrationRequired` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_registration_required: crate::Patch<bool>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::VirtualEventSettings>>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::VirtualEventStatus>,
     /// The `audience` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub audience: crate::Patch<crate::models::MeetingAudience>,
     /// The `coOrganizers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub co_organizers: crate::Patch<Vec<crate::models::CommunicationsUserIdentity>>,
     /// The `presenters` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub presenters: crate::Patch<Vec<crate::models::VirtualEventPresenter>>,
     /// The `sessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sessions: crate::Patch<Vec<crate::models::VirtualEventSession>>,
     /// The `registrationConfiguration` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_configuration:
         crate::Patch<Box<crate::models::VirtualEventWebinarRegistrationConfiguration>>,
     /// The `registrations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registrations: crate::Patch<Vec<crate::models::VirtualEventRegistration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventWebinar {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("externalEventInformation", &self.external_event_information)?;
+        writer.field("isRegistrationRequired", &self.is_registration_required)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("audience", &self.audience)?;
+        writer.field("coOrganizers", &self.co_organizers)?;
+        writer.field("presenters", &self.presenters)?;
+        writer.field("sessions", &self.sessions)?;
+        writer.field(
+            "registrationConfiguration",
+            &self.registration_configuration,
+        )?;
+        writer.field("registrations", &self.registrations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6029,32 +6481,39 @@ crate::macros::select_fields! {
 ///
 /// Derived from `virtualEventRegistrationConfiguration` < `entity`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventWebinarRegistrationConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `capacity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capacity: crate::Patch<i32>,
     /// The `isManualApprovalEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_manual_approval_enabled: crate::Patch<bool>,
     /// The `isWaitlistEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_waitlist_enabled: crate::Patch<bool>,
     /// The `registrationWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_web_url: crate::Patch<String>,
     /// The `questions` navigation property (present when expanded).
     #[cfg(feature = "other")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub questions: crate::Patch<Vec<crate::models::AnyVirtualEventRegistrationQuestionBase>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventWebinarRegistrationConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("capacity", &self.capacity)?;
+        writer.field("isManualApprovalEnabled", &self.is_manual_approval_enabled)?;
+        writer.field("isWaitlistEnabled", &self.is_waitlist_enabled)?;
+        writer.field("registrationWebUrl", &self.registration_web_url)?;
+        #[cfg(feature = "other")]
+        writer.field("questions", &self.questions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6105,19 +6564,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.artifactQuery` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ArtifactQuery {
     /// The `artifactType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub artifact_type: crate::Patch<crate::models::RestorableArtifact>,
     /// The `queryExpression` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub query_expression: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for ArtifactQuery {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("artifactType", &self.artifact_type)?;
+        writer.field("queryExpression", &self.query_expression)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6151,27 +6616,33 @@ impl crate::read_fields::ReadFields for ArtifactQuery {
 
 /// The `microsoft.graph.availabilityItem` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AvailabilityItem {
     /// The end time of the time slot.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Indicates the service ID in case of 1:n appointments. If the appointment is of type 1:n, this
     /// field will be present, otherwise, null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub service_id: crate::Patch<String>,
     /// The start time of the time slot.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The status of the staff member. Possible values are: available, busy, slotsAvailable,
     /// outOfOffice, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BookingsAvailabilityStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for AvailabilityItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("serviceId", &self.service_id)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6209,43 +6680,49 @@ impl crate::read_fields::ReadFields for AvailabilityItem {
 ///
 /// Derived from `bookingCustomerInformationBase`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingCustomerInformation {
     /// The ID of the bookingCustomer for this appointment. If no ID is specified when an appointment is
     /// created, then a new bookingCustomer object is created. Once set, you should consider the
     /// customerId immutable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_id: crate::Patch<String>,
     /// It consists of the list of custom questions and answers given by the customer as part of the
     /// appointment
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_question_answers: crate::Patch<Vec<crate::models::BookingQuestionAnswer>>,
     /// The SMTP address of the bookingCustomer who is booking the appointment
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email_address: crate::Patch<String>,
     /// Represents location information for the bookingCustomer who is booking the appointment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location: crate::Patch<Box<crate::models::AnyLocation>>,
     /// The customer's name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Notes from the customer associated with this appointment. You can get the value only when reading
     /// this bookingAppointment by its ID. You can set this property only when initially creating an
     /// appointment with a new customer. After that point, the value is computed from the customer
     /// represented by the customerId.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// The customer's phone number.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone: crate::Patch<String>,
     /// The time zone of the customer. For a list of possible values, see dateTimeTimeZone.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingCustomerInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customerId", &self.customer_id)?;
+        writer.field("customQuestionAnswers", &self.custom_question_answers)?;
+        writer.field("emailAddress", &self.email_address)?;
+        writer.field("location", &self.location)?;
+        writer.field("name", &self.name)?;
+        writer.field("notes", &self.notes)?;
+        writer.field("phone", &self.phone)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6285,13 +6762,19 @@ impl crate::read_fields::ReadFields for BookingCustomerInformation {
 
 /// The `microsoft.graph.bookingCustomerInformationBase` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingCustomerInformationBase {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingCustomerInformationBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6373,46 +6856,67 @@ impl crate::polymorphic::Polymorphic for AnyBookingCustomerInformationBase {
 
 /// The `microsoft.graph.bookingPageSettings` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingPageSettings {
     /// The `accessControl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub access_control: crate::Patch<crate::models::BookingPageAccessControl>,
     /// The `bookingPageColorCode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub booking_page_color_code: crate::Patch<String>,
     /// The `businessTimeZone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_time_zone: crate::Patch<String>,
     /// The `customerConsentMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub customer_consent_message: crate::Patch<String>,
     /// The `enforceOneTimePassword` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enforce_one_time_password: crate::Patch<bool>,
     /// The `isBusinessLogoDisplayEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_business_logo_display_enabled: crate::Patch<bool>,
     /// The `isCustomerConsentEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_customer_consent_enabled: crate::Patch<bool>,
     /// The `isSearchEngineIndexabilityDisabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_search_engine_indexability_disabled: crate::Patch<bool>,
     /// The `isTimeSlotTimeZoneSetToBusinessTimeZone` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_time_slot_time_zone_set_to_business_time_zone: crate::Patch<bool>,
     /// The `privacyPolicyWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub privacy_policy_web_url: crate::Patch<String>,
     /// The `termsAndConditionsWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub terms_and_conditions_web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingPageSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("accessControl", &self.access_control)?;
+        writer.field("bookingPageColorCode", &self.booking_page_color_code)?;
+        writer.field("businessTimeZone", &self.business_time_zone)?;
+        writer.field("customerConsentMessage", &self.customer_consent_message)?;
+        writer.field("enforceOneTimePassword", &self.enforce_one_time_password)?;
+        writer.field(
+            "isBusinessLogoDisplayEnabled",
+            &self.is_business_logo_display_enabled,
+        )?;
+        writer.field(
+            "isCustomerConsentEnabled",
+            &self.is_customer_consent_enabled,
+        )?;
+        writer.field(
+            "isSearchEngineIndexabilityDisabled",
+            &self.is_search_engine_indexability_disabled,
+        )?;
+        writer.field(
+            "isTimeSlotTimeZoneSetToBusinessTimeZone",
+            &self.is_time_slot_time_zone_set_to_business_time_zone,
+        )?;
+        writer.field("privacyPolicyWebUrl", &self.privacy_policy_web_url)?;
+        writer.field(
+            "termsAndConditionsWebUrl",
+            &self.terms_and_conditions_web_url,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6461,35 +6965,41 @@ impl crate::read_fields::ReadFields for BookingPageSettings {
 
 /// The `microsoft.graph.bookingQuestionAnswer` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingQuestionAnswer {
     /// The answer given by the user in case the answerInputType is text.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answer: crate::Patch<String>,
     /// The expected answer type. The possible values are: text, radioButton, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answer_input_type: crate::Patch<crate::models::AnswerInputType>,
     /// In case the answerInputType is radioButton, this will consists of a list of possible answer
     /// values.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub answer_options: crate::Patch<Vec<String>>,
     /// Indicates whether it is mandatory to answer the custom question.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// The question.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub question: crate::Patch<String>,
     /// The ID of the custom question.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub question_id: crate::Patch<String>,
     /// The answers selected by the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub selected_options: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingQuestionAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("answer", &self.answer)?;
+        writer.field("answerInputType", &self.answer_input_type)?;
+        writer.field("answerOptions", &self.answer_options)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("question", &self.question)?;
+        writer.field("questionId", &self.question_id)?;
+        writer.field("selectedOptions", &self.selected_options)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6528,19 +7038,25 @@ impl crate::read_fields::ReadFields for BookingQuestionAnswer {
 
 /// The `microsoft.graph.bookingQuestionAssignment` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingQuestionAssignment {
     /// The ID of the custom question.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_required: crate::Patch<bool>,
     /// Indicates whether it is mandatory to answer the custom question.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub question_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingQuestionAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isRequired", &self.is_required)?;
+        writer.field("questionId", &self.question_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6574,24 +7090,30 @@ impl crate::read_fields::ReadFields for BookingQuestionAssignment {
 
 /// This type represents when and to whom to send an e-mail reminder.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingReminder {
     /// The message in the reminder.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// The amount of time before the start of an appointment that the reminder should be sent. It's
     /// denoted in ISO 8601 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offset: crate::Patch<crate::edm::Duration>,
     /// The persons who should receive the reminder. Possible values are: allAttendees, staff, customer,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipients: crate::Patch<crate::models::BookingReminderRecipients>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingReminder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("message", &self.message)?;
+        writer.field("offset", &self.offset)?;
+        writer.field("recipients", &self.recipients)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6626,19 +7148,25 @@ impl crate::read_fields::ReadFields for BookingReminder {
 
 /// The `microsoft.graph.bookingsAvailability` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingsAvailability {
     /// The `availabilityType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_type: crate::Patch<crate::models::BookingsServiceAvailabilityType>,
     /// The `businessHours` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingsAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("availabilityType", &self.availability_type)?;
+        writer.field("businessHours", &self.business_hours)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6726,25 +7254,31 @@ impl crate::polymorphic::Polymorphic for AnyBookingsAvailability {
 ///
 /// Derived from `bookingsAvailability`; inherited properties are included.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingsAvailabilityWindow {
     /// The `availabilityType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_type: crate::Patch<crate::models::BookingsServiceAvailabilityType>,
     /// The `businessHours` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub business_hours: crate::Patch<Vec<crate::models::BookingWorkHours>>,
     /// The `endDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date: crate::Patch<crate::edm::Date>,
     /// The `startDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date: crate::Patch<crate::edm::Date>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingsAvailabilityWindow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("availabilityType", &self.availability_type)?;
+        writer.field("businessHours", &self.business_hours)?;
+        writer.field("endDate", &self.end_date)?;
+        writer.field("startDate", &self.start_date)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6781,39 +7315,51 @@ impl crate::read_fields::ReadFields for BookingsAvailabilityWindow {
 /// This type represents the set of policies that dictate how bookings can be created in a Booking
 /// Calendar.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingSchedulingPolicy {
     /// True if to allow customers to choose a specific person for the booking.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_staff_selection: crate::Patch<bool>,
     /// The `customAvailabilities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_availabilities: crate::Patch<Vec<crate::models::BookingsAvailabilityWindow>>,
     /// The `generalAvailability` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub general_availability: crate::Patch<Box<crate::models::AnyBookingsAvailability>>,
     /// The `isMeetingInviteToCustomersEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_meeting_invite_to_customers_enabled: crate::Patch<bool>,
     /// Maximum number of days in advance that a booking can be made. It follows the ISO 8601 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub maximum_advance: crate::Patch<crate::edm::Duration>,
     /// The minimum amount of time before which bookings and cancellations must be made. It follows the
     /// ISO 8601 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub minimum_lead_time: crate::Patch<crate::edm::Duration>,
     /// True to notify the business via email when a booking is created or changed. Use the email address
     /// specified in the email property of the bookingBusiness entity for the business.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub send_confirmations_to_owner: crate::Patch<bool>,
     /// Duration of each time slot, denoted in ISO 8601 format.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_slot_interval: crate::Patch<crate::edm::Duration>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingSchedulingPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowStaffSelection", &self.allow_staff_selection)?;
+        writer.field("customAvailabilities", &self.custom_availabilities)?;
+        writer.field("generalAvailability", &self.general_availability)?;
+        writer.field(
+            "isMeetingInviteToCustomersEnabled",
+            &self.is_meeting_invite_to_customers_enabled,
+        )?;
+        writer.field("maximumAdvance", &self.maximum_advance)?;
+        writer.field("minimumLeadTime", &self.minimum_lead_time)?;
+        writer.field(
+            "sendConfirmationsToOwner",
+            &self.send_confirmations_to_owner,
+        )?;
+        writer.field("timeSlotInterval", &self.time_slot_interval)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6855,20 +7401,26 @@ impl crate::read_fields::ReadFields for BookingSchedulingPolicy {
 
 /// This type represents the set of working hours in a single day of the week.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingWorkHours {
     /// The day of the week represented by this instance. Possible values are: sunday, monday, tuesday,
     /// wednesday, thursday, friday, saturday.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day: crate::Patch<crate::models::DayOfWeek>,
     /// A list of start/end times during a day.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_slots: crate::Patch<Vec<crate::models::BookingWorkTimeSlot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingWorkHours {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("day", &self.day)?;
+        writer.field("timeSlots", &self.time_slots)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6902,19 +7454,25 @@ impl crate::read_fields::ReadFields for BookingWorkHours {
 
 /// The `microsoft.graph.bookingWorkTimeSlot` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookingWorkTimeSlot {
     /// The time of the day when work stops. For example, 17:00:00.0000000.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_time: crate::Patch<crate::edm::TimeOfDay>,
     /// The time of the day when work starts. For example, 08:00:00.0000000.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_time: crate::Patch<crate::edm::TimeOfDay>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BookingWorkTimeSlot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endTime", &self.end_time)?;
+        writer.field("startTime", &self.start_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -6948,31 +7506,37 @@ impl crate::read_fields::ReadFields for BookingWorkTimeSlot {
 
 /// The `microsoft.graph.browseQueryResponseItem` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrowseQueryResponseItem {
     /// The `itemKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_key: crate::Patch<String>,
     /// The `itemsCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items_count: crate::Patch<i32>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `sizeInBytes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size_in_bytes: crate::Patch<String>,
     /// The `type` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub r#type: crate::Patch<crate::models::BrowseQueryResponseItemType>,
     /// The `webUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for BrowseQueryResponseItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("itemKey", &self.item_key)?;
+        writer.field("itemsCount", &self.items_count)?;
+        writer.field("name", &self.name)?;
+        writer.field("sizeInBytes", &self.size_in_bytes)?;
+        writer.field("type", &self.r#type)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7010,19 +7574,25 @@ impl crate::read_fields::ReadFields for BrowseQueryResponseItem {
 
 /// The `microsoft.graph.notificationRecipients` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NotificationRecipients {
     /// The `customRecipients` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_recipients: crate::Patch<Vec<crate::models::EmailIdentity>>,
     /// The `role` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub role: crate::Patch<crate::edm::Flags<crate::models::NotificationRecipientsType>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for NotificationRecipients {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("customRecipients", &self.custom_recipients)?;
+        writer.field("role", &self.role)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7056,25 +7626,31 @@ impl crate::read_fields::ReadFields for NotificationRecipients {
 
 /// The `microsoft.graph.protectionPolicyArtifactCount` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtectionPolicyArtifactCount {
     /// The `completed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed: crate::Patch<i32>,
     /// The `failed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed: crate::Patch<i32>,
     /// The `inProgress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub in_progress: crate::Patch<i32>,
     /// The `total` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for ProtectionPolicyArtifactCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("completed", &self.completed)?;
+        writer.field("failed", &self.failed)?;
+        writer.field("inProgress", &self.in_progress)?;
+        writer.field("total", &self.total)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7110,22 +7686,31 @@ impl crate::read_fields::ReadFields for ProtectionPolicyArtifactCount {
 
 /// The `microsoft.graph.restorePointSearchResponse` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestorePointSearchResponse {
     /// The `noResultProtectionUnitIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub no_result_protection_unit_ids: crate::Patch<Vec<String>>,
     /// The `searchResponseId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_response_id: crate::Patch<String>,
     /// The `searchResults` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub search_results: crate::Patch<Vec<crate::models::RestorePointSearchResult>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for RestorePointSearchResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "noResultProtectionUnitIds",
+            &self.no_result_protection_unit_ids,
+        )?;
+        writer.field("searchResponseId", &self.search_response_id)?;
+        writer.field("searchResults", &self.search_results)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7160,19 +7745,25 @@ impl crate::read_fields::ReadFields for RestorePointSearchResponse {
 
 /// The `microsoft.graph.restorePointSearchResult` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestorePointSearchResult {
     /// The `artifactHitCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub artifact_hit_count: crate::Patch<i32>,
     /// The `restorePoint` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_point: crate::Patch<Box<crate::models::RestorePoint>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for RestorePointSearchResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("artifactHitCount", &self.artifact_hit_count)?;
+        writer.field("restorePoint", &self.restore_point)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7206,25 +7797,31 @@ impl crate::read_fields::ReadFields for RestorePointSearchResult {
 
 /// The `microsoft.graph.restoreSessionArtifactCount` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestoreSessionArtifactCount {
     /// The `completed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed: crate::Patch<i32>,
     /// The `failed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub failed: crate::Patch<i32>,
     /// The `inProgress` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub in_progress: crate::Patch<i32>,
     /// The `total` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for RestoreSessionArtifactCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("completed", &self.completed)?;
+        writer.field("failed", &self.failed)?;
+        writer.field("inProgress", &self.in_progress)?;
+        writer.field("total", &self.total)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7260,19 +7857,25 @@ impl crate::read_fields::ReadFields for RestoreSessionArtifactCount {
 
 /// The `microsoft.graph.retentionSetting` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RetentionSetting {
     /// The `interval` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub interval: crate::Patch<String>,
     /// The `period` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub period: crate::Patch<crate::edm::Duration>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for RetentionSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("interval", &self.interval)?;
+        writer.field("period", &self.period)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7306,34 +7909,43 @@ impl crate::read_fields::ReadFields for RetentionSetting {
 
 /// The `microsoft.graph.serviceStatus` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceStatus {
     /// The `backupServiceConsumer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub backup_service_consumer: crate::Patch<crate::models::BackupServiceConsumer>,
     /// The `disableReason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub disable_reason: crate::Patch<crate::models::DisableReason>,
     /// The `gracePeriodDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub grace_period_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `lastModifiedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `restoreAllowedTillDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub restore_allowed_till_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::BackupServiceStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for ServiceStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("backupServiceConsumer", &self.backup_service_consumer)?;
+        writer.field("disableReason", &self.disable_reason)?;
+        writer.field("gracePeriodDateTime", &self.grace_period_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field(
+            "restoreAllowedTillDateTime",
+            &self.restore_allowed_till_date_time,
+        )?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7374,19 +7986,25 @@ impl crate::read_fields::ReadFields for ServiceStatus {
 
 /// The `microsoft.graph.staffAvailabilityItem` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StaffAvailabilityItem {
     /// Each item in this collection indicates a slot and the status of the staff member.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub availability_items: crate::Patch<Vec<crate::models::AvailabilityItem>>,
     /// The ID of the staff member.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub staff_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for StaffAvailabilityItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("availabilityItems", &self.availability_items)?;
+        writer.field("staffId", &self.staff_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7420,19 +8038,25 @@ impl crate::read_fields::ReadFields for StaffAvailabilityItem {
 
 /// The `microsoft.graph.timePeriod` complex type.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimePeriod {
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for TimePeriod {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -7466,19 +8090,25 @@ impl crate::read_fields::ReadFields for TimePeriod {
 
 /// The `microsoft.graph.virtualEventExternalInformation` complex type.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventExternalInformation {
     /// The `applicationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_id: crate::Patch<String>,
     /// The `externalEventId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_event_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for VirtualEventExternalInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("applicationId", &self.application_id)?;
+        writer.field("externalEventId", &self.external_event_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -7512,19 +8142,25 @@ impl crate::read_fields::ReadFields for VirtualEventExternalInformation {
 
 /// The `microsoft.graph.virtualEventExternalRegistrationInformation` complex type.
 #[cfg(any(feature = "solutions", feature = "other"))]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventExternalRegistrationInformation {
     /// The `referrer` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub referrer: crate::Patch<String>,
     /// The `registrationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registration_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(any(feature = "solutions", feature = "other"))]
+impl serde::Serialize for VirtualEventExternalRegistrationInformation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("referrer", &self.referrer)?;
+        writer.field("registrationId", &self.registration_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(any(feature = "solutions", feature = "other"))]
@@ -7558,28 +8194,34 @@ impl crate::read_fields::ReadFields for VirtualEventExternalRegistrationInformat
 
 /// The `microsoft.graph.virtualEventRegistrationQuestionAnswer` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventRegistrationQuestionAnswer {
     /// The `booleanValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub boolean_value: crate::Patch<bool>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `multiChoiceValues` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub multi_choice_values: crate::Patch<Vec<String>>,
     /// The `questionId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub question_id: crate::Patch<String>,
     /// The `value` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventRegistrationQuestionAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("booleanValue", &self.boolean_value)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("multiChoiceValues", &self.multi_choice_values)?;
+        writer.field("questionId", &self.question_id)?;
+        writer.field("value", &self.value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]
@@ -7616,16 +8258,25 @@ impl crate::read_fields::ReadFields for VirtualEventRegistrationQuestionAnswer {
 
 /// The `microsoft.graph.virtualEventSettings` complex type.
 #[cfg(feature = "solutions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualEventSettings {
     /// The `isAttendeeEmailNotificationEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_attendee_email_notification_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "solutions")]
+impl serde::Serialize for VirtualEventSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "isAttendeeEmailNotificationEnabled",
+            &self.is_attendee_email_notification_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "solutions")]

@@ -15,29 +15,38 @@ pub struct FileStorageContainerLockBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `containers` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub containers: crate::Patch<Vec<crate::models::FileStorageContainer>>,
     /// The `containerTypeRegistrations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_type_registrations:
         crate::Patch<Vec<crate::models::FileStorageContainerTypeRegistration>>,
     /// The `containerTypes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_types: crate::Patch<Vec<crate::models::FileStorageContainerType>>,
     /// The `deletedContainers` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_containers: crate::Patch<Vec<crate::models::FileStorageContainer>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("containers", &self.containers)?;
+        writer.field(
+            "containerTypeRegistrations",
+            &self.container_type_registrations,
+        )?;
+        writer.field("containerTypes", &self.container_types)?;
+        writer.field("deletedContainers", &self.deleted_containers)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -88,68 +97,77 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainer {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `assignedSensitivityLabel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_sensitivity_label: crate::Patch<Box<crate::models::AssignedLabel>>,
     /// The `containerTypeId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_type_id: crate::Patch<crate::edm::Guid>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `customProperties` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub custom_properties:
         crate::Patch<Box<crate::models::FileStorageContainerCustomPropertyDictionary>>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lockState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lock_state: crate::Patch<crate::models::SiteLockState>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::FileStorageContainerSettings>>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::FileStorageContainerStatus>,
     /// The `viewpoint` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub viewpoint: crate::Patch<Box<crate::models::FileStorageContainerViewpoint>>,
     /// The `columns` navigation property (present when expanded).
     #[cfg(feature = "sites")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub columns: crate::Patch<Vec<crate::models::ColumnDefinition>>,
     /// The `drive` navigation property (present when expanded).
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub drive: crate::Patch<Box<crate::models::Drive>>,
     /// The `migrationJobs` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_jobs: crate::Patch<Vec<crate::models::SharePointMigrationJob>>,
     /// The `permissions` navigation property (present when expanded).
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permissions: crate::Patch<Vec<crate::models::Permission>>,
     /// The `recycleBin` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recycle_bin: crate::Patch<Box<crate::models::RecycleBin>>,
     /// The `sharePointGroups` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub share_point_groups: crate::Patch<Vec<crate::models::SharePointGroup>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("assignedSensitivityLabel", &self.assigned_sensitivity_label)?;
+        writer.field("containerTypeId", &self.container_type_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("customProperties", &self.custom_properties)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lockState", &self.lock_state)?;
+        writer.field("settings", &self.settings)?;
+        writer.field("status", &self.status)?;
+        writer.field("viewpoint", &self.viewpoint)?;
+        #[cfg(feature = "sites")]
+        writer.field("columns", &self.columns)?;
+        #[cfg(feature = "files")]
+        writer.field("drive", &self.drive)?;
+        writer.field("migrationJobs", &self.migration_jobs)?;
+        #[cfg(feature = "files")]
+        writer.field("permissions", &self.permissions)?;
+        writer.field("recycleBin", &self.recycle_bin)?;
+        writer.field("sharePointGroups", &self.share_point_groups)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -224,41 +242,47 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerType {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `billingClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub billing_classification:
         crate::Patch<crate::models::FileStorageContainerBillingClassification>,
     /// The `billingStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub billing_status: crate::Patch<crate::models::FileStorageContainerBillingStatus>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `etag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub etag: crate::Patch<String>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `owningAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owning_app_id: crate::Patch<crate::edm::Guid>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::FileStorageContainerTypeSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainerType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("billingClassification", &self.billing_classification)?;
+        writer.field("billingStatus", &self.billing_status)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("etag", &self.etag)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("owningAppId", &self.owning_app_id)?;
+        writer.field("settings", &self.settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -315,24 +339,30 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fileStorageContainerTypeAppPermissionGrant` entity type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerTypeAppPermissionGrant {
     /// The `appId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_id: crate::Patch<String>,
     /// The `applicationPermissions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_permissions:
         crate::Patch<Vec<crate::models::FileStorageContainerTypeAppPermission>>,
     /// The `delegatedPermissions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub delegated_permissions:
         crate::Patch<Vec<crate::models::FileStorageContainerTypeAppPermission>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainerTypeAppPermissionGrant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("appId", &self.app_id)?;
+        writer.field("applicationPermissions", &self.application_permissions)?;
+        writer.field("delegatedPermissions", &self.delegated_permissions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -379,45 +409,54 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerTypeRegistration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `billingClassification` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub billing_classification:
         crate::Patch<crate::models::FileStorageContainerBillingClassification>,
     /// The `billingStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub billing_status: crate::Patch<crate::models::FileStorageContainerBillingStatus>,
     /// The `etag` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub etag: crate::Patch<String>,
     /// The `expirationDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `owningAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owning_app_id: crate::Patch<crate::edm::Guid>,
     /// The `registeredDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub registered_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::FileStorageContainerTypeRegistrationSettings>>,
     /// The `applicationPermissionGrants` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_permission_grants:
         crate::Patch<Vec<crate::models::FileStorageContainerTypeAppPermissionGrant>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainerTypeRegistration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("billingClassification", &self.billing_classification)?;
+        writer.field("billingStatus", &self.billing_status)?;
+        writer.field("etag", &self.etag)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("owningAppId", &self.owning_app_id)?;
+        writer.field("registeredDateTime", &self.registered_date_time)?;
+        writer.field("settings", &self.settings)?;
+        writer.field(
+            "applicationPermissionGrants",
+            &self.application_permission_grants,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -480,57 +519,65 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecycleBin {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `settings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::RecycleBinSettings>>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// The `items` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub items: crate::Patch<Vec<crate::models::RecycleBinItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for RecycleBin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("settings", &self.settings)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.field("items", &self.items)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -599,60 +646,68 @@ crate::macros::select_fields! {
 ///
 /// Derived from `baseItem` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecycleBinItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Identity of the user, device, or application which created the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time of item creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Provides a user-visible description of the item. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// ETag for the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub e_tag: crate::Patch<String>,
     /// Identity of the user, device, and application which last modified the item. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Date and time the item was last modified. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The name of the item. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Parent information, if the item has a parent. Read-write.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_reference: crate::Patch<Box<crate::models::ItemReference>>,
     /// URL that displays the resource in the browser. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `deletedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `deletedFromLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_from_location: crate::Patch<String>,
     /// The `size` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// Identity of the user who created the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Identity of the user who last modified the item. Read-only.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by_user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for RecycleBinItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("eTag", &self.e_tag)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("parentReference", &self.parent_reference)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("deletedFromLocation", &self.deleted_from_location)?;
+        writer.field("size", &self.size)?;
+        #[cfg(feature = "identity")]
+        writer.field("createdByUser", &self.created_by_user)?;
+        #[cfg(feature = "identity")]
+        writer.field("lastModifiedByUser", &self.last_modified_by_user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -723,25 +778,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `storageQuotaBreakdown` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceStorageQuotaBreakdown {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `manageWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manage_web_url: crate::Patch<String>,
     /// The `used` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub used: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for ServiceStorageQuotaBreakdown {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("manageWebUrl", &self.manage_web_url)?;
+        writer.field("used", &self.used)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -790,28 +851,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `description` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The `principalId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub principal_id: crate::Patch<String>,
     /// The `title` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// The `members` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::SharePointGroupMember>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("principalId", &self.principal_id)?;
+        writer.field("title", &self.title)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -862,19 +929,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointGroupMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `identity` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub identity: crate::Patch<Box<crate::models::SharePointIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointGroupMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("identity", &self.identity)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -919,25 +992,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1077,28 +1156,34 @@ impl crate::polymorphic::Polymorphic for AnySharePointMigrationEvent {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationFinishManifestFileUploadEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// The `manifestFileName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manifest_file_name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationFinishManifestFileUploadEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.field("manifestFileName", &self.manifest_file_name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1149,22 +1234,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJob {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `containerInfo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub container_info: crate::Patch<Box<crate::models::SharePointMigrationContainerInfo>>,
     /// The `progressEvents` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub progress_events: crate::Patch<Vec<crate::models::AnySharePointMigrationEvent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("containerInfo", &self.container_info)?;
+        writer.field("progressEvents", &self.progress_events)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1211,31 +1302,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJobCancelledEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// The `isCancelledByUser` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_cancelled_by_user: crate::Patch<bool>,
     /// The `totalRetryCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_retry_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJobCancelledEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.field("isCancelledByUser", &self.is_cancelled_by_user)?;
+        writer.field("totalRetryCount", &self.total_retry_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1288,25 +1385,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJobDeletedEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJobDeletedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1355,43 +1458,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJobErrorEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// The `error` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `errorLevel` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error_level: crate::Patch<crate::models::SharePointMigrationJobErrorLevel>,
     /// The `objectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_id: crate::Patch<String>,
     /// The `objectType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_type: crate::Patch<crate::models::SharePointMigrationObjectType>,
     /// The `objectUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub object_url: crate::Patch<String>,
     /// The `totalRetryCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_retry_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJobErrorEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.field("error", &self.error)?;
+        writer.field("errorLevel", &self.error_level)?;
+        writer.field("objectId", &self.object_id)?;
+        writer.field("objectType", &self.object_type)?;
+        writer.field("objectUrl", &self.object_url)?;
+        writer.field("totalRetryCount", &self.total_retry_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1452,37 +1561,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJobPostponedEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// The `jobsInQueue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub jobs_in_queue: crate::Patch<i64>,
     /// The `nextPickupDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_pickup_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `reason` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reason: crate::Patch<String>,
     /// The `totalRetryCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_retry_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJobPostponedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.field("jobsInQueue", &self.jobs_in_queue)?;
+        writer.field("nextPickupDateTime", &self.next_pickup_date_time)?;
+        writer.field("reason", &self.reason)?;
+        writer.field("totalRetryCount", &self.total_retry_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1539,76 +1654,91 @@ crate::macros::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJobProgressEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// The `bytesProcessed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bytes_processed: crate::Patch<i64>,
     /// The `bytesProcessedOnlyCurrentVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bytes_processed_only_current_version: crate::Patch<i64>,
     /// The `cpuDurationMs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub cpu_duration_ms: crate::Patch<i64>,
     /// The `filesProcessed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub files_processed: crate::Patch<i64>,
     /// The `filesProcessedOnlyCurrentVersion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub files_processed_only_current_version: crate::Patch<i64>,
     /// The `isCompleted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_completed: crate::Patch<bool>,
     /// The `lastProcessedObjectId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_processed_object_id: crate::Patch<String>,
     /// The `objectsProcessed` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub objects_processed: crate::Patch<i64>,
     /// The `sqlDurationMs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sql_duration_ms: crate::Patch<i64>,
     /// The `sqlQueryCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sql_query_count: crate::Patch<i64>,
     /// The `totalDurationMs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_duration_ms: crate::Patch<i64>,
     /// The `totalErrors` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_errors: crate::Patch<i64>,
     /// The `totalExpectedBytes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_expected_bytes: crate::Patch<i64>,
     /// The `totalExpectedObjects` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_expected_objects: crate::Patch<i64>,
     /// The `totalRetryCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_retry_count: crate::Patch<i32>,
     /// The `totalWarnings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_warnings: crate::Patch<i64>,
     /// The `waitTimeOnSqlThrottlingMs` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wait_time_on_sql_throttling_ms: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJobProgressEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.field("bytesProcessed", &self.bytes_processed)?;
+        writer.field(
+            "bytesProcessedOnlyCurrentVersion",
+            &self.bytes_processed_only_current_version,
+        )?;
+        writer.field("cpuDurationMs", &self.cpu_duration_ms)?;
+        writer.field("filesProcessed", &self.files_processed)?;
+        writer.field(
+            "filesProcessedOnlyCurrentVersion",
+            &self.files_processed_only_current_version,
+        )?;
+        writer.field("isCompleted", &self.is_completed)?;
+        writer.field("lastProcessedObjectId", &self.last_processed_object_id)?;
+        writer.field("objectsProcessed", &self.objects_processed)?;
+        writer.field("sqlDurationMs", &self.sql_duration_ms)?;
+        writer.field("sqlQueryCount", &self.sql_query_count)?;
+        writer.field("totalDurationMs", &self.total_duration_ms)?;
+        writer.field("totalErrors", &self.total_errors)?;
+        writer.field("totalExpectedBytes", &self.total_expected_bytes)?;
+        writer.field("totalExpectedObjects", &self.total_expected_objects)?;
+        writer.field("totalRetryCount", &self.total_retry_count)?;
+        writer.field("totalWarnings", &self.total_warnings)?;
+        writer.field(
+            "waitTimeOnSqlThrottlingMs",
+            &self.wait_time_on_sql_throttling_ms,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1697,25 +1827,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJobQueuedEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJobQueuedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1764,31 +1900,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `sharePointMigrationEvent` < `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationJobStartEvent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `correlationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub correlation_id: crate::Patch<String>,
     /// The `eventDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `jobId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub job_id: crate::Patch<String>,
     /// The `isRestarted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_restarted: crate::Patch<bool>,
     /// The `totalRetryCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total_retry_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationJobStartEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("correlationId", &self.correlation_id)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("jobId", &self.job_id)?;
+        writer.field("isRestarted", &self.is_restarted)?;
+        writer.field("totalRetryCount", &self.total_retry_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1839,19 +1981,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.storage` entity type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Storage {
     /// The `fileStorage` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub file_storage: crate::Patch<Box<crate::models::FileStorage>>,
     /// The `settings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub settings: crate::Patch<Box<crate::models::StorageSettings>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for Storage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("fileStorage", &self.file_storage)?;
+        writer.field("settings", &self.settings)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1896,19 +2044,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StorageSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `quota` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub quota: crate::Patch<Box<crate::models::UnifiedStorageQuota>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for StorageSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("quota", &self.quota)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -1953,37 +2107,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnifiedStorageQuota {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `deleted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted: crate::Patch<i64>,
     /// The `manageWebUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manage_web_url: crate::Patch<String>,
     /// The `remaining` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remaining: crate::Patch<i64>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<String>,
     /// The `total` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub total: crate::Patch<i64>,
     /// The `used` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub used: crate::Patch<i64>,
     /// The `services` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub services: crate::Patch<Vec<crate::models::ServiceStorageQuotaBreakdown>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for UnifiedStorageQuota {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("deleted", &self.deleted)?;
+        writer.field("manageWebUrl", &self.manage_web_url)?;
+        writer.field("remaining", &self.remaining)?;
+        writer.field("state", &self.state)?;
+        writer.field("total", &self.total)?;
+        writer.field("used", &self.used)?;
+        writer.field("services", &self.services)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -2038,22 +2198,28 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.fileStorageContainerSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerSettings {
     /// The `isItemVersioningEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_item_versioning_enabled: crate::Patch<bool>,
     /// The `isOcrEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_ocr_enabled: crate::Patch<bool>,
     /// The `itemMajorVersionLimit` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_major_version_limit: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainerSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isItemVersioningEnabled", &self.is_item_versioning_enabled)?;
+        writer.field("isOcrEnabled", &self.is_ocr_enabled)?;
+        writer.field("itemMajorVersionLimit", &self.item_major_version_limit)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -2088,37 +2254,46 @@ impl crate::read_fields::ReadFields for FileStorageContainerSettings {
 
 /// The `microsoft.graph.fileStorageContainerTypeRegistrationSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerTypeRegistrationSettings {
     /// The `isDiscoverabilityEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_discoverability_enabled: crate::Patch<bool>,
     /// The `isItemVersioningEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_item_versioning_enabled: crate::Patch<bool>,
     /// The `isSearchEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_search_enabled: crate::Patch<bool>,
     /// The `isSharingRestricted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sharing_restricted: crate::Patch<bool>,
     /// The `itemMajorVersionLimit` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_major_version_limit: crate::Patch<i64>,
     /// The `maxStoragePerContainerInBytes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_storage_per_container_in_bytes: crate::Patch<i64>,
     /// The `sharingCapability` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_capability: crate::Patch<crate::models::SharingCapabilities>,
     /// The `urlTemplate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url_template: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainerTypeRegistrationSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDiscoverabilityEnabled", &self.is_discoverability_enabled)?;
+        writer.field("isItemVersioningEnabled", &self.is_item_versioning_enabled)?;
+        writer.field("isSearchEnabled", &self.is_search_enabled)?;
+        writer.field("isSharingRestricted", &self.is_sharing_restricted)?;
+        writer.field("itemMajorVersionLimit", &self.item_major_version_limit)?;
+        writer.field(
+            "maxStoragePerContainerInBytes",
+            &self.max_storage_per_container_in_bytes,
+        )?;
+        writer.field("sharingCapability", &self.sharing_capability)?;
+        writer.field("urlTemplate", &self.url_template)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -2160,41 +2335,53 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeRegistrationSett
 
 /// The `microsoft.graph.fileStorageContainerTypeSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerTypeSettings {
     /// The `consumingTenantOverridables` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consuming_tenant_overridables:
         crate::Patch<crate::edm::Flags<crate::models::FileStorageContainerTypeSettingsOverride>>,
     /// The `isDiscoverabilityEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_discoverability_enabled: crate::Patch<bool>,
     /// The `isItemVersioningEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_item_versioning_enabled: crate::Patch<bool>,
     /// The `isSearchEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_search_enabled: crate::Patch<bool>,
     /// The `isSharingRestricted` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_sharing_restricted: crate::Patch<bool>,
     /// The `itemMajorVersionLimit` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub item_major_version_limit: crate::Patch<i64>,
     /// The `maxStoragePerContainerInBytes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub max_storage_per_container_in_bytes: crate::Patch<i64>,
     /// The `sharingCapability` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sharing_capability: crate::Patch<crate::models::SharingCapabilities>,
     /// The `urlTemplate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url_template: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainerTypeSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "consumingTenantOverridables",
+            &self.consuming_tenant_overridables,
+        )?;
+        writer.field("isDiscoverabilityEnabled", &self.is_discoverability_enabled)?;
+        writer.field("isItemVersioningEnabled", &self.is_item_versioning_enabled)?;
+        writer.field("isSearchEnabled", &self.is_search_enabled)?;
+        writer.field("isSharingRestricted", &self.is_sharing_restricted)?;
+        writer.field("itemMajorVersionLimit", &self.item_major_version_limit)?;
+        writer.field(
+            "maxStoragePerContainerInBytes",
+            &self.max_storage_per_container_in_bytes,
+        )?;
+        writer.field("sharingCapability", &self.sharing_capability)?;
+        writer.field("urlTemplate", &self.url_template)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -2239,16 +2426,22 @@ impl crate::read_fields::ReadFields for FileStorageContainerTypeSettings {
 
 /// The `microsoft.graph.fileStorageContainerViewpoint` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileStorageContainerViewpoint {
     /// The `effectiveRole` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub effective_role: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for FileStorageContainerViewpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("effectiveRole", &self.effective_role)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -2281,16 +2474,25 @@ impl crate::read_fields::ReadFields for FileStorageContainerViewpoint {
 
 /// The `microsoft.graph.recycleBinSettings` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecycleBinSettings {
     /// The `retentionPeriodOverrideDays` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub retention_period_override_days: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for RecycleBinSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "retentionPeriodOverrideDays",
+            &self.retention_period_override_days,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]
@@ -2325,22 +2527,28 @@ impl crate::read_fields::ReadFields for RecycleBinSettings {
 
 /// The `microsoft.graph.sharePointMigrationContainerInfo` complex type.
 #[cfg(feature = "storage")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharePointMigrationContainerInfo {
     /// The `dataContainerUri` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub data_container_uri: crate::Patch<String>,
     /// The `encryptionKey` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encryption_key: crate::Patch<String>,
     /// The `metadataContainerUri` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub metadata_container_uri: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "storage")]
+impl serde::Serialize for SharePointMigrationContainerInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dataContainerUri", &self.data_container_uri)?;
+        writer.field("encryptionKey", &self.encryption_key)?;
+        writer.field("metadataContainerUri", &self.metadata_container_uri)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "storage")]

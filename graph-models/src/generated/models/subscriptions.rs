@@ -5,14 +5,11 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "subscriptions")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Subscription {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Optional. Identifier of the application used to create the subscription. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_id: crate::Patch<String>,
     /// Required. Indicates the type of change in the subscribed resource that will raise a change
     /// notification. The supported values are: created, updated, deleted. Multiple values can be
@@ -20,37 +17,30 @@ pub struct Subscription {
     /// support only the updated changeType. User and group change notifications support updated and
     /// deleted changeType. Use updated to receive notifications when user or group is created, updated
     /// or soft deleted. Use deleted to receive notifications when user or group is permanently deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub change_type: crate::Patch<String>,
     /// Required. Specifies the value of the clientState property sent by the service in each change
     /// notification. The maximum length is 128 characters. The client can check that the change
     /// notification came from the service by comparing the value of the clientState property sent with
     /// the subscription with the value of the clientState property received with each change
     /// notification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_state: crate::Patch<String>,
     /// Optional. Identifier of the user or service principal that created the subscription. If the app
     /// used delegated permissions to create the subscription, this field contains the id of the
     /// signed-in user the app called on behalf of. If the app used application permissions, this field
     /// contains the id of the service principal corresponding to the app. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub creator_id: crate::Patch<String>,
     /// Optional. A base64-encoded representation of a certificate with a public key used to encrypt
     /// resource data in change notifications. Optional but required when includeResourceData is true.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encryption_certificate: crate::Patch<String>,
     /// Optional. A custom app-provided identifier to help identify the certificate needed to decrypt
     /// resource data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encryption_certificate_id: crate::Patch<String>,
     /// Required. Specifies the date and time when the webhook subscription expires. The time is in UTC,
     /// and can be an amount of time from subscription creation that varies for the resource subscribed
     /// to. For the maximum supported subscription length of time, see the table below.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Optional. When set to true, change notifications include resource data (such as content of a chat
     /// message).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub include_resource_data: crate::Patch<bool>,
     /// Optional. Specifies the latest version of Transport Layer Security (TLS) that the notification
     /// endpoint, specified by notificationUrl, supports. The possible values are: v1_0, v1_1, v1_2,
@@ -60,12 +50,10 @@ pub struct Subscription {
     /// these subscribers, not setting this property per the timeline would result in subscription
     /// operations failing. For subscribers whose notification endpoint already supports TLS 1.2, setting
     /// this property is optional. In such cases, Microsoft Graph defaults the property to v1_2.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub latest_supported_tls_version: crate::Patch<String>,
     /// Optional. The URL of the endpoint that receives lifecycle notifications, including
     /// subscriptionRemoved, reauthorizationRequired, and missed notifications. This URL must make use of
     /// the HTTPS protocol.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lifecycle_notification_url: crate::Patch<String>,
     /// Optional. OData query options for specifying value for the targeting resource. Clients receive
     /// notifications when resource reaches the state matching the query options provided here. With this
@@ -75,26 +63,47 @@ pub struct Subscription {
     /// job resource isFetchable property value becomes true etc. Supported only for Universal Print
     /// Service. For more information, see Subscribe to change notifications from cloud printing APIs
     /// using Microsoft Graph.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_query_options: crate::Patch<String>,
     /// Required. The URL of the endpoint that will receive the change notifications. This URL must make
     /// use of the HTTPS protocol. Any query string parameter included in the notificationUrl property
     /// will be included in the HTTP POST request when Microsoft Graph sends the change notifications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_url: crate::Patch<String>,
     /// Optional. The app ID that the subscription service can use to generate the validation token. This
     /// allows the client to validate the authenticity of the notification received.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notification_url_app_id: crate::Patch<String>,
     /// Required. Specifies the resource that will be monitored for changes. Do not include the base URL
     /// (https://graph.microsoft.com/v1.0/). See the possible resource path values for each supported
     /// resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "subscriptions")]
+impl serde::Serialize for Subscription {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("applicationId", &self.application_id)?;
+        writer.field("changeType", &self.change_type)?;
+        writer.field("clientState", &self.client_state)?;
+        writer.field("creatorId", &self.creator_id)?;
+        writer.field("encryptionCertificate", &self.encryption_certificate)?;
+        writer.field("encryptionCertificateId", &self.encryption_certificate_id)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("includeResourceData", &self.include_resource_data)?;
+        writer.field(
+            "latestSupportedTlsVersion",
+            &self.latest_supported_tls_version,
+        )?;
+        writer.field("lifecycleNotificationUrl", &self.lifecycle_notification_url)?;
+        writer.field("notificationQueryOptions", &self.notification_query_options)?;
+        writer.field("notificationUrl", &self.notification_url)?;
+        writer.field("notificationUrlAppId", &self.notification_url_app_id)?;
+        writer.field("resource", &self.resource)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "subscriptions")]

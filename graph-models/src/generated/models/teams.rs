@@ -394,42 +394,52 @@ pub struct TeamsAppInstallationUpgradeBody {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AadUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The email address of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// TenantId which the Azure AD user belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The guid of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// The `user` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AadUserConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.field("email", &self.email)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("userId", &self.user_id)?;
+        #[cfg(feature = "identity")]
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -488,33 +498,42 @@ crate::macros::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AnonymousGuestConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Unique ID that represents the user. Note: This ID can change if the user leaves and rejoins the
     /// meeting, or joins from a different device.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub anonymous_guest_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AnonymousGuestConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.field("anonymousGuestId", &self.anonymous_guest_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -567,19 +586,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppCatalogs {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `teamsApps` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_apps: crate::Patch<Vec<crate::models::TeamsApp>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AppCatalogs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("teamsApps", &self.teams_apps)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -624,25 +649,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `teamInfo` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssociatedTeamInfo {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the Azure Active Directory tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `team` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team: crate::Patch<Box<crate::models::Team>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AssociatedTeamInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("team", &self.team)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -691,32 +722,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AzureCommunicationServicesUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Azure Communication Services ID of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub azure_communication_services_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AzureCommunicationServicesUserConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.field(
+            "azureCommunicationServicesId",
+            &self.azure_communication_services_id,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -771,84 +814,91 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Channel {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Read only. Timestamp at which the channel was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Optional textual description for the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Channel name as it will appear to the user in Microsoft Teams. The maximum length is 50
     /// characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The email address for sending messages to the channel. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// The `isArchived` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_archived: crate::Patch<bool>,
     /// Indicates whether the channel should automatically be marked 'favorite' for all members of the
     /// team. Can only be set programmatically with Create team. Default: false.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_favorite_by_default: crate::Patch<bool>,
     /// The `layoutType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub layout_type: crate::Patch<crate::models::ChannelLayoutType>,
     /// The type of the channel. Can be set during creation and can't be changed. The possible values
     /// are: standard, private, unknownFutureValue, shared. The default value is standard. Note that you
     /// must use the Prefer: include-unknown-enum-members request header to get the following value in
     /// this evolvable enum: shared.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub membership_type: crate::Patch<crate::models::ChannelMembershipType>,
     /// The `migrationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_mode: crate::Patch<crate::models::MigrationMode>,
     /// The `originalCreatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `summary` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub summary: crate::Patch<Box<crate::models::ChannelSummary>>,
     /// The ID of the Azure Active Directory tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// A hyperlink that will go to the channel in Microsoft Teams. This is the URL that you get when you
     /// right-click a channel in Microsoft Teams and select Get link to channel. This URL should be
     /// treated as an opaque blob, and not parsed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `allMembers` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub all_members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
     /// The `enabledApps` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled_apps: crate::Patch<Vec<crate::models::TeamsApp>>,
     /// Metadata for the location where the channel's files are stored.
     #[cfg(feature = "files")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub files_folder: crate::Patch<Box<crate::models::DriveItem>>,
     /// A collection of membership records associated with the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
     /// A collection of all the messages in the channel. A navigation property. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyChatMessage>>,
     /// A collection of teams with which a channel is shared.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_with_teams: crate::Patch<Vec<crate::models::SharedWithChannelTeamInfo>>,
     /// A collection of all the tabs in the channel. A navigation property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tabs: crate::Patch<Vec<crate::models::TeamsTab>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for Channel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("email", &self.email)?;
+        writer.field("isArchived", &self.is_archived)?;
+        writer.field("isFavoriteByDefault", &self.is_favorite_by_default)?;
+        writer.field("layoutType", &self.layout_type)?;
+        writer.field("membershipType", &self.membership_type)?;
+        writer.field("migrationMode", &self.migration_mode)?;
+        writer.field("originalCreatedDateTime", &self.original_created_date_time)?;
+        writer.field("summary", &self.summary)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("allMembers", &self.all_members)?;
+        writer.field("enabledApps", &self.enabled_apps)?;
+        #[cfg(feature = "files")]
+        writer.field("filesFolder", &self.files_folder)?;
+        writer.field("members", &self.members)?;
+        writer.field("messages", &self.messages)?;
+        writer.field("sharedWithTeams", &self.shared_with_teams)?;
+        writer.field("tabs", &self.tabs)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -931,78 +981,85 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Chat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Specifies the type of chat. Possible values are: group, oneOnOne, meeting, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_type: crate::Patch<crate::models::ChatType>,
     /// Date and time at which the chat was created. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isHiddenForAllMembers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_hidden_for_all_members: crate::Patch<bool>,
     /// Date and time at which the chat was renamed or list of members were last changed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_updated_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `migrationMode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub migration_mode: crate::Patch<crate::models::MigrationMode>,
     /// Represents details about an online meeting. If the chat isn't associated with an online meeting,
     /// the property is empty. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub online_meeting_info: crate::Patch<Box<crate::models::TeamworkOnlineMeetingInfo>>,
     /// The `originalCreatedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The identifier of the tenant in which the chat was created. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// (Optional) Subject or topic for the chat. Only available for group chats.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub topic: crate::Patch<String>,
     /// Represents caller-specific information about the chat, such as last message read date and time.
     /// This property is populated only when the request is made in a delegated context.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub viewpoint: crate::Patch<Box<crate::models::ChatViewpoint>>,
     /// The URL for the chat in Microsoft Teams. The URL should be treated as an opaque blob, and not
     /// parsed. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// A collection of all the apps in the chat. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub installed_apps: crate::Patch<Vec<crate::models::AnyTeamsAppInstallation>>,
     /// Preview of the last message sent in the chat. Null if no messages have been sent in the chat.
     /// Currently, only the list chats operation supports this property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_message_preview: crate::Patch<Box<crate::models::ChatMessageInfo>>,
     /// A collection of all the members in the chat. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
     /// A collection of all the messages in the chat. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messages: crate::Patch<Vec<crate::models::AnyChatMessage>>,
     /// The `permissionGrants` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// A collection of all the pinned messages in the chat. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub pinned_messages: crate::Patch<Vec<crate::models::PinnedChatMessageInfo>>,
     /// A collection of all the tabs in the chat. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tabs: crate::Patch<Vec<crate::models::TeamsTab>>,
     /// The `targetedMessages` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub targeted_messages: crate::Patch<Vec<crate::models::TargetedChatMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for Chat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("chatType", &self.chat_type)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("isHiddenForAllMembers", &self.is_hidden_for_all_members)?;
+        writer.field("lastUpdatedDateTime", &self.last_updated_date_time)?;
+        writer.field("migrationMode", &self.migration_mode)?;
+        writer.field("onlineMeetingInfo", &self.online_meeting_info)?;
+        writer.field("originalCreatedDateTime", &self.original_created_date_time)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("topic", &self.topic)?;
+        writer.field("viewpoint", &self.viewpoint)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("installedApps", &self.installed_apps)?;
+        writer.field("lastMessagePreview", &self.last_message_preview)?;
+        writer.field("members", &self.members)?;
+        writer.field("messages", &self.messages)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("permissionGrants", &self.permission_grants)?;
+        writer.field("pinnedMessages", &self.pinned_messages)?;
+        writer.field("tabs", &self.tabs)?;
+        writer.field("targetedMessages", &self.targeted_messages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1083,100 +1140,106 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// References to attached objects like files, tabs, meetings etc.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::ChatMessageAttachment>>,
     /// Plaintext/HTML representation of the content of the chat message. Representation is specified by
     /// the contentType inside the body. The content is always in HTML if the chat message contains a
     /// chatMessageMention.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// If the message was sent in a channel, represents identity of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_identity: crate::Patch<Box<crate::models::ChannelIdentity>>,
     /// If the message was sent in a chat, represents the identity of the chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_id: crate::Patch<String>,
     /// Timestamp of when the chat message was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read only. Timestamp at which the chat message was deleted, or null if not deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read-only. Version number of the chat message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub etag: crate::Patch<String>,
     /// Read-only. If present, represents details of an event that happened in a chat, a channel, or a
     /// team, for example, adding new members. For event messages, the messageType property will be set
     /// to systemEventMessage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
     /// Details of the sender of the chat message. Can only be set during migration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
     /// The importance of the chat message. The possible values are: normal, high, urgent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::ChatMessageImportance>,
     /// Read only. Timestamp when edits to the chat message were made. Triggers an 'Edited' flag in the
     /// Teams UI. If no edits are made the value is null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_edited_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read only. Timestamp when the chat message is created (initial setting) or modified, including
     /// when a reaction is added or removed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Locale of the chat message set by the client. Always set to en-us.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// List of entities mentioned in the chat message. Supported entities are: user, bot, team, and
     /// channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mentions: crate::Patch<Vec<crate::models::ChatMessageMention>>,
     /// The `messageHistory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_history: crate::Patch<Vec<crate::models::ChatMessageHistoryItem>>,
     /// The type of chat message. The possible values are: message, chatEvent, typing,
     /// unknownFutureValue, systemEventMessage. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value in this evolvable enum:
     /// systemEventMessage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_type: crate::Patch<crate::models::ChatMessageType>,
     /// Defines the properties of a policy violation set by a data loss prevention (DLP) application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_violation: crate::Patch<Box<crate::models::ChatMessagePolicyViolation>>,
     /// Reactions for this chat message (for example, Like).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::ChatMessageReaction>>,
     /// Read-only. ID of the parent chat message or root chat message of the thread. (Only applies to
     /// chat messages in channels, not chats.)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to_id: crate::Patch<String>,
     /// The subject of the chat message, in plaintext.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// Summary text of the chat message that could be used for push notifications and summary views or
     /// fall back views. Only applies to channel chat messages, not chat messages in a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub summary: crate::Patch<String>,
     /// Read-only. Link to the message in Microsoft Teams.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Content in a message hosted by Microsoft Teams - for example, images or code snippets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hosted_contents: crate::Patch<Vec<crate::models::ChatMessageHostedContent>>,
     /// Replies for a specified message. Supports $expand for channel messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replies: crate::Patch<Vec<crate::models::AnyChatMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attachments", &self.attachments)?;
+        writer.field("body", &self.body)?;
+        writer.field("channelIdentity", &self.channel_identity)?;
+        writer.field("chatId", &self.chat_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("etag", &self.etag)?;
+        writer.field("eventDetail", &self.event_detail)?;
+        writer.field("from", &self.from)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("lastEditedDateTime", &self.last_edited_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("locale", &self.locale)?;
+        writer.field("mentions", &self.mentions)?;
+        writer.field("messageHistory", &self.message_history)?;
+        writer.field("messageType", &self.message_type)?;
+        writer.field("policyViolation", &self.policy_violation)?;
+        writer.field("reactions", &self.reactions)?;
+        writer.field("replyToId", &self.reply_to_id)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("summary", &self.summary)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("hostedContents", &self.hosted_contents)?;
+        writer.field("replies", &self.replies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1319,22 +1382,28 @@ impl crate::polymorphic::Polymorphic for AnyChatMessage {
 ///
 /// Derived from `teamworkHostedContent` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageHostedContent {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Write only. Bytes for the hosted content (such as images).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_bytes: crate::Patch<crate::edm::Binary>,
     /// Write only. Content type. sicj as image/png, image/jpg.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessageHostedContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentBytes", &self.content_bytes)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1381,38 +1450,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageInfo {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Body of the chatMessage. This will still contain markers for @mentions and attachments even
     /// though the object does not return @mentions and attachments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// Date time object representing the time at which message was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read-only. If present, represents details of an event that happened in a chat, a channel, or a
     /// team, for example, members were added, and so on. For event messages, the messageType property
     /// will be set to systemEventMessage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
     /// Information about the sender of the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
     /// If set to true, the original message has been deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_deleted: crate::Patch<bool>,
     /// The type of chat message. The possible values are: message, unknownFutureValue,
     /// systemEventMessage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_type: crate::Patch<crate::models::ChatMessageType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessageInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("body", &self.body)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("eventDetail", &self.event_detail)?;
+        writer.field("from", &self.from)?;
+        writer.field("isDeleted", &self.is_deleted)?;
+        writer.field("messageType", &self.message_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1467,29 +1542,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1626,39 +1710,45 @@ impl crate::polymorphic::Polymorphic for AnyConversationMember {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DayNote {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `dayNoteDate` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day_note_date: crate::Patch<crate::edm::Date>,
     /// The `draftDayNote` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub draft_day_note: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `sharedDayNote` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_day_note: crate::Patch<Box<crate::models::ItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for DayNote {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("dayNoteDate", &self.day_note_date)?;
+        writer.field("draftDayNote", &self.draft_day_note)?;
+        writer.field("sharedDayNote", &self.shared_day_note)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1715,16 +1805,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeletedChat {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for DeletedChat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1767,19 +1863,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeletedTeam {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The channels that are either shared with this deleted team or created in this deleted team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channels: crate::Patch<Vec<crate::models::Channel>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for DeletedTeam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("channels", &self.channels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1824,32 +1926,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MicrosoftAccountUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Microsoft Account ID of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MicrosoftAccountUserConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -1902,67 +2013,73 @@ crate::macros::select_fields! {
 ///
 /// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OfferShiftRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `assignedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
     /// The `managerActionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `managerActionMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_message: crate::Patch<String>,
     /// The `managerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_user_id: crate::Patch<String>,
     /// The `senderDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `senderMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_message: crate::Patch<String>,
     /// The `senderUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_user_id: crate::Patch<String>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ScheduleChangeState>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Custom message sent by recipient of the offer shift request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_action_message: crate::Patch<String>,
     /// User ID of the recipient of the offer shift request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_user_id: crate::Patch<String>,
     /// User ID of the sender of the offer shift request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_shift_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for OfferShiftRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("assignedTo", &self.assigned_to)?;
+        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
+        writer.field("managerActionMessage", &self.manager_action_message)?;
+        writer.field("managerUserId", &self.manager_user_id)?;
+        writer.field("senderDateTime", &self.sender_date_time)?;
+        writer.field("senderMessage", &self.sender_message)?;
+        writer.field("senderUserId", &self.sender_user_id)?;
+        writer.field("state", &self.state)?;
+        writer.field("recipientActionDateTime", &self.recipient_action_date_time)?;
+        writer.field("recipientActionMessage", &self.recipient_action_message)?;
+        writer.field("recipientUserId", &self.recipient_user_id)?;
+        writer.field("senderShiftId", &self.sender_shift_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2089,42 +2206,48 @@ impl crate::polymorphic::Polymorphic for AnyOfferShiftRequest {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpenShift {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// An unpublished open shift.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub draft_open_shift: crate::Patch<Box<crate::models::OpenShiftItem>>,
     /// The `isStagedForDeletion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_staged_for_deletion: crate::Patch<bool>,
     /// ID for the scheduling group that the open shift belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduling_group_id: crate::Patch<String>,
     /// A published open shift.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_open_shift: crate::Patch<Box<crate::models::OpenShiftItem>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for OpenShift {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("draftOpenShift", &self.draft_open_shift)?;
+        writer.field("isStagedForDeletion", &self.is_staged_for_deletion)?;
+        writer.field("schedulingGroupId", &self.scheduling_group_id)?;
+        writer.field("sharedOpenShift", &self.shared_open_shift)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2183,57 +2306,63 @@ crate::macros::select_fields! {
 ///
 /// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpenShiftChangeRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `assignedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
     /// The `managerActionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `managerActionMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_message: crate::Patch<String>,
     /// The `managerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_user_id: crate::Patch<String>,
     /// The `senderDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `senderMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_message: crate::Patch<String>,
     /// The `senderUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_user_id: crate::Patch<String>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ScheduleChangeState>,
     /// ID for the open shift.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub open_shift_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for OpenShiftChangeRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("assignedTo", &self.assigned_to)?;
+        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
+        writer.field("managerActionMessage", &self.manager_action_message)?;
+        writer.field("managerUserId", &self.manager_user_id)?;
+        writer.field("senderDateTime", &self.sender_date_time)?;
+        writer.field("senderMessage", &self.sender_message)?;
+        writer.field("senderUserId", &self.sender_user_id)?;
+        writer.field("state", &self.state)?;
+        writer.field("openShiftId", &self.open_shift_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2302,32 +2431,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PhoneUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `phoneNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub phone_number: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for PhoneUserConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.field("phoneNumber", &self.phone_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2380,19 +2518,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PinnedChatMessageInfo {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Represents details about the chat message that is pinned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<Box<crate::models::AnyChatMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for PinnedChatMessageInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("message", &self.message)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2437,89 +2581,107 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Schedule {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Indicates whether the schedule is enabled for the team. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub enabled: crate::Patch<bool>,
     /// The `isActivitiesIncludedWhenCopyingShiftsEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_activities_included_when_copying_shifts_enabled: crate::Patch<bool>,
     /// Indicates whether offer shift requests are enabled for the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offer_shift_requests_enabled: crate::Patch<bool>,
     /// Indicates whether open shifts are enabled for the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub open_shifts_enabled: crate::Patch<bool>,
     /// The status of the schedule provisioning. The possible values are notStarted, running, completed,
     /// failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provision_status: crate::Patch<crate::models::OperationStatus>,
     /// Additional information about why schedule provisioning failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub provision_status_code: crate::Patch<String>,
     /// The `startDayOfWeek` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_day_of_week: crate::Patch<crate::models::DayOfWeek>,
     /// Indicates whether swap shifts requests are enabled for the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub swap_shifts_requests_enabled: crate::Patch<bool>,
     /// Indicates whether time clock is enabled for the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_clock_enabled: crate::Patch<bool>,
     /// The `timeClockSettings` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_clock_settings: crate::Patch<Box<crate::models::TimeClockSettings>>,
     /// Indicates whether time off requests are enabled for the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_off_requests_enabled: crate::Patch<bool>,
     /// Indicates the time zone of the schedule team using tz database format. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_zone: crate::Patch<String>,
     /// The `workforceIntegrationIds` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workforce_integration_ids: crate::Patch<Vec<String>>,
     /// The `dayNotes` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub day_notes: crate::Patch<Vec<crate::models::DayNote>>,
     /// The `offerShiftRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub offer_shift_requests: crate::Patch<Vec<crate::models::AnyOfferShiftRequest>>,
     /// The open shift requests in the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub open_shift_change_requests: crate::Patch<Vec<crate::models::OpenShiftChangeRequest>>,
     /// The set of open shifts in a scheduling group in the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub open_shifts: crate::Patch<Vec<crate::models::OpenShift>>,
     /// The logical grouping of users in the schedule (usually by role).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduling_groups: crate::Patch<Vec<crate::models::SchedulingGroup>>,
     /// The shifts in the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shifts: crate::Patch<Vec<crate::models::Shift>>,
     /// The `swapShiftsChangeRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub swap_shifts_change_requests: crate::Patch<Vec<crate::models::SwapShiftsChangeRequest>>,
     /// The `timeCards` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_cards: crate::Patch<Vec<crate::models::TimeCard>>,
     /// The set of reasons for a time off in the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_off_reasons: crate::Patch<Vec<crate::models::TimeOffReason>>,
     /// The `timeOffRequests` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_off_requests: crate::Patch<Vec<crate::models::TimeOffRequest>>,
     /// The instances of times off in the schedule.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub times_off: crate::Patch<Vec<crate::models::TimeOff>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for Schedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("enabled", &self.enabled)?;
+        writer.field(
+            "isActivitiesIncludedWhenCopyingShiftsEnabled",
+            &self.is_activities_included_when_copying_shifts_enabled,
+        )?;
+        writer.field(
+            "offerShiftRequestsEnabled",
+            &self.offer_shift_requests_enabled,
+        )?;
+        writer.field("openShiftsEnabled", &self.open_shifts_enabled)?;
+        writer.field("provisionStatus", &self.provision_status)?;
+        writer.field("provisionStatusCode", &self.provision_status_code)?;
+        writer.field("startDayOfWeek", &self.start_day_of_week)?;
+        writer.field(
+            "swapShiftsRequestsEnabled",
+            &self.swap_shifts_requests_enabled,
+        )?;
+        writer.field("timeClockEnabled", &self.time_clock_enabled)?;
+        writer.field("timeClockSettings", &self.time_clock_settings)?;
+        writer.field("timeOffRequestsEnabled", &self.time_off_requests_enabled)?;
+        writer.field("timeZone", &self.time_zone)?;
+        writer.field("workforceIntegrationIds", &self.workforce_integration_ids)?;
+        writer.field("dayNotes", &self.day_notes)?;
+        writer.field("offerShiftRequests", &self.offer_shift_requests)?;
+        writer.field("openShiftChangeRequests", &self.open_shift_change_requests)?;
+        writer.field("openShifts", &self.open_shifts)?;
+        writer.field("schedulingGroups", &self.scheduling_groups)?;
+        writer.field("shifts", &self.shifts)?;
+        writer.field(
+            "swapShiftsChangeRequests",
+            &self.swap_shifts_change_requests,
+        )?;
+        writer.field("timeCards", &self.time_cards)?;
+        writer.field("timeOffReasons", &self.time_off_reasons)?;
+        writer.field("timeOffRequests", &self.time_off_requests)?;
+        writer.field("timesOff", &self.times_off)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2612,43 +2774,49 @@ crate::macros::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SchedulingGroup {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The display name for the schedulingGroup. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Indicates whether the schedulingGroup can be used when creating new entities or updating existing
     /// ones. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_active: crate::Patch<bool>,
     /// The list of user IDs that are a member of the schedulingGroup. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_ids: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for SchedulingGroup {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("code", &self.code)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isActive", &self.is_active)?;
+        writer.field("userIds", &self.user_ids)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2707,31 +2875,37 @@ crate::macros::select_fields! {
 ///
 /// Derived from `teamInfo` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SharedWithChannelTeamInfo {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the Azure Active Directory tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Indicates whether the team is the host of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_host_team: crate::Patch<bool>,
     /// The `team` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team: crate::Patch<Box<crate::models::Team>>,
     /// A collection of team members who have access to the shared channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allowed_members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for SharedWithChannelTeamInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("isHostTeam", &self.is_host_team)?;
+        writer.field("team", &self.team)?;
+        writer.field("allowedMembers", &self.allowed_members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2784,45 +2958,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Shift {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The draft version of this shift that is viewable by managers. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub draft_shift: crate::Patch<Box<crate::models::AnyShiftItem>>,
     /// The `isStagedForDeletion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_staged_for_deletion: crate::Patch<bool>,
     /// ID of the scheduling group the shift is part of. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scheduling_group_id: crate::Patch<String>,
     /// The shared version of this shift that is viewable by both employees and managers. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_shift: crate::Patch<Box<crate::models::AnyShiftItem>>,
     /// ID of the user assigned to the shift. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for Shift {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("draftShift", &self.draft_shift)?;
+        writer.field("isStagedForDeletion", &self.is_staged_for_deletion)?;
+        writer.field("schedulingGroupId", &self.scheduling_group_id)?;
+        writer.field("sharedShift", &self.shared_shift)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2883,35 +3063,44 @@ crate::macros::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SkypeForBusinessUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// ID of the tenant that the user belongs to.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// Azure Active Directory ID of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for SkypeForBusinessUserConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -2966,32 +3155,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `conversationMember` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SkypeUserConversationMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The display name of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The roles for that user. This property only contains additional qualifiers when relevant - for
     /// example, if the member has owner privileges, the roles property contains owner as one of the
     /// values. Similarly, if the member is a guest, the roles property contains guest as one of the
     /// values. A basic member should not have any values specified in the roles property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub roles: crate::Patch<Vec<String>>,
     /// The timestamp denoting how far back a conversation's history is shared with the conversation
     /// member. This property is settable only for members of a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Skype ID of the user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub skype_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for SkypeUserConversationMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("roles", &self.roles)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.field("skypeId", &self.skype_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3044,70 +3242,76 @@ crate::macros::select_fields! {
 ///
 /// Derived from `offerShiftRequest` < `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SwapShiftsChangeRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `assignedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
     /// The `managerActionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `managerActionMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_message: crate::Patch<String>,
     /// The `managerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_user_id: crate::Patch<String>,
     /// The `senderDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `senderMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_message: crate::Patch<String>,
     /// The `senderUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_user_id: crate::Patch<String>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ScheduleChangeState>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Custom message sent by recipient of the offer shift request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_action_message: crate::Patch<String>,
     /// User ID of the recipient of the offer shift request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_user_id: crate::Patch<String>,
     /// User ID of the sender of the offer shift request.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_shift_id: crate::Patch<String>,
     /// ShiftId for the recipient user with whom the request is to swap.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient_shift_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for SwapShiftsChangeRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("assignedTo", &self.assigned_to)?;
+        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
+        writer.field("managerActionMessage", &self.manager_action_message)?;
+        writer.field("managerUserId", &self.manager_user_id)?;
+        writer.field("senderDateTime", &self.sender_date_time)?;
+        writer.field("senderMessage", &self.sender_message)?;
+        writer.field("senderUserId", &self.sender_user_id)?;
+        writer.field("state", &self.state)?;
+        writer.field("recipientActionDateTime", &self.recipient_action_date_time)?;
+        writer.field("recipientActionMessage", &self.recipient_action_message)?;
+        writer.field("recipientUserId", &self.recipient_user_id)?;
+        writer.field("senderShiftId", &self.sender_shift_id)?;
+        writer.field("recipientShiftId", &self.recipient_shift_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3184,103 +3388,109 @@ crate::macros::select_fields! {
 ///
 /// Derived from `chatMessage` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TargetedChatMessage {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// References to attached objects like files, tabs, meetings etc.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::ChatMessageAttachment>>,
     /// Plaintext/HTML representation of the content of the chat message. Representation is specified by
     /// the contentType inside the body. The content is always in HTML if the chat message contains a
     /// chatMessageMention.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// If the message was sent in a channel, represents identity of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_identity: crate::Patch<Box<crate::models::ChannelIdentity>>,
     /// If the message was sent in a chat, represents the identity of the chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_id: crate::Patch<String>,
     /// Timestamp of when the chat message was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read only. Timestamp at which the chat message was deleted, or null if not deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read-only. Version number of the chat message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub etag: crate::Patch<String>,
     /// Read-only. If present, represents details of an event that happened in a chat, a channel, or a
     /// team, for example, adding new members. For event messages, the messageType property will be set
     /// to systemEventMessage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_detail: crate::Patch<Box<crate::models::AnyEventMessageDetail>>,
     /// Details of the sender of the chat message. Can only be set during migration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from: crate::Patch<Box<crate::models::ChatMessageFromIdentitySet>>,
     /// The importance of the chat message. The possible values are: normal, high, urgent.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::ChatMessageImportance>,
     /// Read only. Timestamp when edits to the chat message were made. Triggers an 'Edited' flag in the
     /// Teams UI. If no edits are made the value is null.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_edited_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Read only. Timestamp when the chat message is created (initial setting) or modified, including
     /// when a reaction is added or removed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Locale of the chat message set by the client. Always set to en-us.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// List of entities mentioned in the chat message. Supported entities are: user, bot, team, and
     /// channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mentions: crate::Patch<Vec<crate::models::ChatMessageMention>>,
     /// The `messageHistory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_history: crate::Patch<Vec<crate::models::ChatMessageHistoryItem>>,
     /// The type of chat message. The possible values are: message, chatEvent, typing,
     /// unknownFutureValue, systemEventMessage. Note that you must use the Prefer:
     /// include-unknown-enum-members request header to get the following value in this evolvable enum:
     /// systemEventMessage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message_type: crate::Patch<crate::models::ChatMessageType>,
     /// Defines the properties of a policy violation set by a data loss prevention (DLP) application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_violation: crate::Patch<Box<crate::models::ChatMessagePolicyViolation>>,
     /// Reactions for this chat message (for example, Like).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reactions: crate::Patch<Vec<crate::models::ChatMessageReaction>>,
     /// Read-only. ID of the parent chat message or root chat message of the thread. (Only applies to
     /// chat messages in channels, not chats.)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reply_to_id: crate::Patch<String>,
     /// The subject of the chat message, in plaintext.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub subject: crate::Patch<String>,
     /// Summary text of the chat message that could be used for push notifications and summary views or
     /// fall back views. Only applies to channel chat messages, not chat messages in a chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub summary: crate::Patch<String>,
     /// Read-only. Link to the message in Microsoft Teams.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The `recipient` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recipient: crate::Patch<Box<crate::models::AnyIdentity>>,
     /// Content in a message hosted by Microsoft Teams - for example, images or code snippets.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub hosted_contents: crate::Patch<Vec<crate::models::ChatMessageHostedContent>>,
     /// Replies for a specified message. Supports $expand for channel messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub replies: crate::Patch<Vec<crate::models::AnyChatMessage>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TargetedChatMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attachments", &self.attachments)?;
+        writer.field("body", &self.body)?;
+        writer.field("channelIdentity", &self.channel_identity)?;
+        writer.field("chatId", &self.chat_id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("deletedDateTime", &self.deleted_date_time)?;
+        writer.field("etag", &self.etag)?;
+        writer.field("eventDetail", &self.event_detail)?;
+        writer.field("from", &self.from)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("lastEditedDateTime", &self.last_edited_date_time)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("locale", &self.locale)?;
+        writer.field("mentions", &self.mentions)?;
+        writer.field("messageHistory", &self.message_history)?;
+        writer.field("messageType", &self.message_type)?;
+        writer.field("policyViolation", &self.policy_violation)?;
+        writer.field("reactions", &self.reactions)?;
+        writer.field("replyToId", &self.reply_to_id)?;
+        writer.field("subject", &self.subject)?;
+        writer.field("summary", &self.summary)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("recipient", &self.recipient)?;
+        writer.field("hostedContents", &self.hosted_contents)?;
+        writer.field("replies", &self.replies)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3373,112 +3583,121 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Team {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// An optional label. Typically describes the data or business sensitivity of the team. Must match
     /// one of a pre-configured set in the tenant's directory.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub classification: crate::Patch<String>,
     /// Timestamp at which the team was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// An optional description for the team. Maximum length: 1024 characters.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The name of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `firstChannelName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub first_channel_name: crate::Patch<String>,
     /// Settings to configure use of Giphy, memes, and stickers in the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub fun_settings: crate::Patch<Box<crate::models::TeamFunSettings>>,
     /// Settings to configure whether guests can create, update, or delete channels in the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub guest_settings: crate::Patch<Box<crate::models::TeamGuestSettings>>,
     /// A unique ID for the team that has been used in a few places such as the audit log/Office 365
     /// Management Activity API.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub internal_id: crate::Patch<String>,
     /// Whether this team is in read-only mode.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_archived: crate::Patch<bool>,
     /// Settings to configure whether members can perform certain actions, for example, create channels
     /// and add bots, in the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_settings: crate::Patch<Box<crate::models::TeamMemberSettings>>,
     /// Settings to configure messaging and mentions in the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub messaging_settings: crate::Patch<Box<crate::models::TeamMessagingSettings>>,
     /// Optional. Indicates whether the team is intended for a particular use case. Each team
     /// specialization has access to unique behaviors and experiences targeted to its use case.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub specialization: crate::Patch<crate::models::TeamSpecialization>,
     /// Contains summary information about the team, including number of owners, members, and guests.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub summary: crate::Patch<Box<crate::models::TeamSummary>>,
     /// The ID of the Azure Active Directory tenant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The visibility of the group and team. Defaults to Public.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visibility: crate::Patch<crate::models::TeamVisibilityType>,
     /// A hyperlink that will go to the team in the Microsoft Teams client. This is the URL that you get
     /// when you right-click a team in the Microsoft Teams client and select Get link to team. This URL
     /// should be treated as an opaque blob, and not parsed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// List of channels either hosted in or shared with the team (incoming channels).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub all_channels: crate::Patch<Vec<crate::models::Channel>>,
     /// The collection of channels and messages associated with the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channels: crate::Patch<Vec<crate::models::Channel>>,
     /// The `group` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group: crate::Patch<Box<crate::models::Group>>,
     /// List of channels shared with the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub incoming_channels: crate::Patch<Vec<crate::models::Channel>>,
     /// The apps installed in this team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub installed_apps: crate::Patch<Vec<crate::models::AnyTeamsAppInstallation>>,
     /// Members and owners of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::AnyConversationMember>>,
     /// The async operations that ran or are running on this team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations: crate::Patch<Vec<crate::models::TeamsAsyncOperation>>,
     /// The `permissionGrants` navigation property (present when expanded).
     #[cfg(feature = "identity-access")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_grants: crate::Patch<Vec<crate::models::ResourceSpecificPermissionGrant>>,
     /// The profile photo for the team.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub photo: crate::Patch<Box<crate::models::ProfilePhoto>>,
     /// The general channel for the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub primary_channel: crate::Patch<Box<crate::models::Channel>>,
     /// The schedule of shifts for this team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub schedule: crate::Patch<Box<crate::models::Schedule>>,
     /// The tags associated with the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tags: crate::Patch<Vec<crate::models::TeamworkTag>>,
     /// The template this team was created from. See available templates.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub template: crate::Patch<Box<crate::models::TeamsTemplate>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for Team {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("classification", &self.classification)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("firstChannelName", &self.first_channel_name)?;
+        writer.field("funSettings", &self.fun_settings)?;
+        writer.field("guestSettings", &self.guest_settings)?;
+        writer.field("internalId", &self.internal_id)?;
+        writer.field("isArchived", &self.is_archived)?;
+        writer.field("memberSettings", &self.member_settings)?;
+        writer.field("messagingSettings", &self.messaging_settings)?;
+        writer.field("specialization", &self.specialization)?;
+        writer.field("summary", &self.summary)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("visibility", &self.visibility)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("allChannels", &self.all_channels)?;
+        writer.field("channels", &self.channels)?;
+        #[cfg(feature = "identity")]
+        writer.field("group", &self.group)?;
+        writer.field("incomingChannels", &self.incoming_channels)?;
+        writer.field("installedApps", &self.installed_apps)?;
+        writer.field("members", &self.members)?;
+        writer.field("operations", &self.operations)?;
+        #[cfg(feature = "identity-access")]
+        writer.field("permissionGrants", &self.permission_grants)?;
+        #[cfg(feature = "identity")]
+        writer.field("photo", &self.photo)?;
+        writer.field("primaryChannel", &self.primary_channel)?;
+        writer.field("schedule", &self.schedule)?;
+        writer.field("tags", &self.tags)?;
+        writer.field("template", &self.template)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3579,28 +3798,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsApp {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the catalog app provided by the app developer in the Microsoft Teams zip app package.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The method of distribution for the app. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub distribution_method: crate::Patch<crate::models::TeamsAppDistributionMethod>,
     /// The ID of the catalog provided by the app developer in the Microsoft Teams zip app package.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// The details for each version of the app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub app_definitions: crate::Patch<Vec<crate::models::TeamsAppDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsApp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("distributionMethod", &self.distribution_method)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("appDefinitions", &self.app_definitions)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3651,50 +3876,56 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppDefinition {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `authorization` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub authorization: crate::Patch<Box<crate::models::TeamsAppAuthorization>>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Verbose description of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The name of the app provided by the app developer.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `lastModifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The published status of a specific version of a Teams app. Possible values are:submitted — The
     /// specific version of the Teams app has been submitted and is under review. published — The
     /// request to publish the specific version of the Teams app has been approved by the admin and the
     /// app is published. rejected — The request to publish the specific version of the Teams app was
     /// rejected by the admin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub publishing_state: crate::Patch<crate::models::TeamsAppPublishingState>,
     /// Short description of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub short_description: crate::Patch<String>,
     /// The ID from the Teams app manifest.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_id: crate::Patch<String>,
     /// The version number of the application.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub version: crate::Patch<String>,
     /// The details of the bot specified in the Teams app manifest.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub bot: crate::Patch<Box<crate::models::TeamworkBot>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("authorization", &self.authorization)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("publishingState", &self.publishing_state)?;
+        writer.field("shortDescription", &self.short_description)?;
+        writer.field("teamsAppId", &self.teams_app_id)?;
+        writer.field("version", &self.version)?;
+        writer.field("bot", &self.bot)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3757,25 +3988,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppInstallation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `consentedPermissionSet` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consented_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
     /// The app that is installed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
     /// The details of this version of the app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_definition: crate::Patch<Box<crate::models::TeamsAppDefinition>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppInstallation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("consentedPermissionSet", &self.consented_permission_set)?;
+        writer.field("teamsApp", &self.teams_app)?;
+        writer.field("teamsAppDefinition", &self.teams_app_definition)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3876,22 +4113,34 @@ impl crate::polymorphic::Polymorphic for AnyTeamsAppInstallation {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppSettings {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `allowUserRequestsForAppAccess` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_user_requests_for_app_access: crate::Patch<bool>,
     /// The `isUserPersonalScopeResourceSpecificConsentEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_user_personal_scope_resource_specific_consent_enabled: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field(
+            "allowUserRequestsForAppAccess",
+            &self.allow_user_requests_for_app_access,
+        )?;
+        writer.field(
+            "isUserPersonalScopeResourceSpecificConsentEnabled",
+            &self.is_user_personal_scope_resource_specific_consent_enabled,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -3942,42 +4191,48 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAsyncOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Number of times the operation was attempted before being marked successful or failed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attempts_count: crate::Patch<i32>,
     /// Time when the operation was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Any error that causes the async operation to fail.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::OperationError>>,
     /// Time when the async operation was last updated.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Denotes which type of operation is being described.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operation_type: crate::Patch<crate::models::TeamsAsyncOperationType>,
     /// Operation status.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::TeamsAsyncOperationStatus>,
     /// The ID of the object that's created or modified as result of this async operation, typically a
     /// team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_resource_id: crate::Patch<String>,
     /// The location of the object that's created or modified as result of this async operation. This URL
     /// should be treated as an opaque value and not parsed into its component paths.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub target_resource_location: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAsyncOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("attemptsCount", &self.attempts_count)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("error", &self.error)?;
+        writer.field("lastActionDateTime", &self.last_action_date_time)?;
+        writer.field("operationType", &self.operation_type)?;
+        writer.field("status", &self.status)?;
+        writer.field("targetResourceId", &self.target_resource_id)?;
+        writer.field("targetResourceLocation", &self.target_resource_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4036,29 +4291,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsTab {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Container for custom settings applied to a tab. The tab is considered configured only once this
     /// property is set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub configuration: crate::Patch<Box<crate::models::TeamsTabConfiguration>>,
     /// Name of the tab.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Deep link URL of the tab instance. Read only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// The application that is linked to the tab. This cannot be changed after tab creation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsTab {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("configuration", &self.configuration)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.field("teamsApp", &self.teams_app)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4109,16 +4370,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsTemplate {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4161,34 +4428,40 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Teamwork {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `isTeamsEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_teams_enabled: crate::Patch<bool>,
     /// The `region` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub region: crate::Patch<String>,
     /// The `deletedChats` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_chats: crate::Patch<Vec<crate::models::DeletedChat>>,
     /// The deleted team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub deleted_teams: crate::Patch<Vec<crate::models::DeletedTeam>>,
     /// The `teamsAppSettings` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_settings: crate::Patch<Box<crate::models::TeamsAppSettings>>,
     /// The `workforceIntegrations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub workforce_integrations: crate::Patch<Vec<crate::models::WorkforceIntegration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for Teamwork {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("isTeamsEnabled", &self.is_teams_enabled)?;
+        writer.field("region", &self.region)?;
+        writer.field("deletedChats", &self.deleted_chats)?;
+        writer.field("deletedTeams", &self.deleted_teams)?;
+        writer.field("teamsAppSettings", &self.teams_app_settings)?;
+        writer.field("workforceIntegrations", &self.workforce_integrations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4243,16 +4516,22 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkBot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamworkBot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4295,35 +4574,41 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkTag {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The description of the tag as it will appear to the user in Microsoft Teams. A teamworkTag can't
     /// have more than 200 teamworkTagMembers.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The name of the tag as it will appear to the user in Microsoft Teams.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The number of users assigned to the tag.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub member_count: crate::Patch<i32>,
     /// The type of the tag. Default is standard.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tag_type: crate::Patch<crate::models::TeamworkTagType>,
     /// ID of the team in which the tag is defined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Users assigned to the tag.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkTagMember>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamworkTag {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("memberCount", &self.member_count)?;
+        writer.field("tagType", &self.tag_type)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4378,25 +4663,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkTagMember {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The member's display name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The ID of the tenant that the tag member is a part of.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The user ID of the member.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamworkTagMember {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4445,54 +4736,60 @@ crate::macros::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeCard {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `breaks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub breaks: crate::Patch<Vec<crate::models::TimeCardBreak>>,
     /// The `clockInEvent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub clock_in_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `clockOutEvent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub clock_out_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `confirmedBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub confirmed_by: crate::Patch<crate::edm::Flags<crate::models::ConfirmedBy>>,
     /// The `notes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `originalEntry` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub original_entry: crate::Patch<Box<crate::models::TimeCardEntry>>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::TimeCardState>,
     /// The `userId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeCard {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("breaks", &self.breaks)?;
+        writer.field("clockInEvent", &self.clock_in_event)?;
+        writer.field("clockOutEvent", &self.clock_out_event)?;
+        writer.field("confirmedBy", &self.confirmed_by)?;
+        writer.field("notes", &self.notes)?;
+        writer.field("originalEntry", &self.original_entry)?;
+        writer.field("state", &self.state)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4559,42 +4856,48 @@ crate::macros::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeOff {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The draft version of this timeOff that is viewable by managers. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub draft_time_off: crate::Patch<Box<crate::models::TimeOffItem>>,
     /// The `isStagedForDeletion` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_staged_for_deletion: crate::Patch<bool>,
     /// The shared version of this timeOff that is viewable by both employees and managers. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub shared_time_off: crate::Patch<Box<crate::models::TimeOffItem>>,
     /// ID of the user assigned to the timeOff. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeOff {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("draftTimeOff", &self.draft_time_off)?;
+        writer.field("isStagedForDeletion", &self.is_staged_for_deletion)?;
+        writer.field("sharedTimeOff", &self.shared_time_off)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4653,45 +4956,51 @@ crate::macros::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeOffReason {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `code` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The name of the timeOffReason. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// Supported icon types are: none, car, calendar, running, plane, firstAid, doctor, notWorking,
     /// clock, juryDuty, globe, cup, phone, weather, umbrella, piggyBank, dog, cake, trafficCone, pin,
     /// sunny. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub icon_type: crate::Patch<crate::models::TimeOffReasonIconType>,
     /// Indicates whether the timeOffReason can be used when creating new entities or updating existing
     /// ones. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_active: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeOffReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("code", &self.code)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("iconType", &self.icon_type)?;
+        writer.field("isActive", &self.is_active)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4750,65 +5059,71 @@ crate::macros::select_fields! {
 ///
 /// Derived from `scheduleChangeRequest` < `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeOffRequest {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `assignedTo` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assigned_to: crate::Patch<crate::models::ScheduleChangeRequestActor>,
     /// The `managerActionDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `managerActionMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_action_message: crate::Patch<String>,
     /// The `managerUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub manager_user_id: crate::Patch<String>,
     /// The `senderDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `senderMessage` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_message: crate::Patch<String>,
     /// The `senderUserId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sender_user_id: crate::Patch<String>,
     /// The `state` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub state: crate::Patch<crate::models::ScheduleChangeState>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The reason for the time off.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_off_reason_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeOffRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("assignedTo", &self.assigned_to)?;
+        writer.field("managerActionDateTime", &self.manager_action_date_time)?;
+        writer.field("managerActionMessage", &self.manager_action_message)?;
+        writer.field("managerUserId", &self.manager_user_id)?;
+        writer.field("senderDateTime", &self.sender_date_time)?;
+        writer.field("senderMessage", &self.sender_message)?;
+        writer.field("senderUserId", &self.sender_user_id)?;
+        writer.field("state", &self.state)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("timeOffReasonId", &self.time_off_reason_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4881,28 +5196,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `teamsAppInstallation` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserScopeTeamsAppInstallation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `consentedPermissionSet` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub consented_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
     /// The app that is installed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app: crate::Patch<Box<crate::models::TeamsApp>>,
     /// The details of this version of the app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_definition: crate::Patch<Box<crate::models::TeamsAppDefinition>>,
     /// The chat between the user and Teams app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat: crate::Patch<Box<crate::models::Chat>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for UserScopeTeamsAppInstallation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("consentedPermissionSet", &self.consented_permission_set)?;
+        writer.field("teamsApp", &self.teams_app)?;
+        writer.field("teamsAppDefinition", &self.teams_app_definition)?;
+        writer.field("chat", &self.chat)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -4953,28 +5274,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserTeamwork {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `locale` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub locale: crate::Patch<String>,
     /// The `region` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub region: crate::Patch<String>,
     /// The list of associatedTeamInfo objects that a user is associated with.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub associated_teams: crate::Patch<Vec<crate::models::AssociatedTeamInfo>>,
     /// The apps installed in the personal scope of this user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub installed_apps: crate::Patch<Vec<crate::models::UserScopeTeamsAppInstallation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for UserTeamwork {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("locale", &self.locale)?;
+        writer.field("region", &self.region)?;
+        writer.field("associatedTeams", &self.associated_teams)?;
+        writer.field("installedApps", &self.installed_apps)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5025,56 +5352,65 @@ crate::macros::select_fields! {
 ///
 /// Derived from `changeTrackedEntity` < `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkforceIntegration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdBy` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Identity of the person who last modified the entity.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_by: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// API version for the call back URL. Start with 1.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub api_version: crate::Patch<i32>,
     /// Name of the workforce integration.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `eligibilityFilteringEnabledEntities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub eligibility_filtering_enabled_entities:
         crate::Patch<crate::edm::Flags<crate::models::EligibilityFilteringEnabledEntities>>,
     /// The workforce integration encryption resource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub encryption: crate::Patch<Box<crate::models::WorkforceIntegrationEncryption>>,
     /// Indicates whether this workforce integration is currently active and available.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_active: crate::Patch<bool>,
     /// The Shifts entities supported for synchronous change notifications. Shifts will make a call back
     /// to the url provided on client changes on those entities added here. By default, no entities are
     /// supported for change notifications. Possible values are: none, shift, swapRequest,
     /// userShiftPreferences, openshift, openShiftRequest, offerShiftRequest, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_entities:
         crate::Patch<crate::edm::Flags<crate::models::WorkforceIntegrationSupportedEntities>>,
     /// Workforce Integration URL for callbacks from the Shifts service.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for WorkforceIntegration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdBy", &self.created_by)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("lastModifiedBy", &self.last_modified_by)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("apiVersion", &self.api_version)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field(
+            "eligibilityFilteringEnabledEntities",
+            &self.eligibility_filtering_enabled_entities,
+        )?;
+        writer.field("encryption", &self.encryption)?;
+        writer.field("isActive", &self.is_active)?;
+        writer.field("supportedEntities", &self.supported_entities)?;
+        writer.field("url", &self.url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5141,19 +5477,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `actionResultPart`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AadUserConversationMemberResult {
     /// The error that occurred, if any, during the course of the bulk operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// The `userId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AadUserConversationMemberResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("error", &self.error)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5189,16 +5531,22 @@ impl crate::read_fields::ReadFields for AadUserConversationMemberResult {
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AadUserNotificationRecipient {
     /// Azure AD user identifier. Use the List users method to get this ID.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AadUserNotificationRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5231,16 +5579,22 @@ impl crate::read_fields::ReadFields for AadUserNotificationRecipient {
 
 /// The `microsoft.graph.actionResultPart` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActionResultPart {
     /// The error that occurred, if any, during the course of the bulk operation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub error: crate::Patch<Box<crate::models::PublicError>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ActionResultPart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("error", &self.error)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5327,29 +5681,35 @@ impl crate::polymorphic::Polymorphic for AnyActionResultPart {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallEndedEventMessageDetail {
     /// Duration of the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_duration: crate::Patch<crate::edm::Duration>,
     /// Represents the call event type. Possible values are: call, meeting, screenShare,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_event_type: crate::Patch<crate::models::TeamworkCallEventType>,
     /// Unique identifier of the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// List of call participants.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_participants: crate::Patch<Vec<crate::models::CallParticipantInfo>>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for CallEndedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("callDuration", &self.call_duration)?;
+        writer.field("callEventType", &self.call_event_type)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field("callParticipants", &self.call_participants)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5386,16 +5746,22 @@ impl crate::read_fields::ReadFields for CallEndedEventMessageDetail {
 
 /// The `microsoft.graph.callParticipantInfo` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallParticipantInfo {
     /// Identity of the call participant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub participant: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for CallParticipantInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("participant", &self.participant)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5430,35 +5796,44 @@ impl crate::read_fields::ReadFields for CallParticipantInfo {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallRecordingEventMessageDetail {
     /// Unique identifier of the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// Display name for the call recording.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_recording_display_name: crate::Patch<String>,
     /// Duration of the call recording.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_recording_duration: crate::Patch<crate::edm::Duration>,
     /// Status of the call recording. Possible values are: success, failure, initial, chunkFinished,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_recording_status: crate::Patch<crate::models::CallRecordingStatus>,
     /// Call recording URL.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_recording_url: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Organizer of the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for CallRecordingEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field(
+            "callRecordingDisplayName",
+            &self.call_recording_display_name,
+        )?;
+        writer.field("callRecordingDuration", &self.call_recording_duration)?;
+        writer.field("callRecordingStatus", &self.call_recording_status)?;
+        writer.field("callRecordingUrl", &self.call_recording_url)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("meetingOrganizer", &self.meeting_organizer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5499,23 +5874,29 @@ impl crate::read_fields::ReadFields for CallRecordingEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallStartedEventMessageDetail {
     /// Represents the call event type. Possible values are: call, meeting, screenShare,
     /// unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_event_type: crate::Patch<crate::models::TeamworkCallEventType>,
     /// Unique identifier of the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for CallStartedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("callEventType", &self.call_event_type)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5552,22 +5933,28 @@ impl crate::read_fields::ReadFields for CallStartedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallTranscriptEventMessageDetail {
     /// Unique identifier of the call.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_id: crate::Patch<String>,
     /// Unique identifier for a call transcript.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub call_transcript_i_cal_uid: crate::Patch<String>,
     /// The organizer of the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_organizer: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for CallTranscriptEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("callId", &self.call_id)?;
+        writer.field("callTranscriptICalUid", &self.call_transcript_i_cal_uid)?;
+        writer.field("meetingOrganizer", &self.meeting_organizer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5604,22 +5991,28 @@ impl crate::read_fields::ReadFields for CallTranscriptEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelAddedEventMessageDetail {
     /// Display name of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_display_name: crate::Patch<String>,
     /// Unique identifier of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelAddedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelDisplayName", &self.channel_display_name)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5656,22 +6049,28 @@ impl crate::read_fields::ReadFields for ChannelAddedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelDeletedEventMessageDetail {
     /// Display name of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_display_name: crate::Patch<String>,
     /// Unique identifier of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelDeletedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelDisplayName", &self.channel_display_name)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5708,22 +6107,28 @@ impl crate::read_fields::ReadFields for ChannelDeletedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelDescriptionUpdatedEventMessageDetail {
     /// The updated description of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_description: crate::Patch<String>,
     /// Unique identifier of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelDescriptionUpdatedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelDescription", &self.channel_description)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5758,19 +6163,25 @@ impl crate::read_fields::ReadFields for ChannelDescriptionUpdatedEventMessageDet
 
 /// The `microsoft.graph.channelIdentity` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelIdentity {
     /// The identity of the channel in which the message was posted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// The identity of the team in which the message was posted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5806,19 +6217,25 @@ impl crate::read_fields::ReadFields for ChannelIdentity {
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelMembersNotificationRecipient {
     /// The unique identifier for the channel whose members should receive the notification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// The unique identifier for the team under which the channel resides.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelMembersNotificationRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5854,22 +6271,28 @@ impl crate::read_fields::ReadFields for ChannelMembersNotificationRecipient {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelRenamedEventMessageDetail {
     /// The updated name of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_display_name: crate::Patch<String>,
     /// Unique identifier of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelRenamedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelDisplayName", &self.channel_display_name)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5906,19 +6329,25 @@ impl crate::read_fields::ReadFields for ChannelRenamedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelSetAsFavoriteByDefaultEventMessageDetail {
     /// Unique identifier of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelSetAsFavoriteByDefaultEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -5952,25 +6381,34 @@ impl crate::read_fields::ReadFields for ChannelSetAsFavoriteByDefaultEventMessag
 
 /// The `microsoft.graph.channelSummary` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelSummary {
     /// The `guestsCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub guests_count: crate::Patch<i32>,
     /// The `hasMembersFromOtherTenants` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_members_from_other_tenants: crate::Patch<bool>,
     /// The `membersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members_count: crate::Patch<i32>,
     /// The `ownersCount` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("guestsCount", &self.guests_count)?;
+        writer.field(
+            "hasMembersFromOtherTenants",
+            &self.has_members_from_other_tenants,
+        )?;
+        writer.field("membersCount", &self.members_count)?;
+        writer.field("ownersCount", &self.owners_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6010,19 +6448,25 @@ impl crate::read_fields::ReadFields for ChannelSummary {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
     /// Unique identifier of the channel.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub channel_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChannelUnsetAsFavoriteByDefaultEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("channelId", &self.channel_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6058,16 +6502,22 @@ impl crate::read_fields::ReadFields for ChannelUnsetAsFavoriteByDefaultEventMess
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMembersNotificationRecipient {
     /// The unique identifier for the chat whose members should receive the notifications.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMembersNotificationRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("chatId", &self.chat_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6100,43 +6550,49 @@ impl crate::read_fields::ReadFields for ChatMembersNotificationRecipient {
 
 /// The `microsoft.graph.chatMessageAttachment` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageAttachment {
     /// The content of the attachment. If the attachment is a rich card, set the property to the rich
     /// card object. This property and contentUrl are mutually exclusive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content: crate::Patch<String>,
     /// The media type of the content attachment. It can have the following values: reference: Attachment
     /// is a link to another file. Populate the contentURL with the link to the object.Any contentTypes
     /// supported by the Bot Framework's Attachment objectapplication/vnd.microsoft.card.codesnippet: A
     /// code snippet. application/vnd.microsoft.card.announcement: An announcement header.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// URL for the content of the attachment. Supported protocols: http, https, file and data.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_url: crate::Patch<String>,
     /// Read-only. Unique id of the attachment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Name of the attachment.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The ID of the Teams app that is associated with the attachment. The property is specifically used
     /// to attribute a Teams message card to the specified app.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_id: crate::Patch<String>,
     /// URL to a thumbnail image that the channel can use if it supports using an alternative, smaller
     /// form of content or contentUrl. For example, if you set contentType to application/word and set
     /// contentUrl to the location of the Word document, you might include a thumbnail image that
     /// represents the document. The channel could display the thumbnail image instead of the document.
     /// When the user clicks the image, the channel would open the document.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub thumbnail_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessageAttachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("content", &self.content)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("contentUrl", &self.content_url)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("teamsAppId", &self.teams_app_id)?;
+        writer.field("thumbnailUrl", &self.thumbnail_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6175,22 +6631,28 @@ impl crate::read_fields::ReadFields for ChatMessageAttachment {
 
 /// The `microsoft.graph.chatMessageHistoryItem` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageHistoryItem {
     /// The `actions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub actions: crate::Patch<crate::edm::Flags<crate::models::ChatMessageActions>>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `reaction` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reaction: crate::Patch<Box<crate::models::ChatMessageReaction>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessageHistoryItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("actions", &self.actions)?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("reaction", &self.reaction)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6225,23 +6687,29 @@ impl crate::read_fields::ReadFields for ChatMessageHistoryItem {
 
 /// The `microsoft.graph.chatMessageMention` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageMention {
     /// Index of an entity being mentioned in the specified chatMessage. Matches the {index} value in the
     /// corresponding &lt;at id='{index}'&gt; tag in the message body.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<i32>,
     /// The entity (user, application, team, or channel) that was @mentioned.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mentioned: crate::Patch<Box<crate::models::ChatMessageMentionedIdentitySet>>,
     /// String used to represent the mention. For example, a user's display name, a team name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub mention_text: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessageMention {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("mentioned", &self.mentioned)?;
+        writer.field("mentionText", &self.mention_text)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6276,27 +6744,22 @@ impl crate::read_fields::ReadFields for ChatMessageMention {
 
 /// The `microsoft.graph.chatMessagePolicyViolation` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessagePolicyViolation {
     /// The action taken by the DLP provider on the message with sensitive content. Supported values are:
     /// NoneNotifySender -- Inform the sender of the violation but allow readers to read the
     /// message.BlockAccess -- Block readers from reading the message.BlockAccessExternal -- Block users
     /// outside the organization from reading the message, while allowing users within the organization
     /// to read the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub dlp_action:
         crate::Patch<crate::edm::Flags<crate::models::ChatMessagePolicyViolationDlpActionTypes>>,
     /// Justification text provided by the sender of the message when overriding a policy violation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub justification_text: crate::Patch<String>,
     /// Information to display to the message sender about why the message was flagged as a violation.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_tip: crate::Patch<Box<crate::models::ChatMessagePolicyViolationPolicyTip>>,
     /// Indicates the action taken by the user on a message blocked by the DLP provider. Supported values
     /// are: NoneOverrideReportFalsePositiveWhen the DLP provider is updating the message for blocking
     /// sensitive content, userAction is not required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_action:
         crate::Patch<crate::edm::Flags<crate::models::ChatMessagePolicyViolationUserActionTypes>>,
     /// Indicates what actions the sender may take in response to the policy violation. Supported values
@@ -6308,14 +6771,25 @@ pub struct ChatMessagePolicyViolation {
     /// sender to overriide the DLP violation and allow readers to see the message again if the dlpAction
     /// had hidden it, after providing an explanation for doing so.AllowOverrideWithoutJustification and
     /// AllowOverrideWithJustification are mutually exclusive.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub verdict_details: crate::Patch<
         crate::edm::Flags<crate::models::ChatMessagePolicyViolationVerdictDetailsTypes>,
     >,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessagePolicyViolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dlpAction", &self.dlp_action)?;
+        writer.field("justificationText", &self.justification_text)?;
+        writer.field("policyTip", &self.policy_tip)?;
+        writer.field("userAction", &self.user_action)?;
+        writer.field("verdictDetails", &self.verdict_details)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6352,25 +6826,34 @@ impl crate::read_fields::ReadFields for ChatMessagePolicyViolation {
 
 /// The `microsoft.graph.chatMessagePolicyViolationPolicyTip` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessagePolicyViolationPolicyTip {
     /// The URL a user can visit to read about the data loss prevention policies for the organization.
     /// (ie, policies about what users shouldn't say in chats)
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub compliance_url: crate::Patch<String>,
     /// Explanatory text shown to the sender of the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub general_text: crate::Patch<String>,
     /// The list of improper data in the message that was detected by the data loss prevention app. Each
     /// DLP app defines its own conditions, examples include 'Credit Card Number' and 'Social Security
     /// Number'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub matched_condition_descriptions: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessagePolicyViolationPolicyTip {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("complianceUrl", &self.compliance_url)?;
+        writer.field("generalText", &self.general_text)?;
+        writer.field(
+            "matchedConditionDescriptions",
+            &self.matched_condition_descriptions,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6407,29 +6890,35 @@ impl crate::read_fields::ReadFields for ChatMessagePolicyViolationPolicyTip {
 
 /// The `microsoft.graph.chatMessageReaction` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatMessageReaction {
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `reactionContentUrl` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reaction_content_url: crate::Patch<String>,
     /// Supported values are like, angry, sad, laugh, heart, surprised.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reaction_type: crate::Patch<String>,
     /// The user who reacted to the message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::ChatMessageReactionIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatMessageReaction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("reactionContentUrl", &self.reaction_content_url)?;
+        writer.field("reactionType", &self.reaction_type)?;
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6468,22 +6957,28 @@ impl crate::read_fields::ReadFields for ChatMessageReaction {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatRenamedEventMessageDetail {
     /// The updated name of the chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_display_name: crate::Patch<String>,
     /// Unique identifier of the chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub chat_id: crate::Patch<String>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatRenamedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("chatDisplayName", &self.chat_display_name)?;
+        writer.field("chatId", &self.chat_id)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6518,19 +7013,25 @@ impl crate::read_fields::ReadFields for ChatRenamedEventMessageDetail {
 
 /// The `microsoft.graph.chatViewpoint` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatViewpoint {
     /// Indicates whether the chat is hidden for the current user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_hidden: crate::Patch<bool>,
     /// Represents the dateTime up until which the current user has read chatMessages in a specific chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_message_read_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ChatViewpoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isHidden", &self.is_hidden)?;
+        writer.field("lastMessageReadDateTime", &self.last_message_read_date_time)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6566,22 +7067,28 @@ impl crate::read_fields::ReadFields for ChatViewpoint {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConversationMemberRoleUpdatedEventMessageDetail {
     /// Roles for the coversation member user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_member_roles: crate::Patch<Vec<String>>,
     /// Identity of the conversation member user.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub conversation_member_user: crate::Patch<Box<crate::models::TeamworkUserIdentity>>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ConversationMemberRoleUpdatedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("conversationMemberRoles", &self.conversation_member_roles)?;
+        writer.field("conversationMemberUser", &self.conversation_member_user)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6616,13 +7123,19 @@ impl crate::read_fields::ReadFields for ConversationMemberRoleUpdatedEventMessag
 
 /// The `microsoft.graph.eventMessageDetail` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventMessageDetail {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for EventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6869,22 +7382,28 @@ impl crate::polymorphic::Polymorphic for AnyEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MeetingPolicyUpdatedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Represents whether the meeting chat is enabled or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_chat_enabled: crate::Patch<bool>,
     /// Unique identifier of the meeting chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub meeting_chat_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MeetingPolicyUpdatedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("meetingChatEnabled", &self.meeting_chat_enabled)?;
+        writer.field("meetingChatId", &self.meeting_chat_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6921,23 +7440,32 @@ impl crate::read_fields::ReadFields for MeetingPolicyUpdatedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MembersAddedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members added.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
     /// The timestamp that denotes how far back a conversation's history is shared with the conversation
     /// members.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub visible_history_start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MembersAddedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("members", &self.members)?;
+        writer.field(
+            "visibleHistoryStartDateTime",
+            &self.visible_history_start_date_time,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -6976,19 +7504,25 @@ impl crate::read_fields::ReadFields for MembersAddedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MembersDeletedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members deleted.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MembersDeletedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7024,19 +7558,25 @@ impl crate::read_fields::ReadFields for MembersDeletedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MembersJoinedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members who joined the chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MembersJoinedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7072,19 +7612,25 @@ impl crate::read_fields::ReadFields for MembersJoinedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MembersLeftEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// List of members who left the chat.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members: crate::Patch<Vec<crate::models::TeamworkUserIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MembersLeftEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("members", &self.members)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7120,19 +7666,25 @@ impl crate::read_fields::ReadFields for MembersLeftEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessagePinnedEventMessageDetail {
     /// Date and time when the event occurred.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MessagePinnedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7168,19 +7720,25 @@ impl crate::read_fields::ReadFields for MessagePinnedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageUnpinnedEventMessageDetail {
     /// Date and time when the event occurred.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub event_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for MessageUnpinnedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("eventDateTime", &self.event_date_time)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7216,35 +7774,41 @@ impl crate::read_fields::ReadFields for MessageUnpinnedEventMessageDetail {
 ///
 /// Derived from `shiftItem` < `scheduleEntity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpenShiftItem {
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `theme` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
     /// An incremental part of a shift which can cover details of when and where an employee is during
     /// their shift. For example, an assignment or a scheduled break or lunch. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Vec<crate::models::ShiftActivity>>,
     /// The shift label of the shiftItem.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The shift notes for the shiftItem.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// Count of the number of slots for the given open shift.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub open_slot_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for OpenShiftItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("theme", &self.theme)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("notes", &self.notes)?;
+        writer.field("openSlotCount", &self.open_slot_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7283,19 +7847,25 @@ impl crate::read_fields::ReadFields for OpenShiftItem {
 
 /// The `microsoft.graph.operationError` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperationError {
     /// Operation error code.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// Operation error message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub message: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for OperationError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("message", &self.message)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7329,16 +7899,22 @@ impl crate::read_fields::ReadFields for OperationError {
 
 /// The `microsoft.graph.provisionChannelEmailResult` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProvisionChannelEmailResult {
     /// Represents the provisioned email address.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub email: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ProvisionChannelEmailResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("email", &self.email)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7371,22 +7947,28 @@ impl crate::read_fields::ReadFields for ProvisionChannelEmailResult {
 
 /// The `microsoft.graph.scheduleEntity` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScheduleEntity {
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `theme` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ScheduleEntity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("theme", &self.theme)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7483,36 +8065,42 @@ impl crate::polymorphic::Polymorphic for AnyScheduleEntity {
 
 /// The `microsoft.graph.shiftActivity` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShiftActivity {
     /// Customer defined code for the shiftActivity. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub code: crate::Patch<String>,
     /// The name of the shiftActivity. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The end date and time for the shiftActivity. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates whether the microsoft.graph.user should be paid for the activity during their shift.
     /// Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_paid: crate::Patch<bool>,
     /// The start date and time for the shiftActivity. The Timestamp type represents date and time
     /// information using ISO 8601 format and is always in UTC time. For example, midnight UTC on Jan 1,
     /// 2014 is 2014-01-01T00:00:00Z. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `theme` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ShiftActivity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("code", &self.code)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("isPaid", &self.is_paid)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("theme", &self.theme)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7552,32 +8140,38 @@ impl crate::read_fields::ReadFields for ShiftActivity {
 ///
 /// Derived from `scheduleEntity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShiftItem {
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `theme` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
     /// An incremental part of a shift which can cover details of when and where an employee is during
     /// their shift. For example, an assignment or a scheduled break or lunch. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activities: crate::Patch<Vec<crate::models::ShiftActivity>>,
     /// The shift label of the shiftItem.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The shift notes for the shiftItem.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for ShiftItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("theme", &self.theme)?;
+        writer.field("activities", &self.activities)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("notes", &self.notes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7669,19 +8263,25 @@ impl crate::polymorphic::Polymorphic for AnyShiftItem {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TabUpdatedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the tab.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tab_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TabUpdatedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("tabId", &self.tab_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7717,19 +8317,25 @@ impl crate::read_fields::ReadFields for TabUpdatedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamArchivedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamArchivedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7765,25 +8371,31 @@ impl crate::read_fields::ReadFields for TeamArchivedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamCreatedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Description for the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_description: crate::Patch<String>,
     /// Display name of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_display_name: crate::Patch<String>,
     /// Unique identifier of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamCreatedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamDescription", &self.team_description)?;
+        writer.field("teamDisplayName", &self.team_display_name)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7821,22 +8433,28 @@ impl crate::read_fields::ReadFields for TeamCreatedEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamDescriptionUpdatedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The updated description for the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_description: crate::Patch<String>,
     /// Unique identifier of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamDescriptionUpdatedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamDescription", &self.team_description)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7871,25 +8489,31 @@ impl crate::read_fields::ReadFields for TeamDescriptionUpdatedEventMessageDetail
 
 /// The `microsoft.graph.teamFunSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamFunSettings {
     /// If set to true, enables users to include custom memes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_custom_memes: crate::Patch<bool>,
     /// If set to true, enables Giphy use.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_giphy: crate::Patch<bool>,
     /// If set to true, enables users to include stickers and memes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_stickers_and_memes: crate::Patch<bool>,
     /// Giphy content rating. Possible values are: moderate, strict.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub giphy_content_rating: crate::Patch<crate::models::GiphyRatingType>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamFunSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowCustomMemes", &self.allow_custom_memes)?;
+        writer.field("allowGiphy", &self.allow_giphy)?;
+        writer.field("allowStickersAndMemes", &self.allow_stickers_and_memes)?;
+        writer.field("giphyContentRating", &self.giphy_content_rating)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7925,19 +8549,28 @@ impl crate::read_fields::ReadFields for TeamFunSettings {
 
 /// The `microsoft.graph.teamGuestSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamGuestSettings {
     /// If set to true, guests can add and update channels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_create_update_channels: crate::Patch<bool>,
     /// If set to true, guests can delete channels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_delete_channels: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamGuestSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "allowCreateUpdateChannels",
+            &self.allow_create_update_channels,
+        )?;
+        writer.field("allowDeleteChannels", &self.allow_delete_channels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -7973,19 +8606,25 @@ impl crate::read_fields::ReadFields for TeamGuestSettings {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamJoiningDisabledEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamJoiningDisabledEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8021,19 +8660,25 @@ impl crate::read_fields::ReadFields for TeamJoiningDisabledEventMessageDetail {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamJoiningEnabledEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamJoiningEnabledEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8067,31 +8712,49 @@ impl crate::read_fields::ReadFields for TeamJoiningEnabledEventMessageDetail {
 
 /// The `microsoft.graph.teamMemberSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamMemberSettings {
     /// If set to true, members can add and remove apps.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_add_remove_apps: crate::Patch<bool>,
     /// If set to true, members can add and update private channels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_create_private_channels: crate::Patch<bool>,
     /// If set to true, members can add and update channels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_create_update_channels: crate::Patch<bool>,
     /// If set to true, members can add, update, and remove connectors.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_create_update_remove_connectors: crate::Patch<bool>,
     /// If set to true, members can add, update, and remove tabs.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_create_update_remove_tabs: crate::Patch<bool>,
     /// If set to true, members can delete channels.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_delete_channels: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamMemberSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowAddRemoveApps", &self.allow_add_remove_apps)?;
+        writer.field(
+            "allowCreatePrivateChannels",
+            &self.allow_create_private_channels,
+        )?;
+        writer.field(
+            "allowCreateUpdateChannels",
+            &self.allow_create_update_channels,
+        )?;
+        writer.field(
+            "allowCreateUpdateRemoveConnectors",
+            &self.allow_create_update_remove_connectors,
+        )?;
+        writer.field(
+            "allowCreateUpdateRemoveTabs",
+            &self.allow_create_update_remove_tabs,
+        )?;
+        writer.field("allowDeleteChannels", &self.allow_delete_channels)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8137,16 +8800,22 @@ impl crate::read_fields::ReadFields for TeamMemberSettings {
 ///
 /// Derived from `teamworkNotificationRecipient`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamMembersNotificationRecipient {
     /// The unique identifier for the team whose members should receive the notification.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamMembersNotificationRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8179,28 +8848,37 @@ impl crate::read_fields::ReadFields for TeamMembersNotificationRecipient {
 
 /// The `microsoft.graph.teamMessagingSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamMessagingSettings {
     /// If set to true, @channel mentions are allowed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_channel_mentions: crate::Patch<bool>,
     /// If set to true, owners can delete any message.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_owner_delete_messages: crate::Patch<bool>,
     /// If set to true, @team mentions are allowed.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_team_mentions: crate::Patch<bool>,
     /// If set to true, users can delete their messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_user_delete_messages: crate::Patch<bool>,
     /// If set to true, users can edit their messages.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub allow_user_edit_messages: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamMessagingSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("allowChannelMentions", &self.allow_channel_mentions)?;
+        writer.field(
+            "allowOwnerDeleteMessages",
+            &self.allow_owner_delete_messages,
+        )?;
+        writer.field("allowTeamMentions", &self.allow_team_mentions)?;
+        writer.field("allowUserDeleteMessages", &self.allow_user_delete_messages)?;
+        writer.field("allowUserEditMessages", &self.allow_user_edit_messages)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8239,22 +8917,28 @@ impl crate::read_fields::ReadFields for TeamMessagingSettings {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamRenamedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// The updated name of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_display_name: crate::Patch<String>,
     /// Unique identifier of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamRenamedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamDisplayName", &self.team_display_name)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8289,19 +8973,25 @@ impl crate::read_fields::ReadFields for TeamRenamedEventMessageDetail {
 
 /// The `microsoft.graph.teamsAppAuthorization` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppAuthorization {
     /// The `clientAppId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub client_app_id: crate::Patch<String>,
     /// The `requiredPermissionSet` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub required_permission_set: crate::Patch<Box<crate::models::TeamsAppPermissionSet>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppAuthorization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("clientAppId", &self.client_app_id)?;
+        writer.field("requiredPermissionSet", &self.required_permission_set)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8337,22 +9027,28 @@ impl crate::read_fields::ReadFields for TeamsAppAuthorization {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppInstalledEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Display name of the teamsApp.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_display_name: crate::Patch<String>,
     /// Unique identifier of the teamsApp.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppInstalledEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamsAppDisplayName", &self.teams_app_display_name)?;
+        writer.field("teamsAppId", &self.teams_app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8387,17 +9083,26 @@ impl crate::read_fields::ReadFields for TeamsAppInstalledEventMessageDetail {
 
 /// The `microsoft.graph.teamsAppPermissionSet` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppPermissionSet {
     /// The `resourceSpecificPermissions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_specific_permissions:
         crate::Patch<Vec<crate::models::TeamsAppResourceSpecificPermission>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppPermissionSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field(
+            "resourceSpecificPermissions",
+            &self.resource_specific_permissions,
+        )?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8434,22 +9139,28 @@ impl crate::read_fields::ReadFields for TeamsAppPermissionSet {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppRemovedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Display name of the teamsApp.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_display_name: crate::Patch<String>,
     /// Unique identifier of the teamsApp.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppRemovedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamsAppDisplayName", &self.teams_app_display_name)?;
+        writer.field("teamsAppId", &self.teams_app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8484,19 +9195,25 @@ impl crate::read_fields::ReadFields for TeamsAppRemovedEventMessageDetail {
 
 /// The `microsoft.graph.teamsAppResourceSpecificPermission` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppResourceSpecificPermission {
     /// The `permissionType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_type: crate::Patch<crate::models::TeamsAppResourceSpecificPermissionType>,
     /// The `permissionValue` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub permission_value: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppResourceSpecificPermission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("permissionType", &self.permission_type)?;
+        writer.field("permissionValue", &self.permission_value)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8532,22 +9249,28 @@ impl crate::read_fields::ReadFields for TeamsAppResourceSpecificPermission {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAppUpgradedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Display name of the teamsApp.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_display_name: crate::Patch<String>,
     /// Unique identifier of the teamsApp.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub teams_app_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAppUpgradedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamsAppDisplayName", &self.teams_app_display_name)?;
+        writer.field("teamsAppId", &self.teams_app_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8582,25 +9305,31 @@ impl crate::read_fields::ReadFields for TeamsAppUpgradedEventMessageDetail {
 
 /// The `microsoft.graph.teamsTabConfiguration` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsTabConfiguration {
     /// Url used for rendering tab contents in Teams. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_url: crate::Patch<String>,
     /// Identifier for the entity hosted by the tab provider.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub entity_id: crate::Patch<String>,
     /// Url called by Teams client when a Tab is removed using the Teams Client.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub remove_url: crate::Patch<String>,
     /// Url for showing tab contents outside of Teams.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub website_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsTabConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("contentUrl", &self.content_url)?;
+        writer.field("entityId", &self.entity_id)?;
+        writer.field("removeUrl", &self.remove_url)?;
+        writer.field("websiteUrl", &self.website_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8636,22 +9365,28 @@ impl crate::read_fields::ReadFields for TeamsTabConfiguration {
 
 /// The `microsoft.graph.teamSummary` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamSummary {
     /// Count of guests in a team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub guests_count: crate::Patch<i32>,
     /// Count of members in a team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub members_count: crate::Patch<i32>,
     /// Count of owners in a team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub owners_count: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("guestsCount", &self.guests_count)?;
+        writer.field("membersCount", &self.members_count)?;
+        writer.field("ownersCount", &self.owners_count)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8688,19 +9423,25 @@ impl crate::read_fields::ReadFields for TeamSummary {
 ///
 /// Derived from `eventMessageDetail`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamUnarchivedEventMessageDetail {
     /// Initiator of the event.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub initiator: crate::Patch<Box<crate::models::AnyIdentitySet>>,
     /// Unique identifier of the team.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub team_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamUnarchivedEventMessageDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("initiator", &self.initiator)?;
+        writer.field("teamId", &self.team_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8734,25 +9475,31 @@ impl crate::read_fields::ReadFields for TeamUnarchivedEventMessageDetail {
 
 /// The `microsoft.graph.teamworkActivityTopic` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkActivityTopic {
     /// Type of source. Possible values are: entityUrl, text. For supported Microsoft Graph URLs, use
     /// entityUrl. For custom text, use text.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub source: crate::Patch<crate::models::TeamworkActivityTopicSource>,
     /// The topic value. If the value of the source property is entityUrl, this must be a Microsoft Graph
     /// URL. If the vaule is text, this must be a plain text value.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub value: crate::Patch<String>,
     /// The link the user clicks when they select the notification. Optional when source is entityUrl;
     /// required when source is text.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamworkActivityTopic {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("source", &self.source)?;
+        writer.field("value", &self.value)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8787,13 +9534,19 @@ impl crate::read_fields::ReadFields for TeamworkActivityTopic {
 
 /// The `microsoft.graph.teamworkNotificationRecipient` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkNotificationRecipient {
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamworkNotificationRecipient {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8890,22 +9643,28 @@ impl crate::polymorphic::Polymorphic for AnyTeamworkNotificationRecipient {
 
 /// The `microsoft.graph.teamworkOnlineMeetingInfo` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamworkOnlineMeetingInfo {
     /// The identifier of the calendar event associated with the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub calendar_event_id: crate::Patch<String>,
     /// The URL that users click to join or uniquely identify the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub join_web_url: crate::Patch<String>,
     /// The organizer of the meeting.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub organizer: crate::Patch<Box<crate::models::TeamworkUserIdentity>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamworkOnlineMeetingInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("calendarEventId", &self.calendar_event_id)?;
+        writer.field("joinWebUrl", &self.join_web_url)?;
+        writer.field("organizer", &self.organizer)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8940,25 +9699,31 @@ impl crate::read_fields::ReadFields for TeamworkOnlineMeetingInfo {
 
 /// The `microsoft.graph.timeCardBreak` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeCardBreak {
     /// The `breakId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub break_id: crate::Patch<String>,
     /// The `end` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `notes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// The `start` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeCardBreak {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("breakId", &self.break_id)?;
+        writer.field("end", &self.end)?;
+        writer.field("notes", &self.notes)?;
+        writer.field("start", &self.start)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -8994,22 +9759,28 @@ impl crate::read_fields::ReadFields for TimeCardBreak {
 
 /// The `microsoft.graph.timeCardEntry` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeCardEntry {
     /// The `breaks` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub breaks: crate::Patch<Vec<crate::models::TimeCardBreak>>,
     /// The `clockInEvent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub clock_in_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// The `clockOutEvent` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub clock_out_event: crate::Patch<Box<crate::models::TimeCardEvent>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeCardEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("breaks", &self.breaks)?;
+        writer.field("clockInEvent", &self.clock_in_event)?;
+        writer.field("clockOutEvent", &self.clock_out_event)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -9044,22 +9815,28 @@ impl crate::read_fields::ReadFields for TimeCardEntry {
 
 /// The `microsoft.graph.timeCardEvent` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeCardEvent {
     /// The `dateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `isAtApprovedLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_at_approved_location: crate::Patch<bool>,
     /// The `notes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub notes: crate::Patch<Box<crate::models::ItemBody>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeCardEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("dateTime", &self.date_time)?;
+        writer.field("isAtApprovedLocation", &self.is_at_approved_location)?;
+        writer.field("notes", &self.notes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -9094,16 +9871,22 @@ impl crate::read_fields::ReadFields for TimeCardEvent {
 
 /// The `microsoft.graph.timeClockSettings` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeClockSettings {
     /// The `approvedLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub approved_location: crate::Patch<Box<crate::models::GeoCoordinates>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeClockSettings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("approvedLocation", &self.approved_location)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -9138,25 +9921,31 @@ impl crate::read_fields::ReadFields for TimeClockSettings {
 ///
 /// Derived from `scheduleEntity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TimeOffItem {
     /// The `endDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub end_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `startDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `theme` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub theme: crate::Patch<crate::models::ScheduleEntityTheme>,
     /// ID of the timeOffReason for this timeOffItem. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub time_off_reason_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TimeOffItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("endDateTime", &self.end_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("theme", &self.theme)?;
+        writer.field("timeOffReasonId", &self.time_off_reason_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -9192,19 +9981,25 @@ impl crate::read_fields::ReadFields for TimeOffItem {
 
 /// The `microsoft.graph.workforceIntegrationEncryption` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkforceIntegrationEncryption {
     /// Possible values are: sharedSecret, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub protocol: crate::Patch<crate::models::WorkforceIntegrationEncryptionProtocol>,
     /// Encryption shared secret.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub secret: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for WorkforceIntegrationEncryption {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("protocol", &self.protocol)?;
+        writer.field("secret", &self.secret)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]

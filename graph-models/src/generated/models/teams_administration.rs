@@ -79,69 +79,78 @@ pub struct TeamsAdministrationNumberAssignmentCollectionUpdateNumberBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NumberAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `activationState` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub activation_state: crate::Patch<crate::models::teams_administration::ActivationState>,
     /// The `assignmentCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_category: crate::Patch<crate::models::teams_administration::AssignmentCategory>,
     /// The `assignmentStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_status: crate::Patch<crate::models::teams_administration::AssignmentStatus>,
     /// The `assignmentTargetId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_target_id: crate::Patch<String>,
     /// The `capabilities` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub capabilities: crate::Patch<Vec<crate::models::teams_administration::NumberCapability>>,
     /// The `city` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub city: crate::Patch<String>,
     /// The `civicAddressId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub civic_address_id: crate::Patch<String>,
     /// The `isoCountryCode` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub iso_country_code: crate::Patch<String>,
     /// The `locationId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub location_id: crate::Patch<String>,
     /// The `networkSiteId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub network_site_id: crate::Patch<String>,
     /// The `numberSource` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number_source: crate::Patch<crate::models::teams_administration::NumberSource>,
     /// The `numberType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number_type: crate::Patch<crate::models::teams_administration::NumberType>,
     /// The `operatorId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operator_id: crate::Patch<String>,
     /// The `portInStatus` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub port_in_status: crate::Patch<crate::models::teams_administration::PortInStatus>,
     /// The `reverseNumberLookupOptions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reverse_number_lookup_options:
         crate::Patch<Vec<crate::models::teams_administration::ReverseNumberLookupOption>>,
     /// The `supportedCustomerActions` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub supported_customer_actions:
         crate::Patch<Vec<crate::models::teams_administration::CustomerAction>>,
     /// The `telephoneNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub telephone_number: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for NumberAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("activationState", &self.activation_state)?;
+        writer.field("assignmentCategory", &self.assignment_category)?;
+        writer.field("assignmentStatus", &self.assignment_status)?;
+        writer.field("assignmentTargetId", &self.assignment_target_id)?;
+        writer.field("capabilities", &self.capabilities)?;
+        writer.field("city", &self.city)?;
+        writer.field("civicAddressId", &self.civic_address_id)?;
+        writer.field("isoCountryCode", &self.iso_country_code)?;
+        writer.field("locationId", &self.location_id)?;
+        writer.field("networkSiteId", &self.network_site_id)?;
+        writer.field("numberSource", &self.number_source)?;
+        writer.field("numberType", &self.number_type)?;
+        writer.field("operatorId", &self.operator_id)?;
+        writer.field("portInStatus", &self.port_in_status)?;
+        writer.field(
+            "reverseNumberLookupOptions",
+            &self.reverse_number_lookup_options,
+        )?;
+        writer.field("supportedCustomerActions", &self.supported_customer_actions)?;
+        writer.field("telephoneNumber", &self.telephone_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -220,22 +229,28 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyIdentifierDetail {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `name` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The `policyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for PolicyIdentifierDetail {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("name", &self.name)?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -282,27 +297,36 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsAdminRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `policy` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy: crate::Patch<Box<crate::models::teams_administration::TeamsPolicyAssignment>>,
     /// The `telephoneNumberManagement` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub telephone_number_management:
         crate::Patch<Box<crate::models::teams_administration::TelephoneNumberManagementRoot>>,
     /// The `userConfigurations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_configurations:
         crate::Patch<Vec<crate::models::teams_administration::TeamsUserConfiguration>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsAdminRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("policy", &self.policy)?;
+        writer.field(
+            "telephoneNumberManagement",
+            &self.telephone_number_management,
+        )?;
+        writer.field("userConfigurations", &self.user_configurations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -351,20 +375,26 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsPolicyAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `userAssignments` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_assignments:
         crate::Patch<Vec<crate::models::teams_administration::TeamsPolicyUserAssignment>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsPolicyAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("userAssignments", &self.user_assignments)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -409,25 +439,31 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsPolicyUserAssignment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `policyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// The `policyType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_type: crate::Patch<String>,
     /// The `userId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsPolicyUserAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.field("policyType", &self.policy_type)?;
+        writer.field("userId", &self.user_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -476,49 +512,62 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamsUserConfiguration {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `accountType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub account_type: crate::Patch<crate::models::teams_administration::AccountType>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `effectivePolicyAssignments` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub effective_policy_assignments:
         crate::Patch<Vec<crate::models::teams_administration::EffectivePolicyAssignment>>,
     /// The `featureTypes` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub feature_types: crate::Patch<Vec<String>>,
     /// The `isEnterpriseVoiceEnabled` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_enterprise_voice_enabled: crate::Patch<bool>,
     /// The `modifiedDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The `telephoneNumbers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub telephone_numbers:
         crate::Patch<Vec<crate::models::teams_administration::AssignedTelephoneNumber>>,
     /// The `tenantId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tenant_id: crate::Patch<String>,
     /// The `userPrincipalName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user_principal_name: crate::Patch<String>,
     /// The `user` navigation property (present when expanded).
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub user: crate::Patch<Box<crate::models::AnyUser>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TeamsUserConfiguration {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("accountType", &self.account_type)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field(
+            "effectivePolicyAssignments",
+            &self.effective_policy_assignments,
+        )?;
+        writer.field("featureTypes", &self.feature_types)?;
+        writer.field(
+            "isEnterpriseVoiceEnabled",
+            &self.is_enterprise_voice_enabled,
+        )?;
+        writer.field("modifiedDateTime", &self.modified_date_time)?;
+        writer.field("telephoneNumbers", &self.telephone_numbers)?;
+        writer.field("tenantId", &self.tenant_id)?;
+        writer.field("userPrincipalName", &self.user_principal_name)?;
+        #[cfg(feature = "identity")]
+        writer.field("user", &self.user)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -581,27 +630,33 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TelephoneNumberLongRunningOperation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `createdDateTime` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<String>,
     /// The `numbers` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub numbers: crate::Patch<
         Vec<crate::models::teams_administration::TelephoneNumberLongRunningOperationDetails>,
     >,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TelephoneNumberLongRunningOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("numbers", &self.numbers)?;
+        writer.field("status", &self.status)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -651,24 +706,30 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TelephoneNumberManagementRoot {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The `numberAssignments` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub number_assignments:
         crate::Patch<Vec<crate::models::teams_administration::NumberAssignment>>,
     /// The `operations` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub operations:
         crate::Patch<Vec<crate::models::teams_administration::TelephoneNumberLongRunningOperation>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TelephoneNumberManagementRoot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("numberAssignments", &self.number_assignments)?;
+        writer.field("operations", &self.operations)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -713,19 +774,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.teamsAdministration.assignedTelephoneNumber` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssignedTelephoneNumber {
     /// The `assignmentCategory` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_category: crate::Patch<crate::models::teams_administration::AssignmentCategory>,
     /// The `telephoneNumber` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub telephone_number: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for AssignedTelephoneNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignmentCategory", &self.assignment_category)?;
+        writer.field("telephoneNumber", &self.telephone_number)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -759,19 +826,25 @@ impl crate::read_fields::ReadFields for AssignedTelephoneNumber {
 
 /// The `microsoft.graph.teamsAdministration.effectivePolicyAssignment` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EffectivePolicyAssignment {
     /// The `policyAssignment` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_assignment: crate::Patch<Box<crate::models::teams_administration::PolicyAssignment>>,
     /// The `policyType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_type: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for EffectivePolicyAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("policyAssignment", &self.policy_assignment)?;
+        writer.field("policyType", &self.policy_type)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -805,25 +878,31 @@ impl crate::read_fields::ReadFields for EffectivePolicyAssignment {
 
 /// The `microsoft.graph.teamsAdministration.policyAssignment` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyAssignment {
     /// The `assignmentType` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub assignment_type: crate::Patch<crate::models::teams_administration::AssignmentType>,
     /// The `displayName` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// The `groupId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub group_id: crate::Patch<String>,
     /// The `policyId` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub policy_id: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for PolicyAssignment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("assignmentType", &self.assignment_type)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("groupId", &self.group_id)?;
+        writer.field("policyId", &self.policy_id)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]
@@ -859,22 +938,28 @@ impl crate::read_fields::ReadFields for PolicyAssignment {
 
 /// The `microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperationDetails` complex type.
 #[cfg(feature = "teams")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TelephoneNumberLongRunningOperationDetails {
     /// The `resourceLocation` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub resource_location: crate::Patch<String>,
     /// The `status` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::LongRunningOperationStatus>,
     /// The `statusDetail` property.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status_detail: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "teams")]
+impl serde::Serialize for TelephoneNumberLongRunningOperationDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("resourceLocation", &self.resource_location)?;
+        writer.field("status", &self.status)?;
+        writer.field("statusDetail", &self.status_detail)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "teams")]

@@ -5,34 +5,40 @@
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Group {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time of the group creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description that gives details on the term usage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Name of the group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// ID of the parent site of this group.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_site_id: crate::Patch<String>,
     /// Returns the type of the group. Possible values are: global, system, and siteCollection.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub scope: crate::Patch<crate::models::term_store::TermGroupScope>,
     /// All sets under the group in a term \[store\].
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sets: crate::Patch<Vec<crate::models::term_store::Set>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for Group {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("parentSiteId", &self.parent_site_id)?;
+        writer.field("scope", &self.scope)?;
+        writer.field("sets", &self.sets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -87,29 +93,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Relation {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The type of relation. Possible values are: pin, reuse.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relationship: crate::Patch<crate::models::term_store::RelationType>,
     /// The from \[term\] of the relation. The term from which the relationship is defined. A null value
     /// would indicate the relation is directly with the \[set\].
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub from_term: crate::Patch<Box<crate::models::term_store::Term>>,
     /// The \[set\] in which the relation is relevant.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub set: crate::Patch<Box<crate::models::term_store::Set>>,
     /// The to \[term\] of the relation. The term to which the relationship is defined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub to_term: crate::Patch<Box<crate::models::term_store::Term>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for Relation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("relationship", &self.relationship)?;
+        writer.field("fromTerm", &self.from_term)?;
+        writer.field("set", &self.set)?;
+        writer.field("toTerm", &self.to_term)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -160,40 +172,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Set {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time of set creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description that gives details on the term usage.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// Name of the set for each languageTag.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub localized_names: crate::Patch<Vec<crate::models::term_store::LocalizedName>>,
     /// Custom properties for the set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Vec<crate::models::KeyValue>>,
     /// Children terms of set in term \[store\].
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub children: crate::Patch<Vec<crate::models::term_store::Term>>,
     /// The parent \[group\] that contains the set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub parent_group: crate::Patch<Box<crate::models::term_store::Group>>,
     /// Indicates which terms have been pinned or reused directly under the set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relations: crate::Patch<Vec<crate::models::term_store::Relation>>,
     /// All the terms under the set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub terms: crate::Patch<Vec<crate::models::term_store::Term>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for Set {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("description", &self.description)?;
+        writer.field("localizedNames", &self.localized_names)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("children", &self.children)?;
+        writer.field("parentGroup", &self.parent_group)?;
+        writer.field("relations", &self.relations)?;
+        writer.field("terms", &self.terms)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -252,29 +270,35 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Store {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Default language of the term store.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub default_language_tag: crate::Patch<String>,
     /// List of languages for the term store.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tags: crate::Patch<Vec<String>>,
     /// Collection of all groups available in the term store.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub groups: crate::Patch<Vec<crate::models::term_store::Group>>,
     /// Collection of all sets available in the term store. This relationship can only be used to load a
     /// specific term set.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub sets: crate::Patch<Vec<crate::models::term_store::Set>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for Store {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("defaultLanguageTag", &self.default_language_tag)?;
+        writer.field("languageTags", &self.language_tags)?;
+        writer.field("groups", &self.groups)?;
+        writer.field("sets", &self.sets)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -325,40 +349,46 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Term {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// Date and time of term creation. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Description about term that is dependent on the languageTag.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub descriptions: crate::Patch<Vec<crate::models::term_store::LocalizedDescription>>,
     /// Label metadata for a term.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub labels: crate::Patch<Vec<crate::models::term_store::LocalizedLabel>>,
     /// Last date and time of term modification. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Collection of properties on the term.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub properties: crate::Patch<Vec<crate::models::KeyValue>>,
     /// Children of current term.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub children: crate::Patch<Vec<crate::models::term_store::Term>>,
     /// To indicate which terms are related to the current term as either pinned or reused.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub relations: crate::Patch<Vec<crate::models::term_store::Relation>>,
     /// The \[set\] in which the term is created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub set: crate::Patch<Box<crate::models::term_store::Set>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for Term {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("descriptions", &self.descriptions)?;
+        writer.field("labels", &self.labels)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("properties", &self.properties)?;
+        writer.field("children", &self.children)?;
+        writer.field("relations", &self.relations)?;
+        writer.field("set", &self.set)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -415,19 +445,25 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.termStore.localizedDescription` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalizedDescription {
     /// The description in the localized language.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub description: crate::Patch<String>,
     /// The language tag for the label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for LocalizedDescription {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("description", &self.description)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -461,22 +497,28 @@ impl crate::read_fields::ReadFields for LocalizedDescription {
 
 /// The `microsoft.graph.termStore.localizedLabel` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalizedLabel {
     /// Indicates whether the label is the default label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_default: crate::Patch<bool>,
     /// The language tag for the label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The name of the label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for LocalizedLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("isDefault", &self.is_default)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]
@@ -511,19 +553,25 @@ impl crate::read_fields::ReadFields for LocalizedLabel {
 
 /// The `microsoft.graph.termStore.localizedName` complex type.
 #[cfg(feature = "sites")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalizedName {
     /// The language tag for the label.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub language_tag: crate::Patch<String>,
     /// The name in the localized language.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "sites")]
+impl serde::Serialize for LocalizedName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("languageTag", &self.language_tag)?;
+        writer.field("name", &self.name)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "sites")]

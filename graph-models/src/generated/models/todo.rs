@@ -15,29 +15,35 @@ pub struct AttachmentBaseCollectionCreateUploadSessionBody {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttachmentBase {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The MIME type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The display name of the attachment. This does not need to be the actual file name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for AttachmentBase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -140,24 +146,30 @@ impl crate::polymorphic::Polymorphic for AnyAttachmentBase {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttachmentSession {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date and time in UTC when the upload session will expire. The complete file must be uploaded
     /// before this expiration time is reached.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub expiration_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Indicates a single value {start} that represents the location in the file where the next upload
     /// should begin.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub next_expected_ranges: crate::Patch<Vec<String>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for AttachmentSession {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("expirationDateTime", &self.expiration_date_time)?;
+        writer.field("nextExpectedRanges", &self.next_expected_ranges)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -204,28 +216,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChecklistItem {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The date and time when the checklistItem was finished.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub checked_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time when the checklistItem was created.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// Field indicating the title of checklistItem.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// State indicating whether the item is checked off or not.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_checked: crate::Patch<bool>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for ChecklistItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("checkedDateTime", &self.checked_date_time)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isChecked", &self.is_checked)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -276,28 +294,34 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LinkedResource {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The app name of the source that sends the linkedResource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub application_name: crate::Patch<String>,
     /// The title of the linkedResource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// ID of the object that is associated with this task on the third-party/partner system.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub external_id: crate::Patch<String>,
     /// Deep link to the linkedResource.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub web_url: crate::Patch<String>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for LinkedResource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("applicationName", &self.application_name)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("externalId", &self.external_id)?;
+        writer.field("webUrl", &self.web_url)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -348,32 +372,38 @@ crate::macros::select_fields! {
 ///
 /// Derived from `attachmentBase` < `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskFileAttachment {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The MIME type.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The Timestamp type represents date and time information using ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2014 is 2014-01-01T00:00:00Z.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The display name of the attachment. This does not need to be the actual file name.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i32>,
     /// The base64-encoded contents of the file.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_bytes: crate::Patch<crate::edm::Binary>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for TaskFileAttachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.field("contentBytes", &self.content_bytes)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -426,19 +456,25 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Todo {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The task lists in the users mailbox.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub lists: crate::Patch<Vec<crate::models::TodoTaskList>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for Todo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("lists", &self.lists)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -483,86 +519,96 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TodoTask {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The task body that typically contains information about the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body: crate::Patch<Box<crate::models::ItemBody>>,
     /// The date and time when the task body was last modified. By default, it is in UTC. You can provide
     /// a custom time zone in the request header. The property value uses ISO 8601 format and is always
     /// in UTC time. For example, midnight UTC on Jan 1, 2020 would look like this:
     /// '2020-01-01T00:00:00Z'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub body_last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The categories associated with the task. Each category corresponds to the displayName property of
     /// an outlookCategory that the user has defined.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub categories: crate::Patch<Vec<String>>,
     /// The date and time in the specified time zone that the task was finished.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub completed_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time when the task was created. By default, it is in UTC. You can provide a custom
     /// time zone in the request header. The property value uses ISO 8601 format. For example, midnight
     /// UTC on Jan 1, 2020 would look like this: '2020-01-01T00:00:00Z'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub created_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The date and time in the specified time zone that the task is to be finished.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub due_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Indicates whether the task has attachments.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub has_attachments: crate::Patch<bool>,
     /// The importance of the task. Possible values are: low, normal, high.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub importance: crate::Patch<crate::models::Importance>,
     /// Set to true if an alert is set to remind the user of the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_reminder_on: crate::Patch<bool>,
     /// The date and time when the task was last modified. By default, it is in UTC. You can provide a
     /// custom time zone in the request header. The property value uses ISO 8601 format and is always in
     /// UTC time. For example, midnight UTC on Jan 1, 2020 would look like this: '2020-01-01T00:00:00Z'.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub last_modified_date_time: crate::Patch<crate::edm::DateTimeOffset>,
     /// The recurrence pattern for the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub recurrence: crate::Patch<Box<crate::models::PatternedRecurrence>>,
     /// The date and time in the specified time zone for a reminder alert of the task to occur.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub reminder_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// The date and time in the specified time zone at which the task is scheduled to start.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub start_date_time: crate::Patch<Box<crate::models::DateTimeTimeZone>>,
     /// Indicates the state or progress of the task. Possible values are: notStarted, inProgress,
     /// completed, waitingOnOthers, deferred.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub status: crate::Patch<crate::models::TaskStatus>,
     /// A brief description of the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub title: crate::Patch<String>,
     /// A collection of file attachments for the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachments: crate::Patch<Vec<crate::models::AnyAttachmentBase>>,
     /// The `attachmentSessions` navigation property (present when expanded).
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachment_sessions: crate::Patch<Vec<crate::models::AttachmentSession>>,
     /// A collection of checklistItems linked to a task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub checklist_items: crate::Patch<Vec<crate::models::ChecklistItem>>,
     /// The collection of open extensions defined for the task. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// A collection of resources linked to the task.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub linked_resources: crate::Patch<Vec<crate::models::LinkedResource>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for TodoTask {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("body", &self.body)?;
+        writer.field(
+            "bodyLastModifiedDateTime",
+            &self.body_last_modified_date_time,
+        )?;
+        writer.field("categories", &self.categories)?;
+        writer.field("completedDateTime", &self.completed_date_time)?;
+        writer.field("createdDateTime", &self.created_date_time)?;
+        writer.field("dueDateTime", &self.due_date_time)?;
+        writer.field("hasAttachments", &self.has_attachments)?;
+        writer.field("importance", &self.importance)?;
+        writer.field("isReminderOn", &self.is_reminder_on)?;
+        writer.field("lastModifiedDateTime", &self.last_modified_date_time)?;
+        writer.field("recurrence", &self.recurrence)?;
+        writer.field("reminderDateTime", &self.reminder_date_time)?;
+        writer.field("startDateTime", &self.start_date_time)?;
+        writer.field("status", &self.status)?;
+        writer.field("title", &self.title)?;
+        writer.field("attachments", &self.attachments)?;
+        writer.field("attachmentSessions", &self.attachment_sessions)?;
+        writer.field("checklistItems", &self.checklist_items)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field("linkedResources", &self.linked_resources)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -645,36 +691,43 @@ crate::macros::select_fields! {
 ///
 /// Derived from `entity`; inherited properties are included.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TodoTaskList {
     /// The unique idenfier for an entity. Read-only.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub id: crate::Patch<String>,
     /// The name of the task list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub display_name: crate::Patch<String>,
     /// True if the user is owner of the given task list.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_owner: crate::Patch<bool>,
     /// True if the task list is shared with other users
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub is_shared: crate::Patch<bool>,
     /// Property indicating the list name if the given list is a well-known list. Possible values are:
     /// none, defaultList, flaggedEmails, unknownFutureValue.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub wellknown_list_name: crate::Patch<crate::models::WellknownListName>,
     /// The collection of open extensions defined for the task list. Nullable.
     #[cfg(feature = "identity")]
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub extensions: crate::Patch<Vec<crate::models::AnyExtension>>,
     /// The tasks in this task list. Read-only. Nullable.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub tasks: crate::Patch<Vec<crate::models::TodoTask>>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for TodoTaskList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("id", &self.id)?;
+        writer.field("displayName", &self.display_name)?;
+        writer.field("isOwner", &self.is_owner)?;
+        writer.field("isShared", &self.is_shared)?;
+        writer.field("wellknownListName", &self.wellknown_list_name)?;
+        #[cfg(feature = "identity")]
+        writer.field("extensions", &self.extensions)?;
+        writer.field("tasks", &self.tasks)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
@@ -727,26 +780,32 @@ crate::macros::select_fields! {
 
 /// The `microsoft.graph.attachmentInfo` complex type.
 #[cfg(feature = "todo")]
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AttachmentInfo {
     /// The type of the attachment. The possible values are: file, item, reference. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub attachment_type: crate::Patch<crate::models::AttachmentType>,
     /// The nature of the data in the attachment. Optional.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub content_type: crate::Patch<String>,
     /// The display name of the attachment. This can be a descriptive string and does not have to be the
     /// actual file name. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub name: crate::Patch<String>,
     /// The length of the attachment in bytes. Required.
-    #[serde(skip_serializing_if = "crate::Patch::is_unset")]
     pub size: crate::Patch<i64>,
     /// Properties this version of the SDK does not know and instance annotations
     /// (`@odata.type`, `@odata.etag`, ...), kept so nothing is lost on a round trip.
-    #[serde(flatten)]
     pub additional_data: crate::AdditionalData,
+}
+
+#[cfg(feature = "todo")]
+impl serde::Serialize for AttachmentInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut writer = crate::write_fields::FieldWriter::new(serializer)?;
+        writer.field("attachmentType", &self.attachment_type)?;
+        writer.field("contentType", &self.content_type)?;
+        writer.field("name", &self.name)?;
+        writer.field("size", &self.size)?;
+        writer.end(&self.additional_data)
+    }
 }
 
 #[cfg(feature = "todo")]
