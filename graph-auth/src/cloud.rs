@@ -1,5 +1,7 @@
 //! National clouds: one value sets the authority host, the Graph host and the default scope.
 
+use std::fmt;
+
 use url::Url;
 
 /// Which Microsoft cloud to talk to (REQ-68, 69).
@@ -29,9 +31,16 @@ pub struct CustomCloud {
 }
 
 /// A custom cloud that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid cloud configuration: {0}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudError(String);
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid cloud configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for CloudError {}
 
 impl Cloud {
     /// A custom cloud; both URLs must be https unless their host is loopback.

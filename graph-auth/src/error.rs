@@ -12,18 +12,15 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// Why a token could not be obtained. Never contains a secret, token or assertion.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum AuthError {
     /// The credential or its configuration is wrong (bad authority, missing value, bad key).
-    #[error("credential configuration error: {0}")]
     Configuration(String),
     /// The credential cannot be used in this environment (for example the environment
     /// variables it reads are not set); a [`crate::ChainedTokenCredential`] moves on to the next one.
-    #[error("credential unavailable: {0}")]
     Unavailable(String),
     /// The token endpoint could not be reached or did not answer in time.
-    #[error("token endpoint transport error{}: {message}", if *.timeout { " (timeout)" } else { "" })]
     Transport {
         /// What went wrong (no request body, no secret).
         message: String,
@@ -31,7 +28,6 @@ pub enum AuthError {
         timeout: bool,
     },
     /// The token endpoint answered something that is not a token response (HTML, garbage, an empty body).
-    #[error("token endpoint answered an unexpected response (HTTP {status}): {detail}")]
     InvalidResponse {
         /// HTTP status of the answer.
         status: u16,
@@ -41,7 +37,6 @@ pub enum AuthError {
         retry_after: Option<Duration>,
     },
     /// The token endpoint asked the client to wait (HTTP 429 without an OAuth error body).
-    #[error("token endpoint throttled the request (HTTP {status}); retry after {retry_after:?}")]
     Throttled {
         /// HTTP status (429, or 503 with Retry-After).
         status: u16,
@@ -49,7 +44,6 @@ pub enum AuthError {
         retry_after: Option<Duration>,
     },
     /// The token endpoint answered with an OAuth 2.0 / Entra ID error.
-    #[error("token endpoint error (HTTP {status}): {error}")]
     Service {
         /// HTTP status of the answer.
         status: u16,
@@ -59,12 +53,47 @@ pub enum AuthError {
         retry_after: Option<Duration>,
     },
     /// Every credential of a [`crate::ChainedTokenCredential`] failed; each attempt is listed.
-    #[error("no credential in the chain returned a token: {}", ChainDisplay(.0))]
     Chain(Vec<ChainAttempt>),
     /// An internal failure (a background task was lost); trying again may succeed.
-    #[error("internal error: {0}")]
     Internal(String),
 }
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::Configuration(message) => {
+                write!(f, "credential configuration error: {message}")
+            }
+            AuthError::Unavailable(message) => write!(f, "credential unavailable: {message}"),
+            AuthError::Transport { message, timeout } => {
+                let timeout = if *timeout { " (timeout)" } else { "" };
+                write!(f, "token endpoint transport error{timeout}: {message}")
+            }
+            AuthError::InvalidResponse { status, detail, .. } => write!(
+                f,
+                "token endpoint answered an unexpected response (HTTP {status}): {detail}"
+            ),
+            AuthError::Throttled {
+                status,
+                retry_after,
+            } => write!(
+                f,
+                "token endpoint throttled the request (HTTP {status}); retry after {retry_after:?}"
+            ),
+            AuthError::Service { status, error, .. } => {
+                write!(f, "token endpoint error (HTTP {status}): {error}")
+            }
+            AuthError::Chain(attempts) => write!(
+                f,
+                "no credential in the chain returned a token: {}",
+                ChainDisplay(attempts)
+            ),
+            AuthError::Internal(message) => write!(f, "internal error: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
 
 /// One credential's failure inside a chain.
 #[derive(Debug, Clone)]

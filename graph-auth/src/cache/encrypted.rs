@@ -34,22 +34,38 @@ const TAG_LEN: usize = 16;
 const MAX_KEY_ID_LEN: usize = 64;
 
 /// An encryption key or keyring could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyringError {
     /// A key id must be 1 to 64 characters of `A-Z a-z 0-9 . _ -` (it is stored in clear).
-    #[error("invalid encryption key id {0:?}: use 1 to 64 characters of A-Z a-z 0-9 . _ -")]
     InvalidKeyId(String),
     /// AES-256 needs exactly 32 bytes of key material.
-    #[error("an AES-256 key must be 32 bytes, got {0}")]
     InvalidKeyLength(usize),
     /// The key was not valid base64 (standard alphabet, with padding).
-    #[error("the encryption key is not valid base64")]
     InvalidBase64,
     /// Two keys of the keyring have the same id.
-    #[error("the key id {0:?} appears twice in the keyring")]
     DuplicateKeyId(String),
 }
+
+impl fmt::Display for KeyringError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyringError::InvalidKeyId(id) => write!(
+                f,
+                "invalid encryption key id {id:?}: use 1 to 64 characters of A-Z a-z 0-9 . _ -"
+            ),
+            KeyringError::InvalidKeyLength(len) => {
+                write!(f, "an AES-256 key must be 32 bytes, got {len}")
+            }
+            KeyringError::InvalidBase64 => f.write_str("the encryption key is not valid base64"),
+            KeyringError::DuplicateKeyId(id) => {
+                write!(f, "the key id {id:?} appears twice in the keyring")
+            }
+        }
+    }
+}
+
+impl std::error::Error for KeyringError {}
 
 /// One AES-256 key with its id. `Debug` shows the id only; the key material is never shown.
 ///
@@ -212,27 +228,42 @@ impl fmt::Debug for Keyring {
 }
 
 /// Why a stored value was not accepted. The text names no secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Rejected {
-    #[error("the value is empty or truncated")]
     Malformed,
-    #[error("unknown value format {0:#04x}")]
     UnknownFormat(u8),
-    #[error(
-        "a plaintext value was found but the cache is encrypted; plaintext values are never trusted"
-    )]
     UnexpectedPlaintext,
-    #[error("an encrypted value was found but the cache was configured for plaintext storage")]
     UnexpectedCiphertext,
-    #[error("the value was encrypted with key id {0:?}, which is not in the keyring")]
     UnknownKey(String),
-    #[error(
-        "the value failed authentication with key id {0:?} (tampered, or stored under another key)"
-    )]
     Authentication(String),
-    #[error("the decrypted value is not a cached token")]
     Decode,
 }
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejected::Malformed => f.write_str("the value is empty or truncated"),
+            Rejected::UnknownFormat(format) => write!(f, "unknown value format {format:#04x}"),
+            Rejected::UnexpectedPlaintext => f.write_str(
+                "a plaintext value was found but the cache is encrypted; plaintext values are never trusted",
+            ),
+            Rejected::UnexpectedCiphertext => f.write_str(
+                "an encrypted value was found but the cache was configured for plaintext storage",
+            ),
+            Rejected::UnknownKey(id) => write!(
+                f,
+                "the value was encrypted with key id {id:?}, which is not in the keyring"
+            ),
+            Rejected::Authentication(id) => write!(
+                f,
+                "the value failed authentication with key id {id:?} (tampered, or stored under another key)"
+            ),
+            Rejected::Decode => f.write_str("the decrypted value is not a cached token"),
+        }
+    }
+}
+
+impl std::error::Error for Rejected {}
 
 /// How values are turned into stored bytes: encrypted (the default) or plaintext (opt-out).
 #[derive(Clone)]

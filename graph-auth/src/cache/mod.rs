@@ -34,9 +34,16 @@ pub use redis::{
 use crate::AccessToken;
 
 /// A cache backend failed (unreachable, timed out, could not decode a value).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("token cache error: {0}")]
+#[derive(Debug, Clone)]
 pub struct CacheError(pub String);
+
+impl fmt::Display for CacheError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "token cache error: {}", self.0)
+    }
+}
+
+impl std::error::Error for CacheError {}
 
 /// A storage backend for tokens.
 ///

@@ -13,27 +13,40 @@ use crate::cache::encrypted::{Keyring, ValueCodec};
 use crate::clock::Clock;
 
 /// The Redis token cache could not be configured.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RedisCacheConfigError {
     /// The connection URL is not a valid `redis://`, `rediss://` or `redis+unix://` URL.
     /// (The URL itself is not repeated: it may hold a password.)
-    #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
     /// Neither a keyring nor the plaintext opt-out was given: tokens are encrypted at rest
     /// unless [`RedisTokenCacheBuilder::allow_unencrypted_storage`] is called.
-    #[error(
-        "the Redis token cache encrypts tokens at rest: give it a Keyring with .encryption(..), \
-         or opt out explicitly with .allow_unencrypted_storage()"
-    )]
     EncryptionNotConfigured,
     /// Both a keyring and the plaintext opt-out were given.
-    #[error("both .encryption(..) and .allow_unencrypted_storage() were set; choose one")]
     ConflictingProtection,
     /// A timeout or interval of zero.
-    #[error("{0} must be greater than zero")]
     ZeroDuration(&'static str),
 }
+
+impl fmt::Display for RedisCacheConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedisCacheConfigError::InvalidUrl(reason) => write!(f, "invalid Redis URL: {reason}"),
+            RedisCacheConfigError::EncryptionNotConfigured => f.write_str(
+                "the Redis token cache encrypts tokens at rest: give it a Keyring with .encryption(..), \
+                 or opt out explicitly with .allow_unencrypted_storage()",
+            ),
+            RedisCacheConfigError::ConflictingProtection => f.write_str(
+                "both .encryption(..) and .allow_unencrypted_storage() were set; choose one",
+            ),
+            RedisCacheConfigError::ZeroDuration(what) => {
+                write!(f, "{what} must be greater than zero")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RedisCacheConfigError {}
 
 /// Configures a [`RedisTokenCache`]; from [`RedisTokenCache::builder`].
 pub struct RedisTokenCacheBuilder {

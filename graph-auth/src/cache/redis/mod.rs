@@ -147,17 +147,29 @@ impl fmt::Debug for RedisTokenCache {
 }
 
 /// Why a Redis command did not answer. Names no key material and no URL.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone)]
 enum Failure {
-    #[error("Redis failed less than {0:?} ago; not asking it again yet")]
     Skipped(Duration),
-    #[error("Redis did not answer within {0:?}")]
     Timeout(Duration),
-    #[error("Redis error: {0}")]
     Redis(String),
-    #[error("the Redis token cache needs a Tokio runtime")]
     NoRuntime,
 }
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Skipped(interval) => write!(
+                f,
+                "Redis failed less than {interval:?} ago; not asking it again yet"
+            ),
+            Failure::Timeout(timeout) => write!(f, "Redis did not answer within {timeout:?}"),
+            Failure::Redis(message) => write!(f, "Redis error: {message}"),
+            Failure::NoRuntime => f.write_str("the Redis token cache needs a Tokio runtime"),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
 
 impl RedisTokenCache {
     /// A builder for a cache at `url`: `redis://[:password@]host[:port][/db]`, or `rediss://`
