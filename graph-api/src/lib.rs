@@ -59,7 +59,6 @@
 //! - `time`: `DateTimeOffset::to_offset_date_time`, `Date::to_date`,
 //!   `TimeOfDay::to_time` and `From<time::OffsetDateTime>` (values are otherwise the exact
 //!   text Graph sent, which any date library parses);
-//! - `uuid`: `Guid::to_uuid` and `From<uuid::Uuid>`;
 //! - `http2`: HTTP/2 to Graph, negotiated by ALPN (otherwise a pool of HTTP/1.1 keep-alive
 //!   connections);
 //! - `redis`: graph-auth's encrypted Redis token cache.

@@ -10,6 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -23,11 +24,12 @@ use crate::clock::Clock;
 use crate::endpoint::MAX_RETRY_AFTER;
 use crate::{AccessToken, AuthError};
 
-/// A token fetch, boxed (see [`TokenManager::get_token_with`]).
-type Fetch = Box<
-    dyn FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send>>
-        + Send,
->;
+/// A started token fetch (a boxed future: nothing runs until it is polled).
+type FetchFuture = Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send>>;
+
+/// Starts the caller's fetch, at most once (`None` afterwards). Boxing happens only when a
+/// fetch is needed, so a cache hit allocates nothing (see [`TokenManager::get_token_with`]).
+type StartFetch<'a> = &'a mut (dyn FnMut() -> Option<FetchFuture> + Send);
 
 /// Tuning of the [`TokenManager`].
 #[derive(Debug, Clone)]
@@ -207,18 +209,19 @@ impl TokenManager {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<AccessToken, AuthError>> + Send + 'static,
     {
-        let fetch: Fetch = Box::new(move || Box::pin(fetch()));
-        self.get_token_with(key, force_refresh, fetch).await
+        let mut fetch = Some(fetch);
+        let mut start = move || fetch.take().map(|f| Box::pin(f()) as FetchFuture);
+        self.get_token_with(key, force_refresh, &mut start).await
     }
 
-    /// [`get_token`](Self::get_token) behind one boxed fetch, so the cache-and-flight logic
-    /// is compiled once rather than once per credential type (a token fetch is a network
-    /// round trip; the two allocations are nothing next to it).
+    /// [`get_token`](Self::get_token) behind a `dyn` fetch starter, so the cache-and-flight
+    /// logic is compiled once rather than once per credential type. The fetch's future is
+    /// boxed only when a fetch starts (a network round trip); a cache hit allocates nothing.
     async fn get_token_with(
         &self,
         key: &CacheKey,
         force_refresh: bool,
-        fetch: Fetch,
+        start: StartFetch<'_>,
     ) -> Result<AccessToken, AuthError> {
         let skew = self.inner.options.skew;
         let state = self.state(key);
@@ -229,7 +232,7 @@ impl TokenManager {
         if !force_refresh && let Some(token) = self.read(key).await {
             if !token.is_expired_at(now, skew) {
                 if token.refresh_on().is_some_and(|at| now >= at) {
-                    self.refresh_in_background(key, &state, fetch);
+                    self.refresh_in_background(key, &state, start);
                 }
                 tracing::trace!(key = ?key, "token cache hit");
                 return Ok(token);
@@ -266,6 +269,11 @@ impl TokenManager {
         if force_refresh {
             self.remove(key).await;
         }
+        let Some(fetch) = start() else {
+            return Err(AuthError::Internal(
+                "the token fetch was started twice".into(),
+            ));
+        };
         let this = self.clone();
         let flight_key = key.clone();
         let flight_state = state.clone();
@@ -290,13 +298,16 @@ impl TokenManager {
         self.remove(key).await;
     }
 
-    fn refresh_in_background(&self, key: &CacheKey, state: &Arc<KeyState>, fetch: Fetch) {
+    fn refresh_in_background(&self, key: &CacheKey, state: &Arc<KeyState>, start: StartFetch<'_>) {
         let Ok(guard) = state.gate.clone().try_lock_owned() else {
             return; // a fetch is already running
         };
         if guard.as_ref().is_some_and(|f| f.retry_at > self.now()) {
             return; // the last refresh failed recently; keep serving the cached token
         }
+        let Some(fetch) = start() else {
+            return; // already used (cannot happen: one start per call)
+        };
         tracing::debug!(key = ?key, "starting background token refresh");
         let this = self.clone();
         let key = key.clone();
@@ -311,12 +322,12 @@ impl TokenManager {
         key: &CacheKey,
         state: &KeyState,
         mut guard: OwnedMutexGuard<Option<Failure>>,
-        fetch: Fetch,
+        fetch: FetchFuture,
         background: bool,
     ) -> Result<AccessToken, AuthError> {
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(key = ?key, background, "fetching token");
-        let result = fetch().await;
+        let result = fetch.await;
         let now = self.now();
         match &result {
             Ok(token) => {

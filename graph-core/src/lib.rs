@@ -66,6 +66,14 @@
 //! }
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! - `http2` (off by default): HTTP/2 to Graph, negotiated by ALPN on TLS connections; without
+//!   it, requests use a pool of HTTP/1.1 keep-alive connections. It compiles the h2 stack
+//!   into the build.
+//! - `test-util`: the `mock` module (`MockTransport` and other test doubles) for your own
+//!   unit tests.
 
 mod batch;
 mod client;

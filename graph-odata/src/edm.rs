@@ -1,8 +1,8 @@
 //! EDM (OData primitive) types as they travel in Graph's JSON, and the small helpers the
 //! generated code uses (string enums, flags sets, literals).
 //!
-//! Typed conversions to the `time` and `uuid` crates' types are behind this crate's features
-//! of the same names (`graph-api` forwards them); without them, values are text.
+//! Typed conversions to the `time` crate's types are behind this crate's `time` feature
+//! (`graph-api` forwards it); without it, date and time values are text.
 //!
 //! Date and time values are kept as the exact text the service sent, so a round trip is
 //! lossless and a malformed value never fails a whole response; typed accessors parse on

@@ -8,11 +8,12 @@
 //! - [`Patch`]: a tri-state field (unset, `null`, value), so writes tell "leave unchanged"
 //!   from "clear it".
 //! - [`Selectable`]: the link from a model to its generated `$select` field enum.
-//! - [`read_fields`] and [`polymorphic`]: how generated structs and `AnyX` enums are read
-//!   from JSON in one pass, keeping unknown properties in [`AdditionalData`];
-//!   [`write_fields`]: how generated structs are written back.
+//! - `read_fields`, `polymorphic` and `write_fields` (hidden: used by generated code only):
+//!   how generated structs and `AnyX` enums are read from JSON in one pass, keeping unknown
+//!   properties in [`AdditionalData`], and written back.
 //!
-//! Applications use these through `graph-api`, which re-exports them.
+//! Applications use these through `graph-api`, which re-exports `edm`, `Patch`,
+//! `AdditionalData`, `ODataValue` and `Selectable`.
 //!
 //! ```
 //! use graph_odata::{AdditionalData, Patch};
@@ -35,11 +36,18 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod edm;
 mod patch;
 
+// Support for the generated models: public because `graph-models` is another crate, hidden
+// because only generated code should implement or call them (not a stable API).
+#[doc(hidden)]
 pub mod polymorphic;
+#[doc(hidden)]
 pub mod read_fields;
+#[doc(hidden)]
 pub mod write_fields;
 
 pub use patch::Patch;

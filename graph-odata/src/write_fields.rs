@@ -59,7 +59,11 @@ impl<M: SerializeMap> FieldWriter<M> {
     ///
     /// # Errors
     /// The serializer's error, or the value's.
-    pub fn field<T: Serialize>(&mut self, name: &'static str, value: &Patch<T>) -> Result<(), M::Error> {
+    pub fn field<T: Serialize>(
+        &mut self,
+        name: &'static str,
+        value: &Patch<T>,
+    ) -> Result<(), M::Error> {
         if value.is_unset() {
             return Ok(());
         }

@@ -196,7 +196,11 @@ pub fn rustfmt(name: &str, text: &str) -> Result<String, Error> {
 const FEATURES_BEGIN: &str = "# BEGIN generated features (codegen)";
 const FEATURES_END: &str = "# END generated features (codegen)";
 
-/// Splices the generated features table into graph-api's Cargo.toml text.
+/// Splices a generated features table into a crate's Cargo.toml text, between the
+/// `# BEGIN/END generated features (codegen)` markers. Without markers (a first run), the
+/// block goes at the top of `[features]` and hand-written features stay, so nothing the
+/// generator does not own is lost (a name defined twice is then a cargo error, not a silent
+/// change).
 pub fn splice_features(cargo_toml: &str, table: &str) -> String {
     let block = format!("{FEATURES_BEGIN}\n{table}{FEATURES_END}\n");
     if let (Some(b), Some(e)) = (
@@ -211,19 +215,14 @@ pub fn splice_features(cargo_toml: &str, table: &str) -> String {
         };
         return format!("{}{}{}", &cargo_toml[..b], block, &cargo_toml[end..]);
     }
-    // First run: replace the `[features]` table body.
     match cargo_toml.find("[features]\n") {
         Some(start) => {
             let body_start = start + "[features]\n".len();
-            let body_end = cargo_toml[body_start..]
-                .find("\n[")
-                .map(|i| body_start + i + 1)
-                .unwrap_or(cargo_toml.len());
             format!(
-                "{}{}\n{}",
+                "{}{}{}",
                 &cargo_toml[..body_start],
                 block,
-                &cargo_toml[body_end..]
+                &cargo_toml[body_start..]
             )
         }
         None => format!("{cargo_toml}\n[features]\n{block}"),
@@ -264,12 +263,12 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
         let cargo_old = read(&cargo_path)?;
         let cargo_new = splice_features(&cargo_old, table);
         if cargo_old != cargo_new {
-            cargo_changes.push((cargo_path, cargo_new));
+            cargo_changes.push((krate, cargo_path, cargo_new));
         }
     }
     let mut differs: Vec<String> = cargo_changes
         .iter()
-        .map(|(path, _)| format!("{} [features]", path.display()))
+        .map(|(krate, _, _)| format!("{krate}/Cargo.toml [features]"))
         .collect();
     for (name, text) in &output.files {
         if existing.get(name) != Some(text) {
@@ -315,7 +314,7 @@ pub fn run(codegen_dir: &Path, check: bool, stats: bool) -> Result<bool, Error> 
         }
         std::fs::write(&p, text).map_err(|source| Error::Io { path: p, source })?;
     }
-    for (cargo_path, cargo_new) in cargo_changes {
+    for (_, cargo_path, cargo_new) in cargo_changes {
         std::fs::write(&cargo_path, cargo_new).map_err(|source| Error::Io {
             path: cargo_path.clone(),
             source,
@@ -418,4 +417,42 @@ pub fn summary(model: &Model) -> String {
         model.duplicated_names().len(),
         model.diagnostics.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splicing_replaces_only_the_marked_block() {
+        let table = "default = [\"a\"]\na = []\n";
+        let with_markers = format!(
+            "[package]\nname = \"x\"\n\n[features]\n{FEATURES_BEGIN}\nold = []\n{FEATURES_END}\nhttp2 = []\n\n[dependencies]\n"
+        );
+        let spliced = splice_features(&with_markers, table);
+        assert_eq!(
+            spliced,
+            format!(
+                "[package]\nname = \"x\"\n\n[features]\n{FEATURES_BEGIN}\n{table}{FEATURES_END}\nhttp2 = []\n\n[dependencies]\n"
+            )
+        );
+        // Idempotent.
+        assert_eq!(splice_features(&spliced, table), spliced);
+    }
+
+    #[test]
+    fn a_first_run_keeps_hand_written_features() {
+        let table = "a = []\n";
+        let without = "[features]\nhttp2 = []\n\n[dependencies]\n";
+        assert_eq!(
+            splice_features(without, table),
+            format!(
+                "[features]\n{FEATURES_BEGIN}\na = []\n{FEATURES_END}\nhttp2 = []\n\n[dependencies]\n"
+            )
+        );
+        assert_eq!(
+            splice_features("[package]\n", table),
+            format!("[package]\n\n[features]\n{FEATURES_BEGIN}\na = []\n{FEATURES_END}\n")
+        );
+    }
 }

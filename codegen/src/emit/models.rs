@@ -295,11 +295,7 @@ fn emit_write_fields(name: &str, fields: &[Field], cfg: &str) -> String {
          {binding} = crate::write_fields::FieldWriter::new(serializer)?;"
     );
     for f in fields {
-        let _ = writeln!(
-            s,
-            "{}writer.field({:?}, &self.{})?;",
-            f.cfg, f.wire, f.rust
-        );
+        let _ = writeln!(s, "{}writer.field({:?}, &self.{})?;", f.cfg, f.wire, f.rust);
     }
     s.push_str("writer.end(&self.additional_data)\n}\n}\n\n");
     s

@@ -1,14 +1,13 @@
-//! Conversions between the Edm text types and the `time` and `uuid` crates' types, each
-//! behind the cargo feature of the same name.
+//! Conversions between the Edm text types and the `time` crate's types (behind the `time`
+//! feature) and `uuid::Uuid`.
 
-#[cfg(any(feature = "time", feature = "uuid"))]
 use super::EdmError;
-#[cfg(feature = "uuid")]
 use super::Guid;
 #[cfg(feature = "time")]
 use super::{Date, DateTimeOffset, TimeOfDay};
 
 #[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 impl DateTimeOffset {
     /// Parses the value. A value without an offset (seen on some Graph properties) is UTC.
     ///
@@ -24,6 +23,7 @@ impl DateTimeOffset {
 }
 
 #[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 impl From<time::OffsetDateTime> for DateTimeOffset {
     fn from(value: time::OffsetDateTime) -> Self {
         use time::format_description::well_known::Rfc3339;
@@ -33,6 +33,7 @@ impl From<time::OffsetDateTime> for DateTimeOffset {
 }
 
 #[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 impl Date {
     /// Parses the value.
     ///
@@ -60,6 +61,7 @@ impl Date {
 }
 
 #[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 impl TimeOfDay {
     /// Parses the value (fractional seconds up to nanoseconds).
     ///
@@ -68,23 +70,34 @@ impl TimeOfDay {
     pub fn to_time(&self) -> Result<time::Time, EdmError> {
         let s = self.0.trim();
         let err = || EdmError::new("TimeOfDay", s);
-        let (hms, frac) = s.split_once('.').unwrap_or((s, ""));
-        let mut parts = hms.split(':').map(|p| p.parse::<u8>().map_err(|_| err()));
-        let h = parts.next().ok_or_else(err)??;
-        let m = parts.next().ok_or_else(err)??;
-        let sec = parts.next().transpose()?.unwrap_or(0);
-        let nanos = if frac.is_empty() {
-            0
-        } else if frac.len() <= 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
-            format!("{frac:0<9}").parse::<u32>().map_err(|_| err())?
-        } else {
-            return Err(err());
+        let two_digits = |p: &str| {
+            (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u8>().ok())
+                .flatten()
+                .ok_or_else(err)
         };
-        time::Time::from_hms_nano(h, m, sec, nanos).map_err(|_| err())
+        let (hms, frac) = match s.split_once('.') {
+            Some((hms, frac)) => (hms, Some(frac)),
+            None => (s, None),
+        };
+        let mut parts = hms.split(':');
+        let h = two_digits(parts.next().unwrap_or(""))?;
+        let m = two_digits(parts.next().ok_or_else(err)?)?;
+        let sec = parts.next().map(two_digits).transpose()?;
+        if parts.next().is_some() || (sec.is_none() && frac.is_some()) {
+            return Err(err());
+        }
+        let nanos = match frac {
+            None => 0,
+            Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{f:0<9}").parse::<u32>().map_err(|_| err())?
+            }
+            Some(_) => return Err(err()),
+        };
+        time::Time::from_hms_nano(h, m, sec.unwrap_or(0), nanos).map_err(|_| err())
     }
 }
 
-#[cfg(feature = "uuid")]
 impl Guid {
     /// Parses the value.
     ///
@@ -95,7 +108,6 @@ impl Guid {
     }
 }
 
-#[cfg(feature = "uuid")]
 impl From<uuid::Uuid> for Guid {
     fn from(u: uuid::Uuid) -> Self {
         Self(u.to_string())
@@ -150,15 +162,28 @@ mod tests {
             (t.hour(), t.minute(), t.second(), t.millisecond()),
             (8, 30, 15, 500)
         );
-        let t = TimeOfDay::new("08:30:15.5").to_time().unwrap();
-        assert_eq!(
-            (t.hour(), t.minute(), t.second(), t.millisecond()),
-            (8, 30, 15, 500)
-        );
+        let t = TimeOfDay::new("23:59").to_time().unwrap();
+        assert_eq!((t.hour(), t.minute(), t.second()), (23, 59, 0));
+        let t = TimeOfDay::new("00:00:01.000000001").to_time().unwrap();
+        assert_eq!(t.nanosecond(), 1);
+        for bad in [
+            "08:30:15:99",
+            "+8:+3",
+            "8:3",
+            "08:30:15.",
+            "08:30.5",
+            "24:00",
+            "08:60",
+            "08:30:15.1234567891",
+            "08",
+            "",
+        ] {
+            assert!(TimeOfDay::new(bad).to_time().is_err(), "{bad:?} parsed");
+        }
     }
 }
 
-#[cfg(all(test, feature = "uuid"))]
+#[cfg(test)]
 mod uuid_tests {
     use super::*;
 
