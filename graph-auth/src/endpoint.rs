@@ -2,6 +2,7 @@
 //! (REQ-49), one quick retry on 5xx or timeout (REQ-61), and full parsing of token answers
 //! and Entra errors (REQ-66).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
@@ -12,7 +13,9 @@ use serde_json::{Map, Value};
 use url::Url;
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::error::{AuthError, EntraError};
+use crate::http_client::{HttpClient, ReadBodyError, read_body_limited};
 use crate::token::AccessToken;
 
 /// The library identifier sent in `x-client-SKU` (our own product token, not MSAL's).
@@ -165,23 +168,37 @@ fn seconds(value: Option<&Value>) -> Option<Duration> {
     }
 }
 
-/// Sends requests to a token (or device code) endpoint.
+/// Sends requests to a token (or device code) endpoint, over a client that never follows
+/// redirects, reading at most `max_response_bytes` of any answer.
 #[derive(Clone, Debug)]
 pub(crate) struct TokenEndpoint {
-    http: reqwest::Client,
+    http: HttpClient,
+    clock: Arc<dyn Clock>,
     timeout: Duration,
     retry_delay: Duration,
+    max_response_bytes: usize,
+}
+
+/// The settings of a [`TokenEndpoint`].
+pub(crate) struct EndpointConfig {
+    pub(crate) http: HttpClient,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) timeout: Duration,
+    pub(crate) retry_delay: Duration,
+    pub(crate) max_response_bytes: usize,
 }
 
 /// A 2xx answer: its status and JSON object.
 type JsonAnswer = (u16, Map<String, Value>);
 
 impl TokenEndpoint {
-    pub(crate) fn new(http: reqwest::Client, timeout: Duration, retry_delay: Duration) -> Self {
+    pub(crate) fn new(config: EndpointConfig) -> Self {
         Self {
-            http,
-            timeout,
-            retry_delay,
+            http: config.http,
+            clock: config.clock,
+            timeout: config.timeout,
+            retry_delay: config.retry_delay,
+            max_response_bytes: config.max_response_bytes,
         }
     }
 
@@ -213,7 +230,7 @@ impl TokenEndpoint {
                 Err(error) if quick_retry(&error) => {
                     tracing::debug!(grant, error = %error, delay_ms = self.retry_delay.as_millis() as u64,
                         "token request failed; retrying once");
-                    tokio::time::sleep(self.retry_delay).await;
+                    self.clock.sleep(self.retry_delay).await;
                     self.post_once(url, form, grant).await
                 }
                 other => other,
@@ -256,6 +273,7 @@ impl TokenEndpoint {
         let started = std::time::Instant::now();
         let response = self
             .http
+            .reqwest()
             .post(url.clone())
             .headers(headers)
             .body(form.encode())
@@ -264,6 +282,26 @@ impl TokenEndpoint {
             .await
             .map_err(transport_error)?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            // Never followed (the client has redirects off): the form must not go anywhere
+            // but the configured authority. Only the host is named, never the whole URL.
+            let location_host = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|location| url.join(location).ok())
+                .and_then(|target| target.host_str().map(str::to_string));
+            tracing::warn!(
+                grant,
+                status,
+                location_host = location_host.as_deref().unwrap_or("none"),
+                "token endpoint answered a redirect; not following it"
+            );
+            return Err(AuthError::Redirected {
+                status,
+                location_host,
+            });
+        }
         let retry_after = parse_retry_after(response.headers());
         let content_type = response
             .headers()
@@ -271,7 +309,14 @@ impl TokenEndpoint {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("none")
             .to_string();
-        let body = response.bytes().await.map_err(transport_error)?;
+        let body = read_body_limited(response, self.max_response_bytes)
+            .await
+            .map_err(|error| match error {
+                ReadBodyError::TooLarge { limit, .. } => {
+                    AuthError::ResponseTooLarge { status, limit }
+                }
+                ReadBodyError::Transport(e) => transport_error(e),
+            })?;
         tracing::debug!(
             grant,
             status,
@@ -373,6 +418,17 @@ pub(crate) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 fn httpdate_parse(raw: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(raw).ok()
+}
+
+/// A uniform value in `[0, 1)` from the operating system's random source; `0.0` if it fails
+/// (the value only spreads retries out).
+pub(crate) fn unit_random() -> f64 {
+    let mut bytes = [0u8; 8];
+    match SystemRandom::new().fill(&mut bytes) {
+        // 53 random bits: every value is exactly representable and below 1.
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.0,
+    }
 }
 
 /// A uniformly random whole number of seconds in `-span..=span` (no jitter for `span <= 0`, or
@@ -496,6 +552,59 @@ mod tests {
             d > Duration::from_secs(25) && d <= Duration::from_secs(30),
             "{d:?}"
         );
+    }
+
+    mod properties {
+        use super::*;
+        use crate::fuzz_support;
+        use proptest::prelude::*;
+
+        fn token_samples() -> Vec<Vec<u8>> {
+            [
+                r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"refresh_in":1800,"access_token":"eyJ0eXAi.x.y","refresh_token":"0.AAAA","id_token":"eyJ.a.b","scope":"User.Read"}"#,
+                r#"{"token_type":"Bearer","expires_in":"3599","access_token":"a"}"#,
+                r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1","error_codes":[7000215],"timestamp":"2026-01-01 00:00:00Z","trace_id":"t","correlation_id":"c","error_uri":"https://login.microsoftonline.com/error?code=7000215"}"#,
+                r#"{"error":"interaction_required","error_codes":[50079],"suberror":"basic_action","claims":"{\"access_token\":{\"capolids\":{\"essential\":true}}}"}"#,
+                r#"{"device_code":"D","user_code":"U","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5}"#,
+            ]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect()
+        }
+
+        proptest! {
+            #![proptest_config(fuzz_support::config())]
+
+            #[test]
+            fn token_answers_never_panic(
+                body in prop_oneof![fuzz_support::hostile_bytes(), fuzz_support::mutated(token_samples())],
+                status in prop::sample::select(vec![200u16, 201, 400, 401, 429, 500, 503]),
+            ) {
+                match classify(status, "application/json", &body, None) {
+                    Ok((_, map)) => {
+                        // A JSON object: reading it as a token answer is typed too.
+                        if let Err(error) = TokenResponse::from_json(status, &map) {
+                            prop_assert!(matches!(error, AuthError::InvalidResponse { .. }), "{error:?}");
+                        }
+                    }
+                    Err(error) => {
+                        let _ = (error.to_string(), error.is_retryable(), error.claims());
+                        let _ = error.www_authenticate_challenge();
+                    }
+                }
+            }
+
+            #[test]
+            fn retry_after_headers_never_panic(value in fuzz_support::header_value()) {
+                let mut headers = HeaderMap::new();
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
+                if let Some(delay) = parse_retry_after(&headers) {
+                    prop_assert!(delay <= MAX_RETRY_AFTER);
+                }
+            }
+        }
     }
 
     fn httpdate_now_plus(secs: u64) -> String {

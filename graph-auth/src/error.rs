@@ -52,6 +52,23 @@ pub enum AuthError {
         /// `Retry-After` sent with it, if any.
         retry_after: Option<Duration>,
     },
+    /// The token endpoint answered with a redirect (3xx). The SDK never follows one: the form it
+    /// posted carries secrets, assertions or codes that must go to the configured authority
+    /// only. Usually a wrong authority host or a proxy in the way; not retried.
+    Redirected {
+        /// HTTP status of the answer (301, 302, 303, 307, 308, ...).
+        status: u16,
+        /// The host the `Location` header pointed to, when it named one.
+        location_host: Option<String>,
+    },
+    /// The token endpoint's answer was larger than the limit (see
+    /// [`crate::CredentialOptions::with_max_response_bytes`]); it was not read further.
+    ResponseTooLarge {
+        /// HTTP status of the answer.
+        status: u16,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Every credential of a [`crate::ChainedTokenCredential`] failed; each attempt is listed.
     Chain(Vec<ChainAttempt>),
     /// An internal failure (a background task was lost); trying again may succeed.
@@ -83,6 +100,22 @@ impl fmt::Display for AuthError {
             AuthError::Service { status, error, .. } => {
                 write!(f, "token endpoint error (HTTP {status}): {error}")
             }
+            AuthError::Redirected {
+                status,
+                location_host,
+            } => {
+                write!(f, "token endpoint answered HTTP {status} (a redirect")?;
+                if let Some(host) = location_host {
+                    write!(f, " to {host}")?;
+                }
+                f.write_str(
+                    "), which is never followed for token requests: check the authority host",
+                )
+            }
+            AuthError::ResponseTooLarge { status, limit } => write!(
+                f,
+                "token endpoint answer (HTTP {status}) exceeds the limit of {limit} bytes"
+            ),
             AuthError::Chain(attempts) => write!(
                 f,
                 "no credential in the chain returned a token: {}",
@@ -246,7 +279,7 @@ impl AuthError {
     /// invalid scope, ...): retrying will not help until the configuration changes.
     pub fn is_configuration(&self) -> bool {
         match self {
-            AuthError::Configuration(_) => true,
+            AuthError::Configuration(_) | AuthError::Redirected { .. } => true,
             AuthError::Service { error, .. } => {
                 !self.is_interaction_required()
                     && (CONFIGURATION_ERRORS.contains(&error.error.as_str())
@@ -314,7 +347,9 @@ impl AuthError {
         match self {
             AuthError::InvalidResponse { status, .. }
             | AuthError::Throttled { status, .. }
-            | AuthError::Service { status, .. } => Some(*status),
+            | AuthError::Service { status, .. }
+            | AuthError::Redirected { status, .. }
+            | AuthError::ResponseTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -45,6 +45,21 @@
 //! `entra_error`). No secret, token or assertion appears in any `Debug`, `Display`, error
 //! or log line of this crate.
 //!
+//! # Guarantees
+//!
+//! - **Token requests never follow redirects**: a 3xx from a token or device-code endpoint is
+//!   [`AuthError::Redirected`] (status and `Location` host, never a secret), whatever HTTP
+//!   configuration you gave ([`HttpClient`] switches redirects off after applying it).
+//! - **Bounded memory**: a token answer is read up to 1 MiB
+//!   ([`CredentialOptions::with_max_response_bytes`]) and a Redis cache value up to 64 KiB;
+//!   beyond that it is a typed error or a cache miss, before the memory is spent.
+//! - **One failure never becomes an outage**: the cached token is replaced only by a newer
+//!   one, never removed on the way (a forced refresh that fails leaves other callers on the
+//!   still-valid token); a failed background refresh delays only background work; calls fail
+//!   only when no usable token exists and the token endpoint cannot give one.
+//! - **Parsers survive arbitrary input**: token answers, Entra errors, `Retry-After` and
+//!   stored cache values are property-tested: a typed error, never a panic.
+//!
 //! # Sharing tokens across instances (feature `redis`)
 //! With `graph-auth = { version = "0.1", features = ["redis"] }`, every instance of a service
 //! reuses the tokens the fleet already holds: a `RedisTokenCache` (AES-256-GCM at rest by
@@ -87,8 +102,13 @@ mod credential;
 mod endpoint;
 mod error;
 mod flows;
+pub mod http_client;
 mod manager;
 mod token;
+
+#[cfg(test)]
+#[path = "../../testdata/fuzz_support.rs"]
+mod fuzz_support;
 
 pub use cache::LayeredTokenCache;
 pub use cache::{
@@ -100,12 +120,11 @@ pub use cache::{
     EncryptionKey, Keyring, KeyringError, RedisCacheConfigError, RedisCacheStats, RedisTokenCache,
     RedisTokenCacheBuilder, RefreshLock,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, SystemClock, TestClock};
 pub use cloud::{Cloud, CloudError, CustomCloud, is_loopback_host};
 pub use credential::{StaticTokenCredential, TokenCredential, TokenRequest};
 pub use endpoint::{LIBRARY_SKU, LIBRARY_VERSION};
 pub use error::{AuthError, ChainAttempt, EntraError};
-pub use flows::CredentialOptions;
 pub use flows::authorization_code::{
     AuthorizationCodeCredential, AuthorizationCodeFlow, AuthorizationSession, ResponseMode,
 };
@@ -120,5 +139,7 @@ pub use flows::device_code::{DeviceCodeCredential, DeviceCodeInfo};
 pub use flows::environment::EnvironmentCredential;
 pub use flows::on_behalf_of::{OnBehalfOfCredential, OnBehalfOfUser, UserAssertion};
 pub use flows::refresh_token::RefreshTokenCredential;
+pub use flows::{CredentialOptions, DEFAULT_MAX_TOKEN_RESPONSE_BYTES};
+pub use http_client::{HttpClient, HttpClientError};
 pub use manager::{ManagerOptions, TokenManager};
 pub use token::AccessToken;

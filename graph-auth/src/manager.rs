@@ -3,9 +3,16 @@
 //! - A token is handed out only while more than `skew` (default 5 min) remain.
 //! - Past its `refresh_on`, a token keeps being served while one background task refreshes it.
 //! - Single flight per cache key: concurrent callers on a cold or expired key wait for one
-//!   fetch; a failure reaches them all and starts a backoff, so no convoy forms.
+//!   fetch; a failure reaches the callers that waited for it, so no convoy forms.
+//! - After a failed fetch the next one waits a short, jittered backoff, which callers that need
+//!   a token wait out rather than fail on; a failed *background* refresh delays only the next
+//!   background refresh, never a caller without a usable token; a `Retry-After` from the token
+//!   endpoint makes callers fail fast until it passes.
 //! - A retryable failure while the cached token is still valid serves the cached token.
-//! - A forced refresh evicts only the entry of its own key.
+//! - The cached token is replaced only by a newer one, never removed on the way: a forced
+//!   refresh (after a 401) that fails leaves other callers on the still-valid token.
+//!
+//! So calls fail only when no usable token exists and the token endpoint cannot give one.
 
 use std::fmt;
 use std::future::Future;
@@ -37,11 +44,14 @@ type StartFetch<'a> = &'a mut (dyn FnMut() -> Option<FetchFuture> + Send);
 pub struct ManagerOptions {
     /// A token with less than this left is not handed out. Defaults to 5 minutes (REQ-50).
     pub skew: Duration,
-    /// After a failed background refresh, wait this long before the next one. Defaults to 30 s (REQ-52).
+    /// After a failed background refresh, wait this long before the next background refresh.
+    /// Callers without a usable token are not held back by it. Defaults to 30 s.
     pub background_retry_delay: Duration,
-    /// First backoff after a failed fetch; doubles per consecutive failure. Defaults to 1 s.
+    /// First backoff after a failed foreground fetch; doubles per consecutive failure, jittered
+    /// down to half. Callers that need a token wait it out. Defaults to 200 ms.
     pub failure_backoff: Duration,
-    /// Largest backoff after failures (a server's `Retry-After` may ask for up to 1 h). Defaults to 60 s.
+    /// Largest foreground backoff. Keep it short: callers wait it out. Defaults to 2 s.
+    /// (A `Retry-After` from the token endpoint, up to 1 h, is honoured separately.)
     pub max_failure_backoff: Duration,
     /// How many keys' single-flight and backoff state is kept (LRU). Defaults to 10,000.
     pub max_tracked_keys: usize,
@@ -52,8 +62,8 @@ impl Default for ManagerOptions {
         Self {
             skew: Duration::from_secs(300),
             background_retry_delay: Duration::from_secs(30),
-            failure_backoff: Duration::from_secs(1),
-            max_failure_backoff: Duration::from_secs(60),
+            failure_backoff: Duration::from_millis(200),
+            max_failure_backoff: Duration::from_secs(2),
             max_tracked_keys: 10_000,
         }
     }
@@ -74,7 +84,7 @@ impl ManagerOptions {
         self
     }
 
-    /// Sets the first backoff after a failure and its cap. Defaults to 1 s and 60 s.
+    /// Sets the first foreground backoff after a failure and its cap. Defaults to 200 ms and 2 s.
     #[must_use]
     pub fn with_failure_backoff(mut self, first: Duration, max: Duration) -> Self {
         self.failure_backoff = first;
@@ -93,8 +103,14 @@ impl ManagerOptions {
 #[derive(Clone)]
 struct Failure {
     error: AuthError,
+    /// No new fetch before this (the backoff).
     retry_at: SystemTime,
+    /// The token endpoint's own `Retry-After`: callers fail fast until then.
+    server_wait_until: Option<SystemTime>,
     consecutive: u32,
+    /// Whether the failed fetch was a background refresh (its backoff delays only background
+    /// refreshes).
+    background: bool,
 }
 
 #[derive(Default)]
@@ -193,12 +209,13 @@ impl TokenManager {
     /// otherwise from `fetch`, run at most once at a time per key.
     ///
     /// With `force_refresh`, the cache is not read and the key's entry is replaced (only that
-    /// entry); callers forcing at the same time share one fetch.
+    /// entry) once the new token arrives; until then, and if the fetch fails, other callers
+    /// keep the cached token. Callers forcing at the same time share one fetch.
     ///
     /// # Errors
     /// The fetch's error (shared by every caller that waited for it), or the last failure
-    /// while its backoff runs. A retryable error while the cached token is still valid is not
-    /// an error: the cached token is returned.
+    /// while the token endpoint's `Retry-After` runs. A retryable error while the cached token
+    /// is still valid is not an error: the cached token is returned.
     pub async fn get_token<F, Fut>(
         &self,
         key: &CacheKey,
@@ -246,14 +263,27 @@ impl TokenManager {
         let now = self.now();
         let someone_finished = state.completed.load(Ordering::SeqCst) != ticket;
         match guard.as_ref() {
-            Some(failure) => {
-                let backing_off = failure.retry_at > now
-                    && (!force_refresh || failure.error.retry_after().is_some());
-                if someone_finished || backing_off {
-                    tracing::debug!(key = ?key, error = %failure.error, "sharing the last token fetch failure");
-                    return self.fail(failure.error.clone(), fallback, now);
-                }
+            Some(failure) if someone_finished => {
+                // The fetch this caller waited for failed: the token endpoint could not give a
+                // token just now. Shared, so the waiters make no requests of their own.
+                tracing::debug!(key = ?key, error = %failure.error, "sharing the token fetch failure");
+                return self.fail(failure.error.clone(), fallback, now);
             }
+            Some(failure) if failure.server_wait_until.is_some_and(|until| until > now) => {
+                // The token endpoint said when to come back (Retry-After): fail fast until then.
+                tracing::debug!(key = ?key, error = %failure.error, "token endpoint asked to wait; failing fast");
+                return self.fail(failure.error.clone(), fallback, now);
+            }
+            Some(failure) if !failure.background && failure.retry_at > now => {
+                // A foreground fetch failed a moment ago: wait out its short backoff (holding
+                // the gate, so later callers share this caller's fetch) rather than fail.
+                let wait = failure.retry_at.duration_since(now).unwrap_or_default();
+                tracing::debug!(key = ?key, wait_ms = wait.as_millis() as u64, "backing off before the next token fetch");
+                self.inner.clock.sleep(wait).await;
+            }
+            // A failed *background* refresh delays only background work: a caller that needs
+            // a token now fetches one now.
+            Some(_) => {}
             None if someone_finished => {
                 // A fetch finished while this caller waited: its token is as fresh as a new
                 // fetch would be, so it is shared even when its whole lifetime is shorter than
@@ -266,9 +296,8 @@ impl TokenManager {
             }
             None => {}
         }
-        if force_refresh {
-            self.remove(key).await;
-        }
+        // A forced refresh does not remove the cached token: other callers keep using it
+        // until the new one replaces it, and keep it if this fetch fails.
         let Some(fetch) = start() else {
             return Err(AuthError::Internal(
                 "the token fetch was started twice".into(),
@@ -302,8 +331,11 @@ impl TokenManager {
         let Ok(guard) = state.gate.clone().try_lock_owned() else {
             return; // a fetch is already running
         };
-        if guard.as_ref().is_some_and(|f| f.retry_at > self.now()) {
-            return; // the last refresh failed recently; keep serving the cached token
+        let now = self.now();
+        if guard.as_ref().is_some_and(|f| {
+            f.retry_at > now || f.server_wait_until.is_some_and(|until| until > now)
+        }) {
+            return; // the last fetch failed recently; keep serving the cached token
         }
         let Some(fetch) = start() else {
             return; // already used (cannot happen: one start per call)
@@ -339,13 +371,18 @@ impl TokenManager {
                 let consecutive = guard
                     .as_ref()
                     .map_or(1, |f| f.consecutive.saturating_add(1));
-                let delay = self.backoff(consecutive, background, error);
+                let delay = self.backoff(consecutive, background);
+                let server_wait_until = error
+                    .retry_after()
+                    .map(|wait| now + wait.min(MAX_RETRY_AFTER));
                 tracing::warn!(key = ?key, background, error = %error, backoff_ms = delay.as_millis() as u64,
                     "token fetch failed");
                 *guard = Some(Failure {
                     error: error.clone(),
                     retry_at: now + delay,
+                    server_wait_until,
                     consecutive,
+                    background,
                 });
             }
         }
@@ -354,20 +391,23 @@ impl TokenManager {
         result
     }
 
-    fn backoff(&self, consecutive: u32, background: bool, error: &AuthError) -> Duration {
+    /// How long after a failure the next fetch of the key waits: for a background refresh at
+    /// least `background_retry_delay` (the cached token is still usable); for a foreground
+    /// fetch a short, jittered, doubling delay capped at `max_failure_backoff`, which later
+    /// callers wait out (they are delayed, never failed, by it).
+    fn backoff(&self, consecutive: u32, background: bool) -> Duration {
         let options = &self.inner.options;
         let exponent = consecutive.saturating_sub(1).min(16);
-        let mut delay = options
+        let delay = options
             .failure_backoff
             .saturating_mul(1 << exponent)
             .min(options.max_failure_backoff);
         if background {
-            delay = delay.max(options.background_retry_delay);
+            delay.max(options.background_retry_delay)
+        } else {
+            // Anywhere in [delay / 2, delay]: concurrent services do not retry in step.
+            delay.mul_f64(0.5 + 0.5 * crate::endpoint::unit_random())
         }
-        if let Some(retry_after) = error.retry_after() {
-            delay = delay.max(retry_after.min(MAX_RETRY_AFTER));
-        }
-        delay
     }
 
     fn fail(

@@ -9,18 +9,18 @@ use tokio::sync::Notify;
 
 use super::*;
 use crate::cache::{CacheError, MemoryTokenCache};
-use crate::clock::ManualClock;
+use crate::clock::TestClock;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
 struct Fixture {
-    clock: ManualClock,
+    clock: TestClock,
     cache: MemoryTokenCache,
     manager: TokenManager,
 }
 
 fn fixture() -> Fixture {
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let cache = MemoryTokenCache::with_clock(1_000, Arc::new(clock.clone()));
     let manager = TokenManager::new(
         Arc::new(cache.clone()),
@@ -49,7 +49,7 @@ fn key(scope: &str) -> CacheKey {
 #[derive(Clone)]
 struct Source {
     calls: Arc<AtomicUsize>,
-    clock: ManualClock,
+    clock: TestClock,
     lifetime: Duration,
     refresh_after: Option<Duration>,
     delay: Duration,
@@ -57,7 +57,7 @@ struct Source {
 }
 
 impl Source {
-    fn new(clock: &ManualClock) -> Self {
+    fn new(clock: &TestClock) -> Self {
         Self {
             calls: Arc::new(AtomicUsize::new(0)),
             clock: clock.clone(),
@@ -140,7 +140,7 @@ async fn serves_from_cache_until_skew_then_fetches() {
 
 #[tokio::test]
 async fn configurable_skew() {
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let cache = MemoryTokenCache::with_clock(10, Arc::new(clock.clone()));
     let manager = TokenManager::new(
         Arc::new(cache),
@@ -310,7 +310,7 @@ async fn single_flight_on_an_expired_key_and_never_across_scopes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failure_reaches_every_waiter_then_backoff_prevents_a_convoy() {
+async fn a_failure_reaches_every_waiter_then_later_callers_wait_a_short_backoff() {
     let f = fixture();
     let mut source = Source::new(&f.clock);
     source.delay = Duration::from_millis(50);
@@ -333,17 +333,10 @@ async fn a_failure_reaches_every_waiter_then_backoff_prevents_a_convoy() {
         let error = result.unwrap().unwrap_err();
         assert_eq!(error.error_code(), Some("temporarily_unavailable"));
     }
-    assert_eq!(source.calls(), 1);
-    // A new caller during the backoff gets the same error without a request.
-    assert!(
-        f.manager
-            .get_token(&k, false, source.fetch())
-            .await
-            .is_err()
-    );
-    assert_eq!(source.calls(), 1);
-    // After the 1 s backoff one new attempt is made; the second failure doubles the backoff.
-    f.clock.advance(Duration::from_millis(1_001));
+    assert_eq!(source.calls(), 1, "1,000 waiters shared one failed fetch");
+    assert!(f.clock.sleeps().is_empty());
+    // A later caller is not failed by the backoff: it waits it out (jittered in
+    // [100, 200] ms after the first failure), then fetches once.
     assert!(
         f.manager
             .get_token(&k, false, source.fetch())
@@ -351,17 +344,156 @@ async fn a_failure_reaches_every_waiter_then_backoff_prevents_a_convoy() {
             .is_err()
     );
     assert_eq!(source.calls(), 2);
-    f.clock.advance(Duration::from_millis(1_500));
+    let sleeps = f.clock.sleeps();
+    assert_eq!(sleeps.len(), 1, "{sleeps:?}");
     assert!(
-        f.manager
-            .get_token(&k, false, source.fetch())
-            .await
-            .is_err()
+        (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&sleeps[0]),
+        "{sleeps:?}"
     );
-    assert_eq!(source.calls(), 2, "second backoff is 2 s");
-    f.clock.advance(Duration::from_millis(600));
+    // The backoff doubles per consecutive failure but never exceeds 2 s.
+    for _ in 0..6 {
+        let _ = f.manager.get_token(&k, false, source.fetch()).await;
+    }
+    let sleeps = f.clock.sleeps();
+    assert_eq!(source.calls(), 8);
+    assert!(
+        (Duration::from_millis(200)..=Duration::from_millis(400)).contains(&sleeps[1]),
+        "{sleeps:?}"
+    );
+    assert!(
+        sleeps.iter().all(|s| *s <= Duration::from_secs(2)),
+        "{sleeps:?}"
+    );
+    // The token endpoint is back: the next caller gets a token after at most that bound.
     let ok = Source::new(&f.clock);
     assert!(f.manager.get_token(&k, false, ok.fetch()).await.is_ok());
+    assert_eq!(ok.calls(), 1);
+    assert!(
+        f.clock
+            .sleeps()
+            .iter()
+            .all(|s| *s <= Duration::from_secs(2))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_forced_refresh_leaves_other_callers_on_the_valid_token() {
+    let f = fixture();
+    let source = Source::new(&f.clock);
+    let k = key("a");
+    assert_eq!(secret_of(&f, &k, &source).await, "token-1");
+    // One request got a 401 and forces a refresh; the token endpoint answers 500, slowly.
+    let mut failing = source.clone();
+    failing.delay = Duration::from_millis(200);
+    failing.fail_with = Some(AuthError::Service {
+        status: 500,
+        error: Box::new(crate::EntraError {
+            error: "server_error".into(),
+            ..Default::default()
+        }),
+        retry_after: None,
+    });
+    let forced = {
+        let manager = f.manager.clone();
+        let fetch = failing.fetch();
+        let k = k.clone();
+        tokio::spawn(async move { manager.get_token(&k, true, fetch).await })
+    };
+    // While it runs, and after it failed, 50 other callers are served the cached token.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for _ in 0..50 {
+        assert_eq!(secret_of(&f, &k, &failing).await, "token-1");
+    }
+    assert!(
+        forced.await.unwrap().is_err(),
+        "the forcing caller sees the failure"
+    );
+    for _ in 0..50 {
+        assert_eq!(secret_of(&f, &k, &failing).await, "token-1");
+    }
+    assert_eq!(
+        source.calls(),
+        2,
+        "the first fetch and the failed forced one"
+    );
+    // A forced refresh that succeeds replaces the token for everyone.
+    let forced = f.manager.get_token(&k, true, source.fetch()).await.unwrap();
+    assert_eq!(forced.secret(), "token-3");
+    assert_eq!(secret_of(&f, &k, &source).await, "token-3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_background_refresh_never_blocks_a_caller_once_the_token_is_unusable() {
+    // 20 s tokens refreshed after 10 s, handed out with at least 2 s left.
+    let clock = TestClock::new();
+    let cache = MemoryTokenCache::with_clock(100, Arc::new(clock.clone()));
+    let manager = TokenManager::new(
+        Arc::new(cache),
+        Arc::new(clock.clone()),
+        ManagerOptions::default().with_skew(Duration::from_secs(2)),
+    );
+    let mut source = Source::new(&clock);
+    source.lifetime = Duration::from_secs(20);
+    source.refresh_after = Some(Duration::from_secs(10));
+    let k = key("a");
+    assert_eq!(
+        manager
+            .get_token(&k, false, source.fetch())
+            .await
+            .unwrap()
+            .secret(),
+        "token-1"
+    );
+    // Past refresh_on the background refresh fails (the token endpoint is down).
+    clock.advance(Duration::from_secs(11));
+    let mut failing = source.clone();
+    failing.fail_with = Some(transport());
+    assert_eq!(
+        manager
+            .get_token(&k, false, failing.fetch())
+            .await
+            .unwrap()
+            .secret(),
+        "token-1"
+    );
+    settled(&manager, &k).await;
+    assert_eq!(source.calls(), 2);
+    // 8 s later the token has 1 s left (inside the skew): not usable. The token endpoint is
+    // healthy again, and the background retry delay (30 s) does not hold the caller back.
+    clock.advance(Duration::from_secs(8));
+    assert_eq!(
+        manager
+            .get_token(&k, false, source.fetch())
+            .await
+            .unwrap()
+            .secret(),
+        "token-3"
+    );
+    assert_eq!(source.calls(), 3);
+    assert!(clock.sleeps().is_empty(), "no wait: {:?}", clock.sleeps());
+    // The same once the token has expired outright.
+    clock.advance(Duration::from_secs(11));
+    let mut failing = source.clone();
+    failing.fail_with = Some(transport());
+    assert_eq!(
+        manager
+            .get_token(&k, false, failing.fetch())
+            .await
+            .unwrap()
+            .secret(),
+        "token-3"
+    ); // background refresh fails
+    settled(&manager, &k).await;
+    clock.advance(Duration::from_secs(15));
+    assert_eq!(
+        manager
+            .get_token(&k, false, source.fetch())
+            .await
+            .unwrap()
+            .secret(),
+        "token-5"
+    );
+    assert!(clock.sleeps().is_empty(), "no wait: {:?}", clock.sleeps());
 }
 
 #[tokio::test]
@@ -382,7 +514,7 @@ async fn retry_after_sets_the_backoff() {
     f.clock.advance(Duration::from_secs(19));
     assert!(
         f.manager.get_token(&k, true, source.fetch()).await.is_err(),
-        "even a forced refresh waits"
+        "even a forced refresh fails fast while the server's Retry-After runs"
     );
     assert_eq!(source.calls(), 1);
     f.clock.advance(Duration::from_secs(2));
@@ -512,7 +644,7 @@ async fn concurrent_forced_refreshes_share_one_fetch() {
 
 #[tokio::test]
 async fn bounded_memory_with_100k_obo_users() {
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let cache = MemoryTokenCache::with_clock(1_000, Arc::new(clock.clone()));
     let manager = TokenManager::new(
         Arc::new(cache.clone()),
@@ -555,7 +687,7 @@ impl TokenCache for BrokenCache {
 
 #[tokio::test]
 async fn a_broken_cache_is_a_miss_not_a_failure() {
-    let clock = ManualClock::new();
+    let clock = TestClock::new();
     let manager = TokenManager::new(
         Arc::new(BrokenCache),
         Arc::new(clock.clone()),
@@ -582,7 +714,7 @@ async fn a_cancelled_caller_does_not_lose_the_fetch() {
     let f = fixture();
     let release = Arc::new(Notify::new());
     let calls = Arc::new(AtomicUsize::new(0));
-    let make = |release: Arc<Notify>, calls: Arc<AtomicUsize>, clock: ManualClock| {
+    let make = |release: Arc<Notify>, calls: Arc<AtomicUsize>, clock: TestClock| {
         move || async move {
             calls.fetch_add(1, Ordering::SeqCst);
             release.notified().await;

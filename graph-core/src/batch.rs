@@ -10,9 +10,11 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::options::{RequestOptions, RetryOptions, ThrottleMode};
+use crate::options::{RequestOptions, RetryOptions};
 use crate::paging::{CollectionRequest, Page};
-use crate::pipeline::retry::{backoff_delay, is_retryable_status, parse_retry_after};
+use crate::pipeline::retry::{
+    Decision, RetryProgress, decide, is_retryable_status, parse_retry_after,
+};
 use crate::request::{EntityRequest, Request, RequestSpec, check_status, decode_json};
 use crate::transport::{Body, HttpRequest};
 
@@ -20,7 +22,7 @@ mod wire;
 
 use wire::{WireEnvelope, WireRequest, follow_up, split, to_wire};
 
-/// Graph's limit of requests per batch (REQ-32).
+/// Graph's limit of requests per batch.
 pub const MAX_BATCH_SIZE: usize = 20;
 
 mod sealed {
@@ -87,7 +89,7 @@ struct PendingItem {
     depends_on: Vec<String>,
 }
 
-/// JSON `$batch` of typed requests (REQ-32..37, BEYOND-14).
+/// JSON `$batch` of typed requests.
 ///
 /// - More than 20 requests (or [`BatchBuilder::max_per_batch`]) are split into batches sent
 ///   one after another; items linked by `dependsOn` always travel in the same batch.
@@ -96,7 +98,11 @@ struct PendingItem {
 ///   result or error, since a 200 envelope says nothing about the items.
 /// - Items answered 429, 503 or 504 are sent again in a follow-up batch after the largest
 ///   `Retry-After` among them (else backoff), together with the items that failed with 424
-///   because of them, keeping their `dependsOn`.
+///   because of them, keeping their `dependsOn`. The wait follows the same rule as every
+///   request ([`RetryOptions`]): retry count, `max_delay`, total budget (over every round of
+///   the batch) and `should_retry`; when it says stop, the items keep their 429 answers.
+/// - A batch of GET items may be sent again when the connection is lost before the answer; a
+///   batch with any write is never sent twice.
 ///
 /// ```
 /// # #[derive(serde::Deserialize)] struct User { id: String }
@@ -161,6 +167,15 @@ impl BatchItemResponse {
     /// The item's raw body.
     pub fn body(&self) -> Option<&Value> {
         self.body.as_ref()
+    }
+
+    /// The item as an HTTP answer, for the retry rule (and its `should_retry` predicate).
+    fn as_http_response(&self) -> crate::transport::HttpResponse {
+        crate::transport::HttpResponse {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body_bytes().into(),
+        }
     }
 
     fn body_bytes(&self) -> Vec<u8> {
@@ -374,7 +389,7 @@ impl BatchBuilder {
         into: &mut BatchResponse,
     ) -> Result<()> {
         let mut pending = chunk;
-        let mut round = 0u32;
+        let mut progress = RetryProgress::default();
         loop {
             let answers = self.post(&pending).await?;
             for answer in answers {
@@ -392,28 +407,25 @@ impl BatchBuilder {
                         "message": "the $batch response had no answer for this item"}})),
                     });
             }
-            let throttled: Vec<&WireRequest> = pending
-                .iter()
-                .filter(|r| {
-                    into.item(&r.id)
-                        .is_some_and(|a| is_retryable_status(a.status))
-                })
-                .collect();
-            if throttled.is_empty()
-                || round >= retry.max_retries
-                || retry.throttle_mode == ThrottleMode::ReturnError
-            {
-                return Ok(());
-            }
+            // The throttled item that asks for the longest wait decides, by the same rule as
+            // every other request (retry count, max_delay, total budget, should_retry).
             let now = self.client.clock().now();
-            let wait = throttled
+            let Some(worst) = pending
                 .iter()
                 .filter_map(|r| into.item(&r.id))
-                .filter_map(|a| a.headers.get("retry-after")?.to_str().ok())
-                .filter_map(|v| parse_retry_after(v, now))
-                .max()
-                .unwrap_or_else(|| backoff_delay(retry, round, 0.0))
-                .min(retry.max_delay);
+                .filter(|a| is_retryable_status(a.status))
+                .map(BatchItemResponse::as_http_response)
+                .max_by_key(|r| {
+                    r.header("retry-after")
+                        .and_then(|v| parse_retry_after(v, now))
+                })
+            else {
+                return Ok(());
+            };
+            let wait = match decide(retry, progress, Some(&worst), now) {
+                Decision::Retry(wait) => wait,
+                Decision::Stop | Decision::Throttled(_) => return Ok(()),
+            };
             pending = follow_up(&pending, into);
             tracing::debug!(
                 items = pending.len(),
@@ -423,7 +435,8 @@ impl BatchBuilder {
             if wait > Duration::ZERO {
                 self.client.clock().sleep(wait).await;
             }
-            round += 1;
+            progress.attempt += 1;
+            progress.waited += wait;
         }
     }
 
@@ -440,7 +453,16 @@ impl BatchBuilder {
             HeaderValue::from_static("application/json"),
         );
         request.body = Body::from_bytes(body);
-        let response = check_status(self.client.execute(request, &self.options).await?)?;
+        // A batch of reads may be sent twice (a connection lost before the answer is retried);
+        // one with any write never is.
+        let reads_only = requests
+            .iter()
+            .all(|r| r.method.eq_ignore_ascii_case("GET") || r.method.eq_ignore_ascii_case("HEAD"));
+        let options = match self.options.idempotent {
+            None if reads_only => self.options.clone().with_idempotent(true),
+            _ => self.options.clone(),
+        };
+        let response = check_status(self.client.execute(request, &options).await?)?;
         let envelope: WireEnvelope = decode_json(&response)?;
         Ok(envelope
             .responses

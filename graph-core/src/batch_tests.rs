@@ -179,6 +179,118 @@ async fn items_still_throttled_after_the_retries_are_typed_errors() {
     assert_eq!(answers.get(&second).unwrap(), NoContent);
 }
 
+/// A `$batch` endpoint that answers item "1" 429 with `retry_after` every time.
+fn always_throttled(mock: &MockTransport, retry_after: &str) {
+    mock.on(Method::POST, "/v1.0/$batch").respond(MockResponse::json(200, json!({"responses": [
+        {"id": "1", "status": 429, "headers": {"Retry-After": retry_after}, "body": {"error": {"code": "TooManyRequests", "message": "slow down"}}}
+    ]})));
+}
+
+#[tokio::test]
+async fn batch_items_obey_the_total_budget_max_delay_and_should_retry() {
+    // Budget 2 s, item Retry-After 1 s: two follow-ups (1 + 1 = 2 s), not a third.
+    let mock = MockTransport::new();
+    always_throttled(&mock, "1");
+    let clock = TestClock::default();
+    let graph = client(&mock, &clock);
+    let retry = RetryOptions::new()
+        .max_retries(10)
+        .total_budget(Duration::from_secs(2));
+    let mut batch = graph
+        .batch()
+        .with_options(crate::RequestOptions::new().with_retry(retry.clone()));
+    let key = batch.add(graph.entity::<User>("me"));
+    let answers = batch.send().await.unwrap();
+    assert_eq!(mock.calls().len(), 3, "the batch and two follow-ups");
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(1); 2]);
+    assert_eq!(
+        answers.get(&key).unwrap_err().retry_after(),
+        Some(Duration::from_secs(1))
+    );
+
+    // Retry-After 5 s with a 2 s budget: no follow-up, no wait.
+    let mock = MockTransport::new();
+    always_throttled(&mock, "5");
+    let clock = TestClock::default();
+    let graph = client(&mock, &clock);
+    let mut batch = graph
+        .batch()
+        .with_options(crate::RequestOptions::new().with_retry(retry.clone()));
+    batch.add(graph.entity::<User>("me"));
+    batch.send().await.unwrap();
+    assert_eq!(mock.calls().len(), 1);
+    assert!(clock.sleeps().is_empty());
+
+    // Retry-After above max_delay (no budget): handed back at once, never shortened.
+    let mock = MockTransport::new();
+    always_throttled(&mock, "3600");
+    let clock = TestClock::default();
+    let graph = client(&mock, &clock);
+    let mut batch = graph.batch();
+    batch.add(graph.entity::<User>("me"));
+    batch.send().await.unwrap();
+    assert_eq!(mock.calls().len(), 1);
+    assert!(clock.sleeps().is_empty());
+
+    // The caller's should_retry sees the item's answer and can veto.
+    let mock = MockTransport::new();
+    always_throttled(&mock, "1");
+    let clock = TestClock::default();
+    let graph = client(&mock, &clock);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let veto = RetryOptions::new().should_retry(crate::ShouldRetry::new(move |delay, n, r| {
+        record.lock().push((delay, n, r.status.as_u16()));
+        false
+    }));
+    let mut batch = graph
+        .batch()
+        .with_options(crate::RequestOptions::new().with_retry(veto));
+    batch.add(graph.entity::<User>("me"));
+    batch.send().await.unwrap();
+    assert_eq!(mock.calls().len(), 1);
+    assert_eq!(*seen.lock(), vec![(Duration::from_secs(1), 1, 429)]);
+}
+
+#[tokio::test]
+async fn a_batch_of_reads_is_resent_after_a_reset_and_one_with_writes_never() {
+    let clock = TestClock::default();
+    let mock = MockTransport::new();
+    mock.on(Method::POST, "/v1.0/$batch").reset().times(1);
+    batch_server(&mock, vec![]);
+    let graph = client(&mock, &clock);
+    let mut batch = graph.batch();
+    let me = batch.add(graph.entity::<User>("me"));
+    let answers = batch.send().await.unwrap();
+    assert!(answers.get(&me).is_ok());
+    assert_eq!(
+        mock.calls().len(),
+        2,
+        "the reset batch of GETs was sent again"
+    );
+
+    let mock = MockTransport::new();
+    mock.on(Method::POST, "/v1.0/$batch").reset().times(1);
+    batch_server(&mock, vec![]);
+    let graph = client(&mock, &clock);
+    let mut batch = graph.batch();
+    batch.add(graph.entity::<User>("me"));
+    batch.add(graph.request::<NoContent>(Method::DELETE, "users/x"));
+    batch.add(
+        graph
+            .request::<User>(Method::POST, "users")
+            .json_body(&json!({"displayName": "x"})),
+    );
+    let error = batch.send().await.unwrap_err();
+    assert!(error.is_connection_lost(), "{error}");
+    assert!(error.request_may_have_been_processed());
+    assert_eq!(
+        mock.calls().len(),
+        1,
+        "a batch with writes is never sent twice"
+    );
+}
+
 #[tokio::test]
 async fn invalid_batches_fail_at_send() {
     let mock = MockTransport::new();

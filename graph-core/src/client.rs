@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use graph_auth::{Cloud, TokenCredential};
+use graph_auth::{Cloud, HttpClient, TokenCredential};
 use http::Method;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -39,7 +39,7 @@ struct ClientInner {
     base_url: Url,
     pipeline: Pipeline,
     hosts: Arc<AllowedHosts>,
-    http_client: Option<reqwest::Client>,
+    http_client: Option<HttpClient>,
     clock: Arc<dyn Clock>,
 }
 
@@ -69,9 +69,9 @@ impl Client {
         &self.inner.base_url
     }
 
-    /// The reqwest client of the default transport, to hand to a credential so token traffic
-    /// uses the same proxy and TLS settings. `None` with a custom transport.
-    pub fn http_client(&self) -> Option<&reqwest::Client> {
+    /// The HTTP client of the default transport, to hand to a credential so token traffic
+    /// uses the same proxy, TLS settings and connection pool. `None` with a custom transport.
+    pub fn http_client(&self) -> Option<&HttpClient> {
         self.inner.http_client.as_ref()
     }
 
@@ -122,11 +122,13 @@ impl Client {
         BatchBuilder::new(self.clone())
     }
 
-    /// Sends a raw request through the pipeline and returns the response whatever its status
-    /// (REQ-23: raw status and headers for every call).
+    /// Sends a raw request through the pipeline and returns the response whatever its status,
+    /// with its raw headers.
     ///
     /// # Errors
-    /// Transport, auth and redirect errors; a non-success status is *not* an error here.
+    /// Transport, auth and redirect errors, a body over the limit, and a throttling answer
+    /// the retry policy hands back at once (see [`RetryOptions`]); any other non-success
+    /// status is *not* an error here.
     pub async fn execute(
         &self,
         request: HttpRequest,
@@ -141,6 +143,33 @@ impl Client {
 
     pub(crate) fn retry_defaults(&self) -> &RetryOptions {
         self.inner.pipeline.retry()
+    }
+
+    /// Checks that a link the service sent (`@odata.nextLink`, `@odata.deltaLink`), or one
+    /// stored and given back, stays on the service: same scheme, host and port as the base
+    /// URL, or a host on the token allow-list over https (plain http only to loopback and only
+    /// when the base URL is plain http too). Anything else would return another server's data
+    /// as if it were the collection's.
+    pub(crate) fn check_link(&self, link: &Url) -> Result<()> {
+        let base = &self.inner.base_url;
+        let same_origin = link.scheme() == base.scheme()
+            && link.host_str() == base.host_str()
+            && link.port_or_known_default() == base.port_or_known_default();
+        let allowed_elsewhere = self.inner.hosts.allows(link)
+            && (link.scheme() == "https"
+                || (link.scheme() == base.scheme()
+                    && link.host_str().is_some_and(graph_auth::is_loopback_host)));
+        if same_origin || allowed_elsewhere {
+            return Ok(());
+        }
+        Err(Error::new(crate::error::ErrorKind::Paging(format!(
+            "the service sent a link to {}://{}, which is not this client's service ({}://{}); \
+             allow the host with ClientBuilder::allow_host to follow it",
+            link.scheme(),
+            crate::pipeline::auth::authority_of(link).unwrap_or_default(),
+            base.scheme(),
+            crate::pipeline::auth::authority_of(base).unwrap_or_default(),
+        ))))
     }
 
     pub(crate) fn resolve(&self, path: &str) -> Result<Url> {
@@ -165,7 +194,7 @@ pub struct ClientBuilder {
     credential: Option<Arc<dyn TokenCredential>>,
     cloud: Option<Cloud>,
     base_url: Option<String>,
-    http_client: Option<reqwest::Client>,
+    http_client: Option<HttpClient>,
     transport: Option<Arc<dyn Transport>>,
     allowed_hosts: Option<Vec<String>>,
     extra_hosts: Vec<String>,
@@ -174,6 +203,7 @@ pub struct ClientBuilder {
     user_agent: Option<bool>,
     retry: Option<RetryOptions>,
     redirect: Option<RedirectOptions>,
+    max_response_bytes: Option<usize>,
     clock: Option<Arc<dyn Clock>>,
 }
 
@@ -212,13 +242,24 @@ impl ClientBuilder {
         self
     }
 
-    /// A caller's reqwest client (proxy, TLS, timeouts) for the default transport. Build it
-    /// with redirects disabled. Give the same client to the credential (graph-auth's
+    /// A caller's HTTP client (proxy, TLS, timeouts) for the default transport; build it with
+    /// [`HttpClient::with_config`]. It never follows redirects, whatever it was configured
+    /// with: the pipeline does, dropping `Authorization` whenever the scheme, host or port
+    /// changes. Give the same client to the credential (graph-auth's
     /// `CredentialOptions::with_http_client`) so token traffic takes the same route.
-    /// Defaults to a client with 100 s / 30 s timeouts and gzip.
+    /// Defaults to [`HttpClient::new`] (100 s / 30 s timeouts, gzip).
     #[must_use]
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+    pub fn http_client(mut self, client: HttpClient) -> Self {
         self.http_client = Some(client);
+        self
+    }
+
+    /// The largest response body read, in bytes: a larger one is an error
+    /// ([`Error::is_response_too_large`]) before the memory is spent. Defaults to
+    /// [`crate::DEFAULT_MAX_RESPONSE_BYTES`] (64 MiB).
+    #[must_use]
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = Some(limit);
         self
     }
 
@@ -238,7 +279,7 @@ impl ClientBuilder {
     }
 
     /// Replaces the whole allow-list, defaults included. An empty list denies every host: no
-    /// token is ever sent (REQ-38). Hosts added with [`ClientBuilder::allow_host`] still count.
+    /// token is ever sent. Hosts added with [`ClientBuilder::allow_host`] still count.
     #[must_use]
     pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
     where
@@ -325,7 +366,7 @@ impl ClientBuilder {
         hosts.extend(self.extra_hosts);
         let hosts = Arc::new(AllowedHosts::new(hosts));
 
-        let (transport, http_client): (Arc<dyn Transport>, Option<reqwest::Client>) =
+        let (transport, http_client): (Arc<dyn Transport>, Option<HttpClient>) =
             match (self.transport, self.http_client) {
                 (Some(transport), _) => (transport, None),
                 (None, Some(client)) => (
@@ -353,6 +394,9 @@ impl ClientBuilder {
             user_agent,
             retry: self.retry.unwrap_or_default(),
             redirect: self.redirect.unwrap_or_default(),
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(crate::DEFAULT_MAX_RESPONSE_BYTES),
         });
         Ok(Client {
             inner: Arc::new(ClientInner {

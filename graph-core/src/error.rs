@@ -52,6 +52,16 @@ pub enum ErrorKind {
     Decode(DecodeError),
     /// A redirect could not be followed safely (missing `Location`, scheme downgrade, too many).
     Redirect(String),
+    /// The response body was larger than the limit (see
+    /// [`crate::ClientBuilder::max_response_bytes`]); it was not read beyond the limit.
+    ResponseTooLarge {
+        /// The status of the response.
+        status: StatusCode,
+        /// The limit in bytes.
+        limit: usize,
+        /// The `Content-Length` the server declared, when it did.
+        declared: Option<u64>,
+    },
     /// Paging could not go on (a next link seen twice, a next link that is not a URL).
     Paging(String),
     /// The request could not be built or the client is misconfigured (bad URL, a body that
@@ -59,12 +69,15 @@ pub enum ErrorKind {
     InvalidRequest(String),
 }
 
-/// A failure below HTTP: no response arrived.
+/// A failure below HTTP: no complete response arrived. It tells how far the exchange got, so
+/// the caller knows whether the request may have been processed.
 #[derive(Debug)]
 pub struct TransportError {
     message: String,
     timeout: bool,
     connect: bool,
+    connection_lost: bool,
+    response_started: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -78,6 +91,8 @@ impl TransportError {
             message: message.into(),
             timeout: false,
             connect: false,
+            connection_lost: false,
+            response_started: false,
             source,
         }
     }
@@ -96,9 +111,61 @@ impl TransportError {
         self
     }
 
+    /// Marks the failure as the connection being reset or closed after the request was sent
+    /// and before any byte of a response arrived.
+    #[must_use]
+    pub fn with_connection_lost(mut self, lost: bool) -> Self {
+        self.connection_lost = lost;
+        self
+    }
+
+    /// Marks the failure as happening while the response body arrived (the status and
+    /// headers had been received, so the request was processed).
+    #[must_use]
+    pub fn with_response_started(mut self, started: bool) -> Self {
+        self.response_started = started;
+        self
+    }
+
     /// What went wrong.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Whether the connection could not be established: the request was not sent.
+    pub fn is_connect(&self) -> bool {
+        self.connect
+    }
+
+    /// Whether the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.timeout
+    }
+
+    /// Whether the connection was reset or closed before any response byte arrived.
+    pub fn is_connection_lost(&self) -> bool {
+        self.connection_lost
+    }
+
+    /// Whether a response had started to arrive (the failure cut its body short).
+    pub fn response_started(&self) -> bool {
+        self.response_started
+    }
+
+    /// Whether the service may have processed the request: `false` only when the connection
+    /// could not be established.
+    pub fn may_have_been_processed(&self) -> bool {
+        !self.connect
+    }
+
+    fn outcome(&self) -> &'static str {
+        if self.connect {
+            "the request was not sent"
+        } else if self.response_started {
+            "the request was processed: the response had started"
+        } else {
+            "the request may have been processed"
+        }
     }
 }
 
@@ -207,6 +274,40 @@ impl Error {
         matches!(&*self.kind, ErrorKind::Transport(t) if t.connect)
     }
 
+    /// Whether the connection was reset or closed after the request was sent and before any
+    /// response byte arrived.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::Transport(t) if t.connection_lost)
+    }
+
+    /// Whether the service may have processed the request: `true` when a response arrived
+    /// (an error status, a body that did not decode or was too large) or when the connection
+    /// failed after the request was sent; `false` when it was never sent (connect failure,
+    /// no token, a request that could not be built). Decide with it whether a non-idempotent
+    /// request (a POST) is safe to send again.
+    pub fn request_may_have_been_processed(&self) -> bool {
+        match &*self.kind {
+            ErrorKind::Service(_)
+            | ErrorKind::Throttled { .. }
+            | ErrorKind::Decode(_)
+            | ErrorKind::ResponseTooLarge { .. } => true,
+            ErrorKind::Transport(t) => t.may_have_been_processed(),
+            _ => false,
+        }
+    }
+
+    /// Whether the response body was larger than the client's limit.
+    pub fn is_response_too_large(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::ResponseTooLarge { .. })
+    }
+
+    /// A failure the retry stage may retry on an idempotent request: refused, or lost before
+    /// any response byte, and not a timeout.
+    pub(crate) fn is_retryable_transport(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::Transport(t)
+            if (t.connect || t.connection_lost) && !t.timeout && !t.response_started)
+    }
+
     /// Whether the request timed out.
     pub fn is_timeout(&self) -> bool {
         matches!(&*self.kind, ErrorKind::Transport(t) if t.timeout)
@@ -290,6 +391,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match &*self.kind {
             ErrorKind::Decode(d) => Some(d.status),
+            ErrorKind::ResponseTooLarge { status, .. } => Some(*status),
             _ => self.service_error().map(ServiceError::status),
         }
     }
@@ -353,11 +455,22 @@ impl fmt::Display for Error {
                 write!(f, ": {error}")
             }
             ErrorKind::Transport(t) => {
-                write!(f, "transport error: {}", t.message)?;
+                write!(f, "transport error: {} ({})", t.message, t.outcome())?;
                 if let Some(source) = &t.source {
                     write!(f, ": {source}")?;
                 }
                 Ok(())
+            }
+            ErrorKind::ResponseTooLarge {
+                status,
+                limit,
+                declared,
+            } => {
+                write!(f, "the HTTP {} response body ", status.as_u16())?;
+                if let Some(declared) = declared {
+                    write!(f, "of {declared} bytes ")?;
+                }
+                write!(f, "exceeds the limit of {limit} bytes")
             }
             ErrorKind::Auth(e) => write!(f, "could not get a token: {e}"),
             ErrorKind::Decode(d) => {

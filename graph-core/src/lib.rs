@@ -67,6 +67,29 @@
 //! # }
 //! ```
 //!
+//! # Guarantees
+//!
+//! - **Credentials never follow a redirect**: the HTTP client ([`HttpClient`]) never follows
+//!   one whatever it was configured with, and the pipeline's own redirect stage drops
+//!   `Authorization` whenever the scheme, host or port changes (a downgrade to http is refused
+//!   unless allowed).
+//! - **A retry is never sent before the server allows it**: a `Retry-After` is waited in full
+//!   when it is within `max_delay` and the total budget, otherwise the answer comes back at
+//!   once as a throttled error with [`Error::retry_after`] set ([`RetryOptions`]).
+//! - **`$batch` obeys the same retry policy** as every other request: one rule, one place.
+//! - **Bounded memory on any response**: every body is read up to a limit (64 MiB by default,
+//!   [`ClientBuilder::max_response_bytes`]) and a larger one is a typed error before the
+//!   memory is spent.
+//! - **Next and delta links stay on the service**: a link to another origin is a paging error
+//!   unless its host is on the token allow-list.
+//! - **Idempotent requests survive a dropped connection**: a refused connection, or one lost
+//!   before any response byte, is retried on GET, HEAD, PUT and DELETE (and requests marked
+//!   idempotent) within the same budget; a POST never is, and the error says whether the
+//!   request may have been processed.
+//! - **Parsers survive arbitrary input**: pages, links, error bodies, `Retry-After`,
+//!   `WWW-Authenticate` and `$batch` answers are property-tested over arbitrary and mutated
+//!   bytes: a typed error, never a panic, no unbounded allocation.
+//!
 //! # Features
 //!
 //! - `http2` (off by default): HTTP/2 to Graph, negotiated by ALPN on TLS connections; without
@@ -99,13 +122,14 @@ pub use error::{
     DecodeError, Error, ErrorDetail, ErrorKind, InnerError, ODataError, Result, ServiceError,
     TransportError,
 };
+pub use graph_auth::{HttpClient, HttpClientError};
 pub use odata::path;
 pub use options::{RedirectOptions, RequestOptions, RetryOptions, ShouldRetry, ThrottleMode};
 pub use paging::{CollectionRequest, DeltaLink, NextLink, Page};
 pub use request::{CountRequest, EntityRequest, NoContent, Request, Response, Selectable};
 pub use transport::{
-    Body, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HttpRequest, HttpResponse,
-    ReqwestTransport, Transport, default_reqwest_client,
+    Body, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    HttpRequest, HttpResponse, ReqwestTransport, Transport,
 };
 
 /// The product token this SDK sends in `User-Agent`.

@@ -32,7 +32,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use url::Url;
 
-use crate::error::{Error, Result, TransportError};
+use crate::error::{Error, ErrorKind, Result, TransportError};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
 
 type Responder = Arc<dyn Fn(&RecordedCall) -> Result<HttpResponse> + Send + Sync>;
@@ -202,6 +202,39 @@ impl MockRule {
         self
     }
 
+    /// Answers as if the connection were reset after the request was sent, before any
+    /// response byte: retried on idempotent requests.
+    pub fn reset(self) -> Self {
+        self.rule.lock().responder = Some(Arc::new(|_| {
+            Err(Error::transport(
+                TransportError::new("connection reset by peer (mock)", None)
+                    .with_connection_lost(true),
+            ))
+        }));
+        self
+    }
+
+    /// Answers as if the connection were refused: the request was not sent.
+    pub fn refuse(self) -> Self {
+        self.rule.lock().responder = Some(Arc::new(|_| {
+            Err(Error::transport(
+                TransportError::new("connection refused (mock)", None).with_connect(true),
+            ))
+        }));
+        self
+    }
+
+    /// Answers as if the connection failed while the response body arrived.
+    pub fn fail_mid_body(self) -> Self {
+        self.rule.lock().responder = Some(Arc::new(|_| {
+            Err(Error::transport(
+                TransportError::new("connection reset while reading the body (mock)", None)
+                    .with_response_started(true),
+            ))
+        }));
+        self
+    }
+
     /// Answers with whatever `responder` builds from the call.
     pub fn respond_with(
         self,
@@ -316,6 +349,7 @@ impl MockTransport {
 #[async_trait]
 impl Transport for MockTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let limit = request.response_limit();
         let body = match request.body.as_bytes() {
             Some(bytes) => bytes.clone(),
             None => match request.body.take_stream() {
@@ -356,7 +390,16 @@ impl Transport for MockTransport {
                 rule.responder.clone()
             };
             if let Some(responder) = responder {
-                return responder(&call);
+                let response = responder(&call)?;
+                // The same body limit the real transport applies.
+                if response.body.len() > limit {
+                    return Err(Error::new(ErrorKind::ResponseTooLarge {
+                        status: response.status,
+                        limit,
+                        declared: Some(response.body.len() as u64),
+                    }));
+                }
+                return Ok(response);
             }
         }
         Err(Error::transport(TransportError::new(

@@ -1,5 +1,5 @@
 //! Options of the pipeline stages. The client holds the defaults; [`RequestOptions`] overrides
-//! them for one request (and its pages) only, never mutating the client (REQ-2, BEYOND-14).
+//! them for one request (and its pages) only, never mutating the client.
 
 use std::fmt;
 use std::sync::Arc;
@@ -39,7 +39,39 @@ impl PartialEq for ShouldRetry {
     }
 }
 
-/// What the retry stage does on 429, 503 and 504 (REQ-4..10, BEYOND-14).
+/// What the retry stage does on 429, 503 and 504, and on a connection lost before any
+/// response byte (idempotent requests only).
+///
+/// The rule, in order:
+/// - **The server's `Retry-After` is waited in full, never shortened.** When it is within
+///   [`max_delay`](Self::max_delay) and the waits so far plus it fit the
+///   [`total_budget`](Self::total_budget) (and retries are left), the SDK waits exactly that
+///   long and retries. Otherwise the answer comes back at once as an error with
+///   [`crate::Error::is_throttled`] and [`crate::Error::retry_after`] set to the server's
+///   delay, so the caller can reschedule: the SDK never sends a request earlier than the
+///   server allowed. `max_delay` is thus "the longest the SDK waits on its own".
+/// - Without `Retry-After`, the wait is `base_delay · 2^n` plus up to 25 % jitter, capped at
+///   `max_delay`; when it would exceed the budget, or no retries are left, the last answer is
+///   returned (a service error whose `retry_after()` reads its headers).
+/// - [`should_retry`](Self::should_retry) can veto any retry of an answer.
+/// - [`ThrottleMode::ReturnError`] never waits on an answer.
+/// - A refused connection, or one reset or closed before any response byte, is retried with
+///   the same backoff and budget on GET, HEAD, PUT, DELETE, OPTIONS and TRACE and on requests
+///   marked [`RequestOptions::with_idempotent`]; never on a POST or PATCH, never after a
+///   timeout, never once a response started.
+/// - The same rule applies to the throttled items of a `$batch`.
+///
+/// ```
+/// use graph_core::RetryOptions;
+/// use std::time::Duration;
+///
+/// // Wait at most 30 s at a time and 2 minutes in all; longer throttling comes back as
+/// // an error with `retry_after()` for the caller to reschedule.
+/// let retry = RetryOptions::new()
+///     .max_delay(Duration::from_secs(30))
+///     .total_budget(Duration::from_secs(120));
+/// # let _ = retry;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryOptions {
     pub(crate) max_retries: u32,
@@ -62,7 +94,7 @@ pub enum ThrottleMode {
     ReturnError,
 }
 
-/// The hard maximum of retries (REQ-6).
+/// The hard maximum of retries.
 pub const MAX_RETRIES_CAP: u32 = 10;
 
 impl Default for RetryOptions {
@@ -105,15 +137,16 @@ impl RetryOptions {
         self
     }
 
-    /// The longest single wait, whatever `Retry-After` says. Defaults to 180 s.
+    /// The longest single wait the SDK makes on its own. A server's `Retry-After` above it is
+    /// not shortened: the answer is handed back at once as a throttled error. Defaults to 180 s.
     #[must_use]
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
         self
     }
 
-    /// A limit on the sum of all waits of one request: when the next wait would exceed it,
-    /// the throttling error is returned at once (REQ-9). Defaults to none.
+    /// A limit on the sum of all waits of one request (or of one `$batch` run): when the next
+    /// wait would exceed it, the answer is returned at once. Defaults to none.
     #[must_use]
     pub fn total_budget(mut self, budget: Duration) -> Self {
         self.total_budget = Some(budget);
@@ -127,7 +160,7 @@ impl RetryOptions {
         self
     }
 
-    /// A predicate that can veto a retry (REQ-4), e.g. to give up on long waits for one
+    /// A predicate that can veto the retry of an answer, e.g. to give up on long waits for one
     /// endpoint. Defaults to none: every retryable answer is retried within the limits.
     #[must_use]
     pub fn should_retry(mut self, predicate: ShouldRetry) -> Self {
@@ -143,14 +176,15 @@ impl RetryOptions {
     }
 }
 
-/// How redirects are followed (REQ-11, 12).
+/// How redirects are followed: 301, 302, 303, 307 and 308, with `Authorization`,
+/// `Proxy-Authorization` and `Cookie` dropped whenever the scheme, host or port changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectOptions {
     pub(crate) max_redirects: u32,
     pub(crate) allow_scheme_change: bool,
 }
 
-/// The hard maximum of redirects (REQ-11).
+/// The hard maximum of redirects.
 pub const MAX_REDIRECTS_CAP: u32 = 20;
 
 impl Default for RedirectOptions {
@@ -184,13 +218,15 @@ impl RedirectOptions {
 }
 
 /// Per-request overrides of the client's defaults. Applies to the request, its retries and,
-/// for collections, every page.
+/// for collections, every page; never changes the client.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestOptions {
     pub(crate) retry: Option<RetryOptions>,
     pub(crate) redirect: Option<RedirectOptions>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) idempotent: Option<bool>,
+    pub(crate) max_response_bytes: Option<usize>,
 }
 
 impl RequestOptions {
@@ -217,6 +253,23 @@ impl RequestOptions {
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Marks the request as safe to send twice (or not), so a connection lost before any
+    /// response byte is retried (or not). Defaults to the method: GET, HEAD, PUT, DELETE,
+    /// OPTIONS and TRACE are idempotent; POST and PATCH are not.
+    #[must_use]
+    pub fn with_idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// The largest response body read for this request, in bytes. Defaults to the client's
+    /// ([`crate::ClientBuilder::max_response_bytes`]).
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = Some(limit);
         self
     }
 

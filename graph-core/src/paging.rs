@@ -179,6 +179,16 @@ pub(crate) async fn fetch_page<T: DeserializeOwned>(
     Ok(page)
 }
 
+/// A link must parse and stay on the service (see `Client::check_link`).
+fn check_link(client: &Client, link: &str) -> Result<()> {
+    let url = url::Url::parse(link).map_err(|e| {
+        Error::new(ErrorKind::Paging(format!(
+            "the service sent a link that is not a URL: {e}"
+        )))
+    })?;
+    client.check_link(&url)
+}
+
 fn link_hash(link: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -218,12 +228,22 @@ pub(crate) fn page_stream<T: DeserializeOwned + Send + 'static>(
         let spec = pager.next.take()?;
         let options = spec.options.clone();
         match fetch_page::<T>(&pager.client, spec).await {
-            Ok(page) => {
+            Ok(mut page) => {
+                // A link to another origin is not followed (its data is not this collection's):
+                // this page is fine, the stream then ends with the error.
+                if let Some(link) = &page.delta_link
+                    && let Err(error) = check_link(&pager.client, link.url())
+                {
+                    page.delta_link = None;
+                    pager.failed = Some(error);
+                }
                 if let Some(link) = &page.next_link {
-                    if pager.seen.insert(link_hash(&link.url)) {
+                    if let Err(error) = check_link(&pager.client, link.url()) {
+                        pager.failed = Some(error);
+                    } else if pager.seen.insert(link_hash(&link.url)) {
                         pager.next = Some(link.clone().into_spec(options));
                     } else {
-                        // This page is fine; following its link would loop (REQ-28).
+                        // This page is fine; following its link would loop.
                         pager.failed = Some(Error::new(ErrorKind::Paging(
                             "the service returned the same next link twice".into(),
                         )));
@@ -238,7 +258,7 @@ pub(crate) fn page_stream<T: DeserializeOwned + Send + 'static>(
 }
 
 /// Collections: one page with `send()`, or every page lazily as a `futures::Stream` with
-/// `pages()` and `stream()` (REQ-25..29, BEYOND-7).
+/// `pages()` and `stream()`.
 ///
 /// - Lazy with backpressure: a page is requested only when the previous one was consumed, so
 ///   about one page is in memory however large the collection; dropping the stream sends
@@ -246,7 +266,10 @@ pub(crate) fn page_stream<T: DeserializeOwned + Send + 'static>(
 /// - `@odata.nextLink` is followed verbatim through the same pipeline (fresh token, retry,
 ///   allow-list), with the first request's headers (`ConsistencyLevel`, `Prefer`, yours) and
 ///   options.
-/// - A next link seen twice ends the stream with a paging error (REQ-28). Empty pages are fine.
+/// - A next or delta link to another origin (scheme, host or port) than the service's, or a
+///   host not on the token allow-list, is not followed: the stream ends with a paging error
+///   after the page that carried it.
+/// - A next link seen twice ends the stream with a paging error. Empty pages are fine.
 /// - [`NextLink`] is serialisable, so paging can resume after a restart.
 ///
 /// ```

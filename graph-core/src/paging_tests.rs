@@ -149,23 +149,92 @@ async fn a_repeated_next_link_is_an_error() {
 }
 
 #[tokio::test]
-async fn a_next_link_to_another_host_gets_no_token() {
+async fn next_and_delta_links_off_the_service_are_not_followed() {
+    // Foreign, downgraded, other-port and look-alike links: each page is returned, then the
+    // stream ends with a paging error; nothing is sent to the link (1 request each).
+    for link in [
+        "https://elsewhere.example.net/v1.0/users?$skiptoken=x",
+        "http://graph.microsoft.com/v1.0/users?$skiptoken=x",
+        "https://graph.microsoft.com:8443/v1.0/users?$skiptoken=x",
+        "https://graph.microsoft.com.evil.example/v1.0/users?$skiptoken=x",
+        "https://graph.microsoft.com@evil.example/v1.0/users?$skiptoken=x",
+        "https://evil-graph.microsoft.com/v1.0/users?$skiptoken=x",
+        "not a url",
+    ] {
+        for kind in ["@odata.nextLink", "@odata.deltaLink"] {
+            let mock = MockTransport::new();
+            mock.on_path("/v1.0/users").respond(MockResponse::json(
+                200,
+                json!({"value": [{"id": "a"}], kind: link}),
+            ));
+            let pages: Vec<Result<Page<User>>> =
+                client(&mock).collection("users").pages().collect().await;
+            assert_eq!(pages.len(), 2, "{link} {kind}: {pages:?}");
+            let page = pages[0].as_ref().unwrap();
+            assert_eq!(page.items, vec![User { id: "a".into() }]);
+            assert!(
+                page.delta_link.is_none(),
+                "{link}: a foreign delta link is dropped"
+            );
+            let error = pages[1].as_ref().unwrap_err();
+            assert!(error.is_paging(), "{link} {kind}: {error}");
+            assert_eq!(mock.calls().len(), 1, "{link} {kind}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stored_link_off_the_service_is_refused_on_resume() {
+    let mock = MockTransport::new();
+    let client = client(&mock);
+    let link = NextLink::new("https://elsewhere.example.net/v1.0/users?$skiptoken=x");
+    let error = CollectionRequest::<User>::resume(&client, link)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_paging(), "{error}");
+    assert!(
+        error.to_string().contains("elsewhere.example.net"),
+        "{error}"
+    );
+    let delta = DeltaLink::new("http://graph.microsoft.com/v1.0/users/delta?$deltatoken=x");
+    let error = DeltaRequest::<User>::resume(&client, delta)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_paging(), "{error}");
+    assert!(mock.calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_allowed_host_may_serve_next_pages_and_gets_the_token() {
     let mock = MockTransport::new();
     mock.on_path("/v1.0/users").respond(MockResponse::json(
         200,
-        json!({"value": [], "@odata.nextLink": "https://elsewhere.example.net/v1.0/users?$skiptoken=x"}),
+        json!({"value": [], "@odata.nextLink": "https://graph-eu.example.net/v1.0/more"}),
     ));
-    let client = client(&mock);
-    let _ = client
+    mock.on_path("/v1.0/more")
+        .respond(MockResponse::json(200, json!({"value": [{"id": "b"}]})));
+    let client = Client::builder()
+        .transport(mock.clone())
+        .allow_host("graph-eu.example.net")
+        .credential(StaticTokenCredential::new(AccessToken::new(
+            "tok",
+            SystemTime::now() + Duration::from_secs(3600),
+        )))
+        .build()
+        .unwrap();
+    let users: Vec<User> = client
         .collection::<User>("users")
         .stream()
-        .collect::<Vec<_>>()
-        .await;
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(users, vec![User { id: "b".into() }]);
     let calls = mock.calls();
     assert_eq!(calls.len(), 2);
-    assert!(calls[0].header("authorization").is_some());
-    assert_eq!(calls[1].url.host_str(), Some("elsewhere.example.net"));
-    assert_eq!(calls[1].header("authorization"), None);
+    assert_eq!(calls[1].url.host_str(), Some("graph-eu.example.net"));
+    assert_eq!(calls[1].header("authorization"), Some("Bearer tok"));
 }
 
 #[tokio::test]

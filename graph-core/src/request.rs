@@ -172,11 +172,15 @@ impl RequestSpec {
                 self.query.apply(&mut url);
                 Ok(url)
             }
-            Target::Absolute(link) => Url::parse(link).map_err(|e| {
-                Error::new(crate::error::ErrorKind::Paging(format!(
-                    "the link is not a URL: {e}"
-                )))
-            }),
+            Target::Absolute(link) => {
+                let url = Url::parse(link).map_err(|e| {
+                    Error::new(crate::error::ErrorKind::Paging(format!(
+                        "the link is not a URL: {e}"
+                    )))
+                })?;
+                client.check_link(&url)?;
+                Ok(url)
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-//! The one trait all I/O goes through (BEYOND-10), its reqwest implementation, and the
+//! The one trait all I/O goes through, its reqwest implementation, and the
 //! request/response values that travel through the pipeline.
 
 use std::fmt;
@@ -13,7 +13,10 @@ use http::{HeaderMap, Method, StatusCode};
 use parking_lot::Mutex;
 use url::Url;
 
-use crate::error::{Error, Result, TransportError};
+use graph_auth::HttpClient;
+use graph_auth::http_client::{ReadBodyError, read_body_limited};
+
+use crate::error::{Error, ErrorKind, Result, TransportError};
 
 /// Sends one HTTP request and returns the whole response. Implement it to plug in another
 /// HTTP stack; [`ReqwestTransport`] is the default and `MockTransport` (feature `test-util`)
@@ -115,6 +118,7 @@ impl fmt::Debug for Body {
 
 /// An HTTP request as it travels through the pipeline.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct HttpRequest {
     /// The method.
     pub method: Method,
@@ -126,6 +130,10 @@ pub struct HttpRequest {
     pub body: Body,
     /// A timeout for this request, overriding the transport's default.
     pub timeout: Option<Duration>,
+    /// The largest response body to read, in bytes; a larger one is an error with
+    /// [`Error::is_response_too_large`]. The pipeline sets it from the client's limit
+    /// ([`DEFAULT_MAX_RESPONSE_BYTES`] unless configured); `None` means that default.
+    pub max_response_bytes: Option<usize>,
 }
 
 impl HttpRequest {
@@ -137,6 +145,7 @@ impl HttpRequest {
             headers: HeaderMap::new(),
             body: Body::empty(),
             timeout: None,
+            max_response_bytes: None,
         }
     }
 
@@ -148,7 +157,14 @@ impl HttpRequest {
             headers: self.headers.clone(),
             body: self.body.try_clone()?,
             timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
         })
+    }
+
+    /// The body limit that applies to this request's response.
+    pub fn response_limit(&self) -> usize {
+        self.max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES)
     }
 }
 
@@ -179,16 +195,20 @@ impl HttpResponse {
     }
 }
 
-/// Default timeout for a whole request (REQ-22).
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(100);
-/// Default connect timeout (REQ-22).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default timeout for a whole request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = graph_auth::http_client::DEFAULT_REQUEST_TIMEOUT;
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = graph_auth::http_client::DEFAULT_CONNECT_TIMEOUT;
+/// Default limit on a response body Graph sends, in bytes (64 MiB): well above Graph's
+/// largest pages (999 users with every property are a few megabytes) and a full `$batch` of
+/// 20 of them.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-/// The default transport: reqwest with rustls, gzip, 100 s per request, 30 s to connect and
-/// reqwest's own redirect handling turned off (the pipeline follows redirects safely).
+/// The default transport: reqwest with rustls, gzip, 100 s per request, 30 s to connect, no
+/// redirects (the pipeline follows them safely), bodies read up to the request's limit.
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
-    client: reqwest::Client,
+    client: HttpClient,
 }
 
 impl ReqwestTransport {
@@ -198,71 +218,104 @@ impl ReqwestTransport {
     /// An invalid-request error when the TLS backend cannot be initialised.
     pub fn new() -> Result<Self> {
         Ok(Self {
-            client: default_reqwest_client()?,
+            client: HttpClient::new().map_err(|e| Error::invalid(e.to_string()))?,
         })
     }
 
-    /// Uses a caller's client (proxy, TLS roots, timeouts). Build it with
-    /// `redirect(reqwest::redirect::Policy::none())` so that the pipeline's redirect rules
-    /// (strip `Authorization` across hosts, refuse downgrades) apply; reqwest's own policy
-    /// also strips `Authorization` across hosts.
-    pub fn with_client(client: reqwest::Client) -> Self {
+    /// Uses a caller's client (proxy, TLS roots, timeouts); an [`HttpClient`] never follows
+    /// redirects, so the pipeline's rules apply (credentials dropped across origins, no
+    /// downgrade).
+    pub fn with_client(client: HttpClient) -> Self {
         Self { client }
     }
 
     /// The underlying client (also used for token traffic).
-    pub fn client(&self) -> &reqwest::Client {
+    pub fn client(&self) -> &HttpClient {
         &self.client
     }
 }
 
-/// The reqwest client the SDK builds when the caller supplies none.
-///
-/// # Errors
-/// An invalid-request error when the TLS backend cannot be initialised.
-pub fn default_reqwest_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(DEFAULT_REQUEST_TIMEOUT)
-        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .gzip(true)
-        .https_only(false)
-        .build()
-        .map_err(|e| Error::invalid(format!("could not build the HTTP client: {e}")))
+/// Whether a failure before the response is the connection going away (reset, aborted,
+/// closed early), as opposed to, for example, a protocol error.
+fn is_connection_lost(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::NotConnected
+            )
+        {
+            return true;
+        }
+        if let Some(hyper) = current.downcast_ref::<hyper::Error>()
+            && (hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled())
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
-fn map_reqwest_error(error: reqwest::Error) -> Error {
+/// Maps a failure of `send()` (no response yet).
+fn map_send_error(error: reqwest::Error) -> Error {
     let timeout = error.is_timeout();
-    let connect = error.is_connect();
+    let connect = error.is_connect() && !timeout;
+    let lost = !connect && !timeout && is_connection_lost(&error);
     // reqwest's Display includes the URL; strip it so query values (PII) stay out of errors.
     let error = error.without_url();
     let message = if timeout {
         "the request timed out"
     } else if connect {
         "could not connect"
-    } else if error.is_body() || error.is_decode() {
-        "could not read the response body"
+    } else if lost {
+        "the connection was closed before a response arrived"
     } else {
         "the request failed"
     };
     Error::transport(
         TransportError::new(message, Some(Box::new(error)))
             .with_timeout(timeout)
-            .with_connect(connect),
+            .with_connect(connect)
+            .with_connection_lost(lost),
+    )
+}
+
+/// Maps a failure while the body arrived (the status and headers had come).
+fn map_body_error(error: reqwest::Error) -> Error {
+    let timeout = error.is_timeout();
+    Error::transport(
+        TransportError::new(
+            if timeout {
+                "the response body timed out"
+            } else {
+                "the connection failed while the response body arrived"
+            },
+            Some(Box::new(error.without_url())),
+        )
+        .with_timeout(timeout)
+        .with_response_started(true),
     )
 }
 
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let limit = request.response_limit();
         let HttpRequest {
             method,
             url,
             headers,
             body,
             timeout,
+            ..
         } = request;
-        let mut builder = self.client.request(method, url).headers(headers);
+        let mut builder = self.client.reqwest().request(method, url).headers(headers);
         if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
         }
@@ -278,10 +331,24 @@ impl Transport for ReqwestTransport {
                 "a streaming body was already consumed and cannot be sent again",
             ));
         }
-        let response = builder.send().await.map_err(map_reqwest_error)?;
+        let response = builder.send().await.map_err(map_send_error)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(map_reqwest_error)?;
+        let body = read_body_limited(response, limit)
+            .await
+            .map_err(|error| match error {
+                ReadBodyError::TooLarge { limit, declared } => {
+                    Error::new(ErrorKind::ResponseTooLarge {
+                        status,
+                        limit,
+                        declared,
+                    })
+                }
+                ReadBodyError::Transport(e) => map_body_error(e),
+                other => Error::transport(
+                    TransportError::new(other.to_string(), None).with_response_started(true),
+                ),
+            })?;
         Ok(HttpResponse {
             status,
             headers,

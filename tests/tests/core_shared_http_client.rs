@@ -1,5 +1,5 @@
-//! One user-supplied `reqwest::Client` (proxy, TLS roots, timeouts, default headers) carries both
-//! the token traffic (graph-auth) and the Graph traffic (graph-core) (BEYOND-15).
+//! One user-configured HTTP client (proxy, TLS roots, timeouts, default headers) carries both
+//! the token traffic (graph-auth) and the Graph traffic (graph-core).
 
 use graph_auth::{ClientAuthentication, ClientSecretCredential, Cloud, CredentialOptions};
 use graph_core::Client;
@@ -40,11 +40,8 @@ async fn the_callers_reqwest_client_carries_token_and_graph_requests() {
 
     let mut headers = HeaderMap::new();
     headers.insert(MARKER, HeaderValue::from_static("yes"));
-    let shared = reqwest::Client::builder()
-        .default_headers(headers)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let shared =
+        graph_auth::HttpClient::with_config(|builder| builder.default_headers(headers)).unwrap();
 
     let cloud = Cloud::custom(&server.uri(), &server.uri()).unwrap();
     let credential = ClientSecretCredential::with_options(

@@ -355,6 +355,43 @@ async fn tampered_or_copied_values_are_misses_with_a_warning_and_a_new_token() {
 }
 
 #[tokio::test]
+async fn an_oversized_value_planted_in_redis_is_read_no_further_and_is_a_miss() {
+    let logs = Logs::default();
+    let _guard = logs.install();
+    let server = RedisServer::start();
+    let emu = Emulator::start().await.unwrap();
+    let key = EncryptionKey::generate("k1").unwrap();
+    let redis_a = redis(&server, keyring(&key)).build().unwrap();
+    token(&daemon(&emu, Arc::new(redis_a))).await;
+    let mut conn = raw(&server).await;
+    let stored = keys(&mut conn, "*").await;
+    // 32 MiB where a token entry (a few kilobytes) belongs.
+    let planted = vec![b'x'; 32 * 1024 * 1024];
+    let _: () = redis::cmd("SET")
+        .arg(&stored[0])
+        .arg(&planted)
+        .arg("KEEPTTL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let redis_b = redis(&server, keyring(&key)).build().unwrap();
+    token(&daemon(&emu, Arc::new(redis_b.clone()))).await;
+    assert_eq!(redis_b.stats().rejected, 1);
+    assert_eq!(
+        emu.control().token_requests(),
+        2,
+        "the miss fetched a new token"
+    );
+    assert!(
+        logs.warnings()
+            .iter()
+            .any(|l| l.contains("larger than the limit")),
+        "{}",
+        logs.text()
+    );
+}
+
+#[tokio::test]
 async fn after_a_key_rotation_old_entries_still_read_and_new_writes_use_the_new_key() {
     let server = RedisServer::start();
     let emu = Emulator::start().await.unwrap();

@@ -419,6 +419,38 @@ mod tests {
         (key.clone(), ValueCodec::Encrypted(Keyring::new(key)))
     }
 
+    mod properties {
+        use super::*;
+        use crate::fuzz_support;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(fuzz_support::config())]
+
+            #[test]
+            fn stored_values_never_panic_and_forgeries_are_refused(
+                bytes in fuzz_support::hostile_bytes(),
+                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            ) {
+                let (_, encrypted) = codec("k1");
+                // Arbitrary bytes: refused (nothing but a sealed value opens), never a panic.
+                prop_assert!(encrypted.open("prefix:key", &bytes).is_err());
+                let _ = ValueCodec::Plaintext.open("prefix:key", &bytes);
+                let _ = key_id_of(&bytes);
+                // A real sealed value with bytes changed: refused.
+                let mut sealed = encrypted.seal("prefix:key", &token()).unwrap();
+                let original = sealed.clone();
+                for (at, byte) in edits {
+                    let i = at.index(sealed.len());
+                    sealed[i] = byte;
+                }
+                if sealed != original {
+                    prop_assert!(encrypted.open("prefix:key", &sealed).is_err());
+                }
+            }
+        }
+    }
+
     #[test]
     fn round_trip_hides_the_token_and_names_the_key() {
         let (_, codec) = codec("k1");

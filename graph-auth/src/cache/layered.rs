@@ -148,7 +148,7 @@ impl TokenCache for LayeredTokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::TestClock;
     use parking_lot::Mutex;
 
     /// An L2 that counts calls and can fail.
@@ -193,7 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn fresh_l1_hits_skip_l2_and_stale_ones_ask_it() {
-        let clock = ManualClock::new();
+        let clock = TestClock::new();
         let probe = Arc::new(Probe::default());
         let l1 = MemoryTokenCache::with_clock(10, Arc::new(clock.clone()));
         let cache = LayeredTokenCache::new(l1, probe.clone()).with_clock(Arc::new(clock.clone()));

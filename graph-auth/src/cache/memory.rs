@@ -207,7 +207,7 @@ impl TokenCache for MemoryTokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::TestClock;
 
     fn key(i: usize) -> CacheKey {
         CacheKey::access_token(
@@ -222,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn ttl_expires_entries_and_counts_hits_and_misses() {
-        let clock = ManualClock::new();
+        let clock = TestClock::new();
         let cache = MemoryTokenCache::with_clock(10, Arc::new(clock.clone()));
         let value = CachedToken::new("v", clock.now() + Duration::from_secs(3600), None);
         cache

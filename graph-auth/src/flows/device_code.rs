@@ -96,7 +96,7 @@ impl Interactive for DeviceCode {
         let deadline = clock.now() + info.expires_in;
         (self.prompt)(&info);
         loop {
-            tokio::time::sleep(interval).await;
+            clock.sleep(interval).await;
             if clock.now() >= deadline {
                 return Err(AuthError::Service {
                     status: 400,

@@ -19,7 +19,8 @@ use url::Url;
 
 use crate::cache::{CacheKey, MemoryTokenCache, TokenCache};
 use crate::clock::{Clock, SystemClock};
-use crate::endpoint::TokenEndpoint;
+use crate::endpoint::{EndpointConfig, TokenEndpoint};
+use crate::http_client::HttpClient;
 use crate::manager::{ManagerOptions, TokenManager};
 use crate::{AuthError, Cloud, TokenRequest};
 
@@ -30,25 +31,31 @@ use crate::{AuthError, Cloud, TokenRequest};
 /// use std::sync::Arc;
 /// use std::time::Duration;
 ///
+/// # fn demo() -> Result<(), graph_auth::HttpClientError> {
 /// let options = CredentialOptions::default()
 ///     .with_cloud(Cloud::UsGovernment)
-///     .with_http_client(reqwest::Client::new())
+///     .with_http_client(graph_auth::HttpClient::new()?)
 ///     .with_cache(Arc::new(MemoryTokenCache::with_capacity(50_000)))
 ///     .with_manager_options(ManagerOptions::default().with_skew(Duration::from_secs(120)));
 /// assert_eq!(options.cloud().authority_host(), "https://login.microsoftonline.us/");
+/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct CredentialOptions {
     cloud: Cloud,
-    http: Option<reqwest::Client>,
+    http: Option<HttpClient>,
     cache: Option<Arc<dyn TokenCache>>,
     clock: Arc<dyn Clock>,
     manager: ManagerOptions,
     request_timeout: Duration,
     retry_delay: Duration,
+    max_response_bytes: usize,
     allowed_tenants: Vec<String>,
     client_capabilities: Vec<String>,
 }
+
+/// The default limit on a token endpoint's answer: token responses are a few kilobytes.
+pub const DEFAULT_MAX_TOKEN_RESPONSE_BYTES: usize = 1024 * 1024;
 
 impl Default for CredentialOptions {
     fn default() -> Self {
@@ -60,6 +67,7 @@ impl Default for CredentialOptions {
             manager: ManagerOptions::default(),
             request_timeout: Duration::from_secs(30),
             retry_delay: Duration::from_secs(1),
+            max_response_bytes: DEFAULT_MAX_TOKEN_RESPONSE_BYTES,
             allowed_tenants: Vec::new(),
             client_capabilities: Vec::new(),
         }
@@ -74,6 +82,7 @@ impl fmt::Debug for CredentialOptions {
             .field("manager", &self.manager)
             .field("request_timeout", &self.request_timeout)
             .field("retry_delay", &self.retry_delay)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("allowed_tenants", &self.allowed_tenants)
             .field("client_capabilities", &self.client_capabilities)
             .finish_non_exhaustive()
@@ -88,11 +97,21 @@ impl CredentialOptions {
         self
     }
 
-    /// Uses this HTTP client (proxy, TLS roots, timeouts) for token traffic.
-    /// Defaults to a new `reqwest::Client`.
+    /// Uses this HTTP client (proxy, TLS roots, timeouts) for token traffic. An [`HttpClient`]
+    /// never follows redirects, whatever it was configured with: a token request's form holds
+    /// secrets and must reach the configured authority only. Defaults to the client of the
+    /// Graph client this credential is given to, else [`HttpClient::new`].
     #[must_use]
-    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+    pub fn with_http_client(mut self, client: HttpClient) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// The largest token endpoint answer read, in bytes; a larger one is an
+    /// [`AuthError::ResponseTooLarge`] error before more memory is spent. Defaults to 1 MiB.
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
         self
     }
 
@@ -219,9 +238,7 @@ impl Core {
         });
         let http = match options.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .build()
-                .map_err(|e| AuthError::config(format!("cannot build an HTTP client: {e}")))?,
+            None => HttpClient::new().map_err(|e| AuthError::config(e.to_string()))?,
         };
         Ok(Self {
             client_id: client_id.to_string(),
@@ -230,7 +247,13 @@ impl Core {
             authority_label,
             allowed_tenants: options.allowed_tenants,
             client_capabilities: options.client_capabilities,
-            endpoint: TokenEndpoint::new(http, options.request_timeout, options.retry_delay),
+            endpoint: TokenEndpoint::new(EndpointConfig {
+                http,
+                clock: options.clock.clone(),
+                timeout: options.request_timeout,
+                retry_delay: options.retry_delay,
+                max_response_bytes: options.max_response_bytes,
+            }),
             manager: TokenManager::new(cache, options.clock, options.manager),
         })
     }

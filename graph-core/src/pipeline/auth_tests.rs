@@ -59,7 +59,7 @@ fn pipeline_with(
     cae: bool,
     hosts: &[&str],
 ) -> Pipeline {
-    let clock = TestClock::new(SystemTime::now());
+    let clock = TestClock::new();
     let mut config = config(mock, &clock);
     config.credential = Some(credential);
     config.cae = cae;

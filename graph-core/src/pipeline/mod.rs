@@ -1,12 +1,13 @@
 //! The pipeline: one ordered chain that every request, page, retry and batch goes through.
 //!
-//! Requests go down the list below, responses come back up (REQ-1). Each stage is a small
+//! Requests go down the list below, responses come back up. Each stage is a small
 //! module with its own tests. The order matters and reads top to bottom:
 //!
 //! 1. [`telemetry`]: `client-request-id` and `User-Agent` once per logical request, and one
 //!    `tracing` span that records the outcome (status, retries, throttle wait, request-id).
-//! 2. [`retry`]: 429/503/504 with `Retry-After` or jittered backoff. Every attempt re-runs the
-//!    stages below it, so every attempt gets a fresh token.
+//! 2. [`retry`]: 429/503/504 with `Retry-After` or jittered backoff, and connections lost
+//!    before a response on idempotent requests. Every attempt re-runs the stages below it, so
+//!    every attempt gets a fresh token.
 //! 3. [`auth`]: asks the credential for a token before every attempt, attaches it only to
 //!    allowed hosts over https (or loopback), answers one 401 with one forced refresh, and a
 //!    CAE claims challenge once when enabled.
@@ -14,7 +15,7 @@
 //!    a scheme downgrade.
 //! 5. the [`Transport`]: one HTTP exchange.
 //!
-//! The chain is fixed at construction (REQ-1); per-request options travel in [`Context`].
+//! The chain is fixed at construction; per-request options travel in [`Context`].
 
 pub(crate) mod auth;
 pub(crate) mod redirect;
@@ -75,6 +76,8 @@ pub(crate) struct Context {
     pub(crate) retry: RetryOptions,
     pub(crate) redirect: RedirectOptions,
     pub(crate) scopes: Option<Vec<String>>,
+    /// Whether the request may be sent twice; `None`: decided by its method.
+    pub(crate) idempotent: Option<bool>,
     /// Retries made by the retry stage.
     pub(crate) retries: u32,
     /// Total time spent waiting on throttling.
@@ -96,6 +99,7 @@ pub(crate) struct PipelineConfig {
     pub(crate) user_agent: Option<String>,
     pub(crate) retry: RetryOptions,
     pub(crate) redirect: RedirectOptions,
+    pub(crate) max_response_bytes: usize,
 }
 
 /// The assembled chain.
@@ -104,6 +108,7 @@ pub(crate) struct Pipeline {
     transport: Arc<dyn Transport>,
     retry: RetryOptions,
     redirect: RedirectOptions,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for Pipeline {
@@ -138,6 +143,7 @@ impl Pipeline {
             transport: config.transport,
             retry: config.retry,
             redirect: config.redirect,
+            max_response_bytes: config.max_response_bytes,
         }
     }
 
@@ -157,6 +163,13 @@ impl Pipeline {
         if request.timeout.is_none() {
             request.timeout = options.timeout;
         }
+        if request.max_response_bytes.is_none() {
+            request.max_response_bytes = Some(
+                options
+                    .max_response_bytes
+                    .unwrap_or(self.max_response_bytes),
+            );
+        }
         let mut ctx = Context {
             retry: options.retry.clone().unwrap_or_else(|| self.retry.clone()),
             redirect: options
@@ -164,6 +177,7 @@ impl Pipeline {
                 .clone()
                 .unwrap_or_else(|| self.redirect.clone()),
             scopes: options.scopes.clone(),
+            idempotent: options.idempotent,
             ..Context::default()
         };
         let next = Next {
@@ -193,6 +207,7 @@ pub(crate) mod testing {
             user_agent: Some(crate::USER_AGENT.to_string()),
             retry: RetryOptions::default(),
             redirect: RedirectOptions::default(),
+            max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 

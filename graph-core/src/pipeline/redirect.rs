@@ -1,11 +1,11 @@
-//! Redirect stage (REQ-11, 12): follows 301, 302, 303, 307 and 308 itself (the transport's
-//! own redirect handling is off).
+//! Redirect stage: follows 301, 302, 303, 307 and 308 itself (the transport never follows
+//! redirects: [`graph_auth::HttpClient`] switches them off whatever it was configured with).
 //!
 //! - a relative `Location` resolves against the current URL; a missing one is an error;
 //! - 303 becomes a GET without a body; the others keep method and body, so a streaming body
 //!   (which cannot be sent again) gets the redirect response back;
-//! - `Authorization`, `Proxy-Authorization` and `Cookie` are removed when the host or port
-//!   changes;
+//! - `Authorization`, `Proxy-Authorization` and `Cookie` are removed when the scheme, host or
+//!   port changes;
 //! - an https -> http change is refused unless the options allow it;
 //! - at most `max_redirects` hops (default 5); 0 hands every redirect back.
 
@@ -170,6 +170,27 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(mock.calls()[1].header("authorization"), None);
+    }
+
+    #[tokio::test]
+    async fn a_scheme_change_alone_strips_authorization_when_allowed() {
+        // Same host, same port (explicit 443 -> 443 on http): only the scheme changes.
+        let mock = MockTransport::new();
+        mock.on_path("/a").respond(
+            MockResponse::status(307).header("Location", "http://graph.microsoft.com:443/b"),
+        );
+        mock.on_path("/b").respond(MockResponse::status(200));
+        let pipeline = Pipeline::new(config(&mock, &TestClock::default()));
+        let allow =
+            RequestOptions::new().with_redirect(RedirectOptions::new().allow_scheme_change(true));
+        pipeline
+            .send(with_auth("https://graph.microsoft.com/a"), &allow)
+            .await
+            .unwrap();
+        let calls = mock.calls();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1].url.as_str(), "http://graph.microsoft.com:443/b");
+        assert_eq!(calls[1].header("authorization"), None);
     }
 
     #[tokio::test]

@@ -287,13 +287,23 @@ impl RedisTokenCache {
     }
 
     /// Reads and opens the value of `redis_key`. `Err` when Redis failed (already logged).
+    ///
+    /// At most [`MAX_VALUE_BYTES`] + 1 bytes are read (`GETRANGE`), so a value planted in Redis
+    /// cannot make the cache allocate more than that; a longer one is refused as a miss.
     async fn read(&self, redis_key: &str) -> Result<Option<CachedToken>, ()> {
         let counters = &self.inner.counters;
         let bytes: Option<Vec<u8>> = match self
-            .query(::redis::cmd("GET").arg(redis_key).clone())
+            .query(
+                ::redis::cmd("GETRANGE")
+                    .arg(redis_key)
+                    .arg(0)
+                    .arg(MAX_VALUE_BYTES)
+                    .clone(),
+            )
             .await
         {
-            Ok(bytes) => bytes,
+            // GETRANGE answers an empty string for a missing key; no valid value is empty.
+            Ok(bytes) => Some(bytes).filter(|b: &Vec<u8>| !b.is_empty()),
             Err(failure) => {
                 bump(&counters.misses);
                 tracing::debug!(key = %redis_key, error = %failure, "Redis token cache read failed; a miss");
@@ -304,6 +314,13 @@ impl RedisTokenCache {
             bump(&counters.misses);
             return Ok(None);
         };
+        if bytes.len() > MAX_VALUE_BYTES {
+            bump(&counters.misses);
+            bump(&counters.rejected);
+            tracing::warn!(key = %redis_key, limit = MAX_VALUE_BYTES,
+                "refused a cached token value larger than the limit; treating it as a miss");
+            return Ok(None);
+        }
         match self.inner.codec.open(redis_key, &bytes) {
             Ok(token) => {
                 bump(&counters.hits);
@@ -331,6 +348,10 @@ impl RedisTokenCache {
             .is_ok_and(|left| left > self.inner.skew)
     }
 }
+
+/// The largest stored value read: a token entry (access token, refresh token and metadata,
+/// encrypted) is a few kilobytes.
+pub(crate) const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 fn endpoint_label(url: &str) -> String {
     match url::Url::parse(url) {
